@@ -1,0 +1,428 @@
+/* SPDX-License-Identifier: MIT OR GPL-2.0 */
+/*
+ * mpool.h - the allocator core shared by mempool.ko and libmempool.
+ *
+ * Three allocators live here, written once and compiled unchanged into both
+ * builds; each build supplies mpool_env.h (its world) and the place where a
+ * context's cache lives (TLS or per-CPU), nothing else.
+ *
+ *  - struct mpool_slab: @count fixed-size blocks in one page-aligned segment,
+ *    handed out through a lock-free stack of block indices.  It is both the
+ *    slab allocator and the shared backing of a pool.
+ *  - struct mpool_arena: an atomic bump pointer over one segment, freed only
+ *    as a whole by a reset.
+ *  - struct mpool_pool: a slab plus a depot of magazines; each thread or CPU
+ *    owns a struct mpool_cache and trades whole magazines with the depot, so
+ *    the shared state is touched once per cache_size/2 operations.
+ *
+ * Memory layout.  Blocks are laid out with stride round_up(size, 64), so
+ * every block starts on a cache line and no two blocks share one.  Metadata
+ * lives out of band, beside the segment: a state word and a next index per
+ * block.  A user's overflow therefore cannot reach the free list, and a free
+ * block's bytes are never touched by the allocator (memory checkers may
+ * poison them whole).
+ *
+ * Checks.  A pointer is validated by arithmetic: inside the segment, a
+ * multiple of the stride from its start, then by its state word
+ * (MPOOL_BLK_ALLOC or MPOOL_BLK_FREE).  Misuse returns -EINVAL (not a block
+ * of this allocator), -EALREADY (already free) or -EUCLEAN (metadata in a
+ * state it can never legally hold), is counted, and is reported through
+ * mpool_env_report(); the allocator's state is left unchanged.
+ *
+ * Coding conventions in this file: functions and types take the mpool_
+ * prefix, internal helpers __mpool_; shared words are only touched through
+ * MPOOL_READ/MPOOL_WRITE or the atomic verbs of mpool_env.h.
+ */
+#ifndef MPOOL_CORE_H
+#define MPOOL_CORE_H
+
+#include "mpool_env.h"
+
+#define MPOOL_ALIGN		64u
+#define MPOOL_ALIGN_SHIFT	6
+#define MPOOL_NIL		0xffffffffu
+/* Blocks are numbered with 32 bits; MPOOL_NIL is reserved. */
+#define MPOOL_MAX_COUNT		0x7fffffffu
+
+/* Block state words.  Anything else in a state word is corruption. */
+#define MPOOL_BLK_FREE		0xf4ee0b1cu
+#define MPOOL_BLK_ALLOC		0xa110c8edu
+#define MPOOL_BLK_STACKED	0x57acced0u
+
+/* Create flags, shared by every allocator. */
+#define MPOOL_F_DEBUG		0x1u	/* compare-and-swap every state change */
+#define MPOOL_F_VALID		MPOOL_F_DEBUG
+
+enum mpool_kind {
+	MPOOL_KIND_SLAB,
+	MPOOL_KIND_ARENA,
+	MPOOL_KIND_POOL,
+};
+
+enum mpool_misuse {
+	MPOOL_MISUSE_INVALID,	/* -EINVAL: not a block of this allocator */
+	MPOOL_MISUSE_DOUBLE,	/* -EALREADY: block already free */
+	MPOOL_MISUSE_CORRUPT,	/* -EUCLEAN: impossible metadata */
+	MPOOL_MISUSE_NR,
+};
+
+/**
+ * struct mpool_event - one detected misuse, as handed to the report hook.
+ * @kind: "slab", "arena" or "pool".
+ * @name: the allocator's name, or NULL when it has none.
+ * @allocator: the allocator the call was made on.
+ * @ptr: the pointer the caller passed.
+ * @err: the negative errno the caller gets back.
+ * @what: a short description of the misuse.
+ */
+struct mpool_event {
+	const char *kind;
+	const char *name;
+	const void *allocator;
+	const void *ptr;
+	int err;
+	const char *what;
+};
+
+/**
+ * struct mpool_stack - a lock-free LIFO of 32-bit indices (a Treiber stack).
+ * @head: {tag:32, index:32}, swapped whole by compare-and-swap.
+ * @next: per-index link; owned by the stack while the index is on it.
+ *
+ * Invariant: following @next from the index in @head reaches MPOOL_NIL after
+ * exactly the number of indices pushed and not popped.  The tag changes on
+ * every successful swap, so a pop that read index i and then i's next cannot
+ * succeed if i was popped and pushed back in between (ABA).  Reading a stale
+ * next[] is harmless: the array lives as long as the stack, and the
+ * compare-and-swap that would use the stale value fails.
+ */
+struct mpool_stack {
+	u64 head;
+	u32 *next;
+};
+
+/**
+ * struct mpool_slab - fixed-size blocks over a lock-free stack.
+ * @base: first block; page aligned.
+ * @stride: distance between blocks, a multiple of MPOOL_ALIGN.
+ * @span: @count * @stride, the segment's size.
+ * @block_size: the size the user asked for.
+ * @count: number of blocks.
+ * @shift: log2(@stride) when @stride is a power of two, else 0.
+ * @flags: MPOOL_F_* given at create.
+ * @kind: MPOOL_KIND_SLAB or MPOOL_KIND_POOL (who reports through this slab).
+ * @name: the name reports carry, or NULL.
+ * @state: one MPOOL_BLK_* word per block.
+ * @free: the stack of free block indices.
+ * @nfree: blocks in the shared backing (@free, and a pool's depot).
+ * @high_water: the most blocks that were out of the backing at once.
+ * @failed: allocations that found the backing empty.
+ * @misuse: detected misuse, by enum mpool_misuse.
+ *
+ * Read-mostly fields come first; @free.head, the hot shared word, starts its
+ * own cache line so that it does not bounce the geometry with it.
+ */
+struct mpool_slab {
+	u8 *base;
+	size_t stride;
+	size_t span;
+	size_t block_size;
+	u32 count;
+	u32 shift;
+	u32 flags;
+	u32 kind;
+	const char *name;
+	u32 *state;
+	struct mpool_stack free __attribute__((aligned(MPOOL_ALIGN)));
+	mpool_atomic_long_t nfree;
+	mpool_atomic_long_t high_water;
+	mpool_atomic_long_t failed;
+	mpool_atomic_long_t misuse[MPOOL_MISUSE_NR];
+};
+
+/**
+ * struct mpool_stats - what an allocator is doing, for humans and tests.
+ * @block_size: bytes per block as asked (arena: 0).
+ * @stride: bytes between blocks (arena: the allocation granule).
+ * @capacity: blocks (arena: bytes).
+ * @in_use: blocks handed out and not freed (arena: bytes handed out).
+ * @free: blocks in the shared backing (arena: bytes left).
+ * @cached: free blocks held in per-thread/per-CPU caches (pool only).
+ * @high_water: the most blocks (arena: bytes) ever out of the backing at
+ *	once; for a pool this counts blocks held in caches too.
+ * @failed: allocations that returned NULL because everything was out.
+ * @invalid: frees of pointers that are not blocks of this allocator.
+ * @double_free: frees of blocks that were already free.
+ * @corrupt: metadata found in an impossible state.
+ *
+ * The figures are read without stopping the world: each is exact when the
+ * allocator is quiescent, and a near snapshot while it runs.
+ */
+struct mpool_stats {
+	size_t block_size;
+	size_t stride;
+	size_t capacity;
+	size_t in_use;
+	size_t free;
+	size_t cached;
+	size_t high_water;
+	u64 failed;
+	u64 invalid;
+	u64 double_free;
+	u64 corrupt;
+};
+
+/* --- the lock-free stack ---------------------------------------------- */
+
+void mpool_stack_init(struct mpool_stack *st, u32 *next);
+u32 mpool_stack_pop(struct mpool_stack *st);
+void mpool_stack_push_chain(struct mpool_stack *st, u32 first, u32 last);
+
+/* --- the slab --------------------------------------------------------- */
+
+int mpool_slab_init(struct mpool_slab *s, size_t block_size, size_t count,
+		    u32 flags);
+void mpool_slab_fini(struct mpool_slab *s);
+void *mpool_slab_alloc(struct mpool_slab *s);
+int mpool_slab_free(struct mpool_slab *s, void *ptr);
+void mpool_slab_stats(struct mpool_slab *s, struct mpool_stats *st);
+void mpool_slab_rebuild(struct mpool_slab *s);
+void __mpool_took(struct mpool_slab *s, long n);
+bool __mpool_stack_block(struct mpool_slab *s, u32 idx);
+int __mpool_misuse(struct mpool_slab *s, const void *ptr, int err);
+
+/* Address of block @idx. */
+static inline void *mpool_slab_block(const struct mpool_slab *s, u32 idx)
+{
+	if (s->shift)
+		return s->base + ((size_t)idx << s->shift);
+	return s->base + (size_t)idx * s->stride;
+}
+
+/**
+ * mpool_slab_index() - map a pointer to its block index, by arithmetic only.
+ * @s: the slab.
+ * @ptr: any pointer.
+ * @idx: where to store the index.
+ *
+ * Return: 0, or -EINVAL when @ptr is outside the segment or not the start of
+ * a block (an interior or misaligned pointer).
+ */
+static inline int mpool_slab_index(const struct mpool_slab *s,
+				   const void *ptr, u32 *idx)
+{
+	size_t off = (size_t)((const u8 *)ptr - s->base);
+
+	/* A pointer below base wraps to a huge offset: one compare. */
+	if (unlikely(off >= s->span))
+		return -EINVAL;
+	if (likely(s->shift)) {
+		if (unlikely(off & (s->stride - 1)))
+			return -EINVAL;
+		*idx = (u32)(off >> s->shift);
+		return 0;
+	}
+	*idx = (u32)mpool_div_u64(off, s->stride);
+	if (unlikely((size_t)*idx * s->stride != off))
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * __mpool_transition() - move block @idx from state @from to state @to.
+ *
+ * A block is MPOOL_BLK_ALLOC (a user owns it), MPOOL_BLK_FREE (in a cache or
+ * a magazine, both plain arrays) or MPOOL_BLK_STACKED (linked on a lock-free
+ * stack through next[]).  Entering a linked stack is always a
+ * compare-and-swap, so an index is on a stack at most once: a duplicate
+ * could otherwise close a cycle in next[] and corrupt the free list.
+ *
+ * Cache frees and allocations (FREE <-> ALLOC) are the fast path.  Without
+ * MPOOL_F_DEBUG they are a relaxed load, a compare and a relaxed store.
+ * That always catches a sequential double free, wherever the free block
+ * sits, because its word says FREE or STACKED from the moment it is freed
+ * until it is handed out again.  Two threads freeing the same block at the
+ * same instant can both read ALLOC and both succeed: the block then sits in
+ * two caches.  Nothing shared is corrupted by that: a later allocation of
+ * the second copy finds ALLOC (or STACKED) where FREE must be, reports
+ * -EUCLEAN and drops the copy, and a spill of the second copy onto a stack
+ * loses its compare-and-swap and is dropped the same way.  Only two
+ * allocations of the two copies racing within a few instructions could
+ * hand the block out twice.  With MPOOL_F_DEBUG every transition is a
+ * compare-and-swap: one of two racing frees wins, the other gets
+ * -EALREADY.
+ *
+ * Return: 0, -EALREADY (@from was ALLOC and the block is free) or -EUCLEAN.
+ */
+static inline int __mpool_transition(struct mpool_slab *s, u32 idx, u32 from,
+				     u32 to, bool cas)
+{
+	u32 old;
+
+	if (unlikely(cas)) {
+		old = from;
+		if (mpool_try_cmpxchg(&s->state[idx], &old, to))
+			return 0;
+	} else {
+		old = MPOOL_READ(s->state[idx]);
+		if (likely(old == from)) {
+			MPOOL_WRITE(s->state[idx], to);
+			return 0;
+		}
+	}
+	if (from == MPOOL_BLK_ALLOC &&
+	    (old == MPOOL_BLK_FREE || old == MPOOL_BLK_STACKED))
+		return -EALREADY;
+	return -EUCLEAN;
+}
+
+/* Whether fast-path transitions of @s must be compare-and-swap. */
+static inline bool __mpool_debug(const struct mpool_slab *s)
+{
+	return s->flags & MPOOL_F_DEBUG;
+}
+
+/* --- the arena -------------------------------------------------------- */
+
+/**
+ * struct mpool_arena - a bump allocator.
+ * @base: the segment; page aligned.
+ * @capacity: usable bytes.
+ * @map_size: bytes mapped (@capacity rounded up to a page).
+ * @name: the name reports carry, or NULL.
+ * @offset: bytes handed out since the last reset; only grows between
+ *	resets, by compare-and-swap so that it never passes @capacity.
+ * @high_water: the largest @offset at a reset or a statistics call; as
+ *	@offset only grows between resets, this is its true peak.
+ * @failed: allocations that did not fit.
+ */
+struct mpool_arena {
+	u8 *base;
+	size_t capacity;
+	size_t map_size;
+	const char *name;
+	size_t offset __attribute__((aligned(MPOOL_ALIGN)));
+	mpool_atomic_long_t high_water;
+	mpool_atomic_long_t failed;
+};
+
+int mpool_arena_init(struct mpool_arena *a, size_t capacity);
+void mpool_arena_fini(struct mpool_arena *a);
+void *mpool_arena_alloc(struct mpool_arena *a, size_t size);
+void mpool_arena_reset(struct mpool_arena *a);
+void mpool_arena_stats(struct mpool_arena *a, struct mpool_stats *st);
+
+/* --- the pool --------------------------------------------------------- */
+
+/**
+ * struct mpool_cache - one thread's or one CPU's free blocks.
+ * @count: indices in @objs; written only by the owner, read by statistics.
+ * @objs: a stack of free block indices, room for 2 * magazine size.
+ *
+ * The owner is the one context that may use the cache: a thread (TLS) or a
+ * CPU with its local lock held.  Whoever drains a cache of a context that is
+ * gone (thread exit, CPU offline, destroy, fork) owns it for that time.
+ */
+struct mpool_cache {
+	u32 count;
+	u32 objs[];
+};
+
+/**
+ * struct mpool_pool - a slab with a depot of magazines and caches above it.
+ * @slab: the blocks, and the stack of free blocks not in magazines.
+ * @mag_size: rounds per magazine (cache_size / 2 rounded up; 0: no cache).
+ * @nmags: magazines in the depot.
+ * @rounds: @nmags * @mag_size block indices, the magazines' contents.
+ * @full: stack of magazine indices holding @mag_size free blocks each.
+ * @empty: stack of magazine indices holding nothing.
+ */
+struct mpool_pool {
+	struct mpool_slab slab;
+	u32 mag_size;
+	u32 nmags;
+	u32 *rounds;
+	struct mpool_stack full __attribute__((aligned(MPOOL_ALIGN)));
+	struct mpool_stack empty __attribute__((aligned(MPOOL_ALIGN)));
+};
+
+int mpool_pool_init(struct mpool_pool *p, size_t block_size,
+		    size_t cache_size, size_t capacity, u32 flags);
+void mpool_pool_fini(struct mpool_pool *p);
+size_t mpool_cache_bytes(const struct mpool_pool *p);
+bool __mpool_cache_refill(struct mpool_pool *p, struct mpool_cache *c);
+void __mpool_cache_spill(struct mpool_pool *p, struct mpool_cache *c);
+void mpool_cache_drain(struct mpool_pool *p, struct mpool_cache *c);
+void *__mpool_cache_alloc_bad(struct mpool_pool *p, struct mpool_cache *c,
+			      u32 idx, int err);
+void mpool_pool_stats(struct mpool_pool *p, struct mpool_stats *st,
+		      size_t cached);
+void mpool_pool_rebuild(struct mpool_pool *p);
+
+/**
+ * mpool_cache_alloc() - take a block through a cache.
+ * @p: the pool.
+ * @c: the calling context's cache (the caller owns it).
+ *
+ * Context: whatever protects @c (TLS, or the CPU's local lock).
+ * Return: a block, or NULL when the pool is out of blocks (counted).
+ */
+static inline void *mpool_cache_alloc(struct mpool_pool *p,
+				      struct mpool_cache *c)
+{
+	u32 n = c->count;
+	void *ptr;
+	u32 idx;
+	int err;
+
+	if (unlikely(!n)) {
+		if (!__mpool_cache_refill(p, c))
+			return NULL;
+		n = c->count;
+	}
+	idx = c->objs[--n];
+	MPOOL_WRITE(c->count, n);
+	err = __mpool_transition(&p->slab, idx, MPOOL_BLK_FREE,
+				 MPOOL_BLK_ALLOC, __mpool_debug(&p->slab));
+	if (unlikely(err))
+		return __mpool_cache_alloc_bad(p, c, idx, err);
+	ptr = mpool_slab_block(&p->slab, idx);
+	mpool_env_unpoison(ptr, p->slab.block_size);
+	return ptr;
+}
+
+/**
+ * mpool_cache_free() - return a block through a cache.
+ * @p: the pool.
+ * @c: the calling context's cache (the caller owns it).
+ * @ptr: a block of @p, or NULL.
+ *
+ * The block may have been allocated by any thread or CPU.
+ *
+ * Return: 0, -EINVAL (not a block of @p), -EALREADY (already free) or
+ * -EUCLEAN (corrupt metadata); on error nothing changed.
+ */
+static inline int mpool_cache_free(struct mpool_pool *p, struct mpool_cache *c,
+				   void *ptr)
+{
+	u32 idx;
+	int err;
+
+	if (unlikely(!ptr))
+		return 0;
+	err = mpool_slab_index(&p->slab, ptr, &idx);
+	if (likely(!err))
+		err = __mpool_transition(&p->slab, idx, MPOOL_BLK_ALLOC,
+					 MPOOL_BLK_FREE,
+					 __mpool_debug(&p->slab));
+	if (unlikely(err))
+		return __mpool_misuse(&p->slab, ptr, err);
+	mpool_env_poison(ptr, p->slab.stride);
+	if (unlikely(c->count == 2 * p->mag_size))
+		__mpool_cache_spill(p, c);
+	c->objs[c->count] = idx;
+	MPOOL_WRITE(c->count, c->count + 1);
+	return 0;
+}
+
+#endif /* MPOOL_CORE_H */

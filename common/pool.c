@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: MIT OR GPL-2.0
+/*
+ * pool.c - magazines and a depot between per-context caches and a slab.
+ *
+ * Purpose: the pool of the spec: per-thread (userspace) or per-CPU (kernel)
+ * caches of free blocks over a shared lock-free backing, after Bonwick and
+ * Adams, "Magazines and Vmem" (USENIX 2001).
+ *
+ * Shape.  A cache is a stack of up to 2 * M free block indices, M being the
+ * magazine size (cache_size / 2, rounded up).  An allocation that finds the
+ * cache empty refills it with one full magazine from the depot (M blocks,
+ * two compare-and-swaps), or failing that with up to M blocks from the
+ * slab's free stack.  A free that finds the cache full spills its top M
+ * blocks into an empty magazine pushed on the depot's full stack, or
+ * failing that (no empty magazine at hand) onto the slab's free stack.  So
+ * a context touches shared words once per M operations at most, and a
+ * context never holds more than 2 * M free blocks: that is the bound on
+ * blocks stranded in an idle context.
+ *
+ * Magazines are plain arrays: a duplicate index in one (left by two racing
+ * double frees, see __mpool_transition()) cannot corrupt anything, and is
+ * dropped when its allocation finds the block not FREE.
+ *
+ * Depot invariant: every magazine index is on exactly one of @full and
+ * @empty, or held by one context between its pop and its push; a magazine
+ * on @full holds exactly M FREE blocks.  nmags = capacity / M + 2, so with
+ * no racing double free an empty magazine can be missing only while other
+ * contexts hold them in flight; the slab's stack is the fallback then.
+ *
+ * Which cache a call uses, and what protects it, is the build's business
+ * (TLS, or a per-CPU cache under its local lock); this file only says what
+ * to do with it.
+ */
+#include "mpool.h"
+
+/**
+ * mpool_pool_init() - set up a pool.
+ * @p: the pool.
+ * @block_size: bytes per block (> 0).
+ * @cache_size: the most free blocks a context keeps (0: no caches); at
+ *	most @capacity.
+ * @capacity: blocks in all (> 0).
+ * @flags: MPOOL_F_* flags.
+ *
+ * Return: 0, -EINVAL or -ENOMEM; on error nothing is left allocated.
+ */
+int mpool_pool_init(struct mpool_pool *p, size_t block_size,
+		    size_t cache_size, size_t capacity, u32 flags)
+{
+	u32 *next, i;
+	int err;
+
+	memset(p, 0, sizeof(*p));
+	if (cache_size > capacity || cache_size > MPOOL_MAX_COUNT)
+		return -EINVAL;
+	err = mpool_slab_init(&p->slab, block_size, capacity, flags);
+	if (err)
+		return err;
+	p->slab.kind = MPOOL_KIND_POOL;
+	if (!cache_size)
+		return 0;
+	p->mag_size = (u32)((cache_size + 1) / 2);
+	p->nmags = (u32)(capacity / p->mag_size) + 2;
+	next = mpool_env_zalloc((size_t)p->nmags * sizeof(u32));
+	p->rounds = next ? mpool_env_zalloc((size_t)p->nmags * p->mag_size *
+					    sizeof(u32)) : NULL;
+	if (!p->rounds) {
+		mpool_env_free(next);
+		mpool_slab_fini(&p->slab);
+		return -ENOMEM;
+	}
+	mpool_stack_init(&p->full, next);
+	mpool_stack_init(&p->empty, next);
+	for (i = 0; i < p->nmags; i++)
+		mpool_stack_push_chain(&p->empty, i, i);
+	return 0;
+}
+
+/**
+ * mpool_pool_fini() - release what mpool_pool_init() took.
+ * @p: the pool; caches must have been drained or discarded.
+ */
+void mpool_pool_fini(struct mpool_pool *p)
+{
+	mpool_env_free(p->rounds);
+	mpool_env_free(p->full.next);
+	p->rounds = NULL;
+	p->full.next = NULL;
+	p->empty.next = NULL;
+	mpool_slab_fini(&p->slab);
+}
+
+/**
+ * mpool_cache_bytes() - the size of one struct mpool_cache for @p.
+ * @p: the pool.
+ *
+ * Return: bytes, rounded up to a cache line so that neighbouring caches
+ * never share one.
+ */
+size_t mpool_cache_bytes(const struct mpool_pool *p)
+{
+	size_t n = sizeof(struct mpool_cache) + 2 * (size_t)p->mag_size *
+		   sizeof(u32);
+
+	return (n + MPOOL_ALIGN - 1) & ~(size_t)(MPOOL_ALIGN - 1);
+}
+
+static inline u32 *mpool_mag(struct mpool_pool *p, u32 m)
+{
+	return p->rounds + (size_t)m * p->mag_size;
+}
+
+/**
+ * __mpool_cache_refill() - fill an empty cache from the backing.
+ * @p: the pool; its magazine size is not 0.
+ * @c: the caller's cache, empty.
+ *
+ * Return: true if @c now holds at least one block; false (counted as a
+ * failed allocation) when the backing is empty.  Blocks held by other
+ * contexts' caches are not reclaimed: a caller that must not fail while
+ * others hold cached blocks asks them to flush.
+ */
+bool __mpool_cache_refill(struct mpool_pool *p, struct mpool_cache *c)
+{
+	u32 m = mpool_stack_pop(&p->full), n = 0, idx;
+	int err;
+
+	if (m != MPOOL_NIL) {
+		/* The pop's acquire pairs with the spill's push. */
+		memcpy(c->objs, mpool_mag(p, m), p->mag_size * sizeof(u32));
+		mpool_stack_push_chain(&p->empty, m, m);
+		n = p->mag_size;
+	} else {
+		while (n < p->mag_size) {
+			idx = mpool_stack_pop(&p->slab.free);
+			if (idx == MPOOL_NIL)
+				break;
+			/* The pop made us the index's only holder. */
+			err = __mpool_transition(&p->slab, idx,
+						 MPOOL_BLK_STACKED,
+						 MPOOL_BLK_FREE, false);
+			if (unlikely(err))
+				__mpool_misuse(&p->slab,
+					       mpool_slab_block(&p->slab, idx),
+					       err);
+			else
+				c->objs[n++] = idx;
+		}
+	}
+	if (!n) {
+		mpool_atomic_inc(&p->slab.failed);
+		return false;
+	}
+	__mpool_took(&p->slab, n);
+	MPOOL_WRITE(c->count, n);
+	return true;
+}
+
+/* Give @n blocks from the top of @c to the backing. */
+static void mpool_cache_give(struct mpool_pool *p, struct mpool_cache *c,
+			     u32 n)
+{
+	u32 *top = c->objs + c->count - n;
+	u32 m = MPOOL_NIL, i;
+
+	if (n == p->mag_size)
+		m = mpool_stack_pop(&p->empty);
+	if (m != MPOOL_NIL) {
+		memcpy(mpool_mag(p, m), top, n * sizeof(u32));
+		/* Count first: the figure never runs below the truth. */
+		mpool_atomic_add_return(&p->slab.nfree, n);
+		/* Publishes the rounds to the refill that pops it. */
+		mpool_stack_push_chain(&p->full, m, m);
+	} else {
+		for (i = 0; i < n; i++)
+			__mpool_stack_block(&p->slab, top[i]);
+	}
+	MPOOL_WRITE(c->count, c->count - n);
+}
+
+/**
+ * __mpool_cache_spill() - make room in a full cache.
+ * @p: the pool.
+ * @c: the caller's cache, holding 2 * M blocks.
+ */
+void __mpool_cache_spill(struct mpool_pool *p, struct mpool_cache *c)
+{
+	mpool_cache_give(p, c, p->mag_size);
+}
+
+/**
+ * mpool_cache_drain() - give every block of a cache back to the backing.
+ * @p: the pool.
+ * @c: a cache the caller owns (its context is gone, or it is the caller's).
+ */
+void mpool_cache_drain(struct mpool_pool *p, struct mpool_cache *c)
+{
+	if (!p->mag_size)
+		return;
+	while (c->count >= p->mag_size)
+		mpool_cache_give(p, c, p->mag_size);
+	if (c->count)
+		mpool_cache_give(p, c, c->count);
+}
+
+/**
+ * __mpool_cache_alloc_bad() - a cached index whose block is not FREE.
+ * @p: the pool.
+ * @c: the caller's cache; the index was already taken off it.
+ * @idx: the block.
+ * @err: what __mpool_transition() said.
+ *
+ * The index is a duplicate left by a racing double free, or the state word
+ * was overwritten.  It is reported and dropped, never handed out, and the
+ * allocation is tried again.
+ *
+ * Return: what mpool_cache_alloc() returns.
+ */
+void *__mpool_cache_alloc_bad(struct mpool_pool *p, struct mpool_cache *c,
+			      u32 idx, int err)
+{
+	__mpool_misuse(&p->slab, mpool_slab_block(&p->slab, idx), err);
+	return mpool_cache_alloc(p, c);
+}
+
+/**
+ * mpool_pool_rebuild() - rebuild the backing from the state words.
+ * @p: the pool.
+ *
+ * After fork() the child has one thread; magazines in flight and blocks in
+ * other threads' caches would be lost.  The build empties every cache it
+ * knows of first; this empties the depot and puts every block that is not
+ * ALLOC on the slab's free stack.  Context: nobody else uses @p.
+ */
+void mpool_pool_rebuild(struct mpool_pool *p)
+{
+	u32 i;
+
+	if (p->mag_size) {
+		mpool_stack_init(&p->full, p->full.next);
+		mpool_stack_init(&p->empty, p->full.next);
+		for (i = 0; i < p->nmags; i++)
+			mpool_stack_push_chain(&p->empty, i, i);
+	}
+	mpool_slab_rebuild(&p->slab);
+}

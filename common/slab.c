@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: MIT OR GPL-2.0
+/*
+ * slab.c - fixed-size blocks over a lock-free stack of block indices.
+ *
+ * Purpose: the slab allocator of the spec, and the shared backing of a pool.
+ * Best use: a fixed population of equal objects shared by many threads, with
+ * a moderate allocation rate (each operation is one compare-and-swap on a
+ * shared word; a pool puts per-thread caches in front of it).
+ * Limits: @count is fixed at create (at most MPOOL_MAX_COUNT); the segment
+ * is mapped whole at create time, so memory is committed as it is touched.
+ *
+ * A block's life: STACKED (on the free stack) -> ALLOC (slab_alloc popped it
+ * and marked it) -> STACKED (slab_free won the compare-and-swap ALLOC ->
+ * STACKED and pushed it).  The compare-and-swap on free is what makes a
+ * double free, even two racing ones, unable to put an index on the stack
+ * twice.
+ */
+#include "mpool.h"
+
+static const char *const mpool_kind_names[] = {
+	[MPOOL_KIND_SLAB] = "slab",
+	[MPOOL_KIND_ARENA] = "arena",
+	[MPOOL_KIND_POOL] = "pool",
+};
+
+static const char *const mpool_misuse_names[] = {
+	[MPOOL_MISUSE_INVALID] = "pointer is not a block of this allocator",
+	[MPOOL_MISUSE_DOUBLE] = "double free",
+	[MPOOL_MISUSE_CORRUPT] = "block metadata corrupt",
+};
+
+/* --- the lock-free stack ----------------------------------------------
+ *
+ * head = {tag:32 (high), index:32 (low)}.  Every successful swap adds one to
+ * the tag.  Memory orders: a push's successful compare-and-swap is a
+ * release (it is fully ordered), publishing the pusher's writes of next[]
+ * and of the blocks' state words; a pop reads head with acquire (the
+ * initial load, and the refreshed value on a failed swap), pairing with that
+ * release before it reads next[].  next[] itself is accessed with relaxed
+ * atomics because a pop may read it while a new owner rewrites it; such a
+ * pop's swap then fails on the tag.
+ */
+
+static inline u64 mpool_head(u64 old, u32 idx)
+{
+	return (((old >> 32) + 1) << 32) | idx;
+}
+
+/**
+ * mpool_stack_init() - make an empty stack.
+ * @st: the stack.
+ * @next: its link array, one u32 per index that may ever be pushed.
+ */
+void mpool_stack_init(struct mpool_stack *st, u32 *next)
+{
+	st->next = next;
+	st->head = MPOOL_NIL;
+}
+
+/**
+ * mpool_stack_pop() - take the top index.
+ * @st: the stack.
+ *
+ * Context: any; lock-free.
+ * Return: the index, or MPOOL_NIL when the stack is empty.
+ */
+u32 mpool_stack_pop(struct mpool_stack *st)
+{
+	u64 old = mpool_load_acquire(&st->head);
+	u32 idx;
+
+	do {
+		idx = (u32)old;
+		if (idx == MPOOL_NIL)
+			return MPOOL_NIL;
+	} while (!mpool_try_cmpxchg(&st->head, &old,
+				    mpool_head(old, MPOOL_READ(st->next[idx]))));
+	return idx;
+}
+
+/**
+ * mpool_stack_push_chain() - push a chain linked first -> ... -> last.
+ * @st: the stack.
+ * @first: the chain's first index (the new top).
+ * @last: its last index; its link is overwritten here.
+ *
+ * The caller owns the chain and has linked it through @st->next.
+ * Context: any; lock-free.
+ */
+void mpool_stack_push_chain(struct mpool_stack *st, u32 first, u32 last)
+{
+	u64 old = MPOOL_READ(st->head);
+
+	do {
+		MPOOL_WRITE(st->next[last], (u32)old);
+	} while (!mpool_try_cmpxchg(&st->head, &old, mpool_head(old, first)));
+}
+
+/* --- reports ---------------------------------------------------------- */
+
+/**
+ * __mpool_misuse() - count and report a misuse; return its errno.
+ * @s: the slab (or a pool's slab) the call was made on.
+ * @ptr: the pointer the caller passed.
+ * @err: -EINVAL, -EALREADY or -EUCLEAN.
+ *
+ * Return: @err.
+ */
+int __mpool_misuse(struct mpool_slab *s, const void *ptr, int err)
+{
+	struct mpool_event ev;
+	int what;
+
+	if (err == -EINVAL)
+		what = MPOOL_MISUSE_INVALID;
+	else if (err == -EALREADY)
+		what = MPOOL_MISUSE_DOUBLE;
+	else
+		what = MPOOL_MISUSE_CORRUPT;
+	mpool_atomic_inc(&s->misuse[what]);
+	ev.kind = mpool_kind_names[s->kind];
+	ev.name = s->name;
+	ev.allocator = s;
+	ev.ptr = ptr;
+	ev.err = err;
+	ev.what = mpool_misuse_names[what];
+	mpool_env_report(&ev);
+	return err;
+}
+
+/* --- the slab --------------------------------------------------------- */
+
+/* Account @n blocks leaving the backing; keep the high-water mark. */
+void __mpool_took(struct mpool_slab *s, long n)
+{
+	long left = mpool_atomic_add_return(&s->nfree, -n);
+
+	mpool_atomic_max(&s->high_water, (long)s->count - left);
+}
+
+/**
+ * __mpool_stack_block() - put one free block on the free stack.
+ * @s: the slab.
+ * @idx: a block whose state is FREE (held in a cache or magazine).
+ *
+ * Return: true if pushed; false (reported as -EUCLEAN) if the block was not
+ * FREE, that is, a duplicate left by a racing double free.
+ */
+bool __mpool_stack_block(struct mpool_slab *s, u32 idx)
+{
+	int err = __mpool_transition(s, idx, MPOOL_BLK_FREE, MPOOL_BLK_STACKED,
+				     true);
+
+	if (unlikely(err)) {
+		__mpool_misuse(s, mpool_slab_block(s, idx), err);
+		return false;
+	}
+	/* Count first: the figure never runs below the truth. */
+	mpool_atomic_add_return(&s->nfree, 1);
+	mpool_stack_push_chain(&s->free, idx, idx);
+	return true;
+}
+
+/**
+ * mpool_slab_init() - set up @count blocks of @block_size bytes.
+ * @s: the slab to initialise.
+ * @block_size: bytes per block (> 0).
+ * @count: blocks (> 0, at most MPOOL_MAX_COUNT).
+ * @flags: MPOOL_F_* flags.
+ *
+ * Return: 0; -EINVAL for a zero or overflowing size or count, or unknown
+ * flags; -ENOMEM when memory could not be had (nothing is leaked).
+ */
+int mpool_slab_init(struct mpool_slab *s, size_t block_size, size_t count,
+		    u32 flags)
+{
+	size_t stride;
+	u32 *next;
+
+	memset(s, 0, sizeof(*s));
+	if (!block_size || !count || count > MPOOL_MAX_COUNT ||
+	    (flags & ~MPOOL_F_VALID) || block_size > SIZE_MAX - MPOOL_ALIGN)
+		return -EINVAL;
+	stride = (block_size + MPOOL_ALIGN - 1) & ~(size_t)(MPOOL_ALIGN - 1);
+	if (stride > SIZE_MAX / count)
+		return -EINVAL;
+	s->stride = stride;
+	s->span = stride * count;
+	s->block_size = block_size;
+	s->count = (u32)count;
+	s->flags = flags;
+	if (!(stride & (stride - 1)))
+		s->shift = (u32)__builtin_ctzll(stride);
+
+	s->state = mpool_env_zalloc(count * sizeof(u32));
+	next = mpool_env_zalloc(count * sizeof(u32));
+	s->base = s->state && next ? mpool_env_map(s->span) : NULL;
+	if (!s->base) {
+		mpool_env_free(next);
+		mpool_env_free(s->state);
+		s->state = NULL;
+		return -ENOMEM;
+	}
+	mpool_stack_init(&s->free, next);
+	mpool_slab_rebuild(s);
+	return 0;
+}
+
+/**
+ * mpool_slab_rebuild() - put every block that is not ALLOC on the stack.
+ * @s: the slab.
+ *
+ * Used at init, and after fork() in the child, where other threads' caches
+ * and in-flight operations are gone.  Context: nobody else uses @s.
+ */
+void mpool_slab_rebuild(struct mpool_slab *s)
+{
+	u32 top = MPOOL_NIL, nfree = 0, i;
+
+	for (i = s->count; i-- > 0; ) {
+		if (MPOOL_READ(s->state[i]) == MPOOL_BLK_ALLOC)
+			continue;
+		MPOOL_WRITE(s->state[i], MPOOL_BLK_STACKED);
+		MPOOL_WRITE(s->free.next[i], top);
+		top = i;
+		nfree++;
+	}
+	mpool_store_release(&s->free.head,
+			    mpool_head(MPOOL_READ(s->free.head), top));
+	mpool_atomic_set(&s->nfree, nfree);
+	mpool_atomic_max(&s->high_water, (long)(s->count - nfree));
+	mpool_env_poison(s->base, s->span);
+	for (i = 0; i < s->count; i++)
+		if (MPOOL_READ(s->state[i]) == MPOOL_BLK_ALLOC)
+			mpool_env_unpoison(mpool_slab_block(s, i),
+					   s->block_size);
+}
+
+/**
+ * mpool_slab_fini() - release what mpool_slab_init() took.
+ * @s: the slab; no block may be used afterwards.
+ */
+void mpool_slab_fini(struct mpool_slab *s)
+{
+	if (!s->base)
+		return;
+	mpool_env_unpoison(s->base, s->span);
+	mpool_env_unmap(s->base, s->span);
+	mpool_env_free(s->free.next);
+	mpool_env_free(s->state);
+	s->base = NULL;
+}
+
+/**
+ * mpool_slab_alloc() - take a block.
+ * @s: the slab.
+ *
+ * Context: any; lock-free, never sleeps.
+ * Return: a 64-byte aligned block, or NULL when all are out (counted).
+ */
+void *mpool_slab_alloc(struct mpool_slab *s)
+{
+	void *ptr;
+	u32 idx;
+	int err;
+
+	for (;;) {
+		idx = mpool_stack_pop(&s->free);
+		if (unlikely(idx == MPOOL_NIL)) {
+			mpool_atomic_inc(&s->failed);
+			return NULL;
+		}
+		__mpool_took(s, 1);
+		/* The pop made us the index's only holder. */
+		err = __mpool_transition(s, idx, MPOOL_BLK_STACKED,
+					 MPOOL_BLK_ALLOC, __mpool_debug(s));
+		if (likely(!err))
+			break;
+		/* Impossible metadata: never hand the block out. */
+		__mpool_misuse(s, mpool_slab_block(s, idx), err);
+	}
+	ptr = mpool_slab_block(s, idx);
+	mpool_env_unpoison(ptr, s->block_size);
+	return ptr;
+}
+
+/**
+ * mpool_slab_free() - give a block back.
+ * @s: the slab.
+ * @ptr: a block from mpool_slab_alloc(), or NULL.
+ *
+ * Context: any; lock-free, never sleeps.
+ * Return: 0; -EINVAL (not a block of @s), -EALREADY (already free) or
+ * -EUCLEAN (corrupt metadata), with nothing changed.
+ */
+int mpool_slab_free(struct mpool_slab *s, void *ptr)
+{
+	u32 idx;
+	int err;
+
+	if (!ptr)
+		return 0;
+	err = mpool_slab_index(s, ptr, &idx);
+	if (likely(!err))
+		err = __mpool_transition(s, idx, MPOOL_BLK_ALLOC,
+					 MPOOL_BLK_STACKED, true);
+	if (unlikely(err))
+		return __mpool_misuse(s, ptr, err);
+	mpool_env_poison(ptr, s->stride);
+	mpool_atomic_add_return(&s->nfree, 1);
+	mpool_stack_push_chain(&s->free, idx, idx);
+	return 0;
+}
+
+/* Fill the fields every block allocator shares. */
+static void mpool_fill_stats(struct mpool_slab *s, struct mpool_stats *st)
+{
+	long nfree = mpool_atomic_read(&s->nfree);
+
+	memset(st, 0, sizeof(*st));
+	st->block_size = s->block_size;
+	st->stride = s->stride;
+	st->capacity = s->count;
+	st->free = nfree < 0 ? 0 : (size_t)nfree;
+	st->high_water = (size_t)mpool_atomic_read(&s->high_water);
+	st->failed = (u64)mpool_atomic_read(&s->failed);
+	st->invalid = (u64)mpool_atomic_read(&s->misuse[MPOOL_MISUSE_INVALID]);
+	st->double_free = (u64)mpool_atomic_read(&s->misuse[MPOOL_MISUSE_DOUBLE]);
+	st->corrupt = (u64)mpool_atomic_read(&s->misuse[MPOOL_MISUSE_CORRUPT]);
+}
+
+/**
+ * mpool_slab_stats() - report what a slab is doing.
+ * @s: the slab.
+ * @st: filled in.
+ */
+void mpool_slab_stats(struct mpool_slab *s, struct mpool_stats *st)
+{
+	mpool_fill_stats(s, st);
+	st->in_use = st->capacity > st->free ? st->capacity - st->free : 0;
+}
+
+/**
+ * mpool_pool_stats() - report what a pool is doing.
+ * @p: the pool.
+ * @st: filled in.
+ * @cached: the blocks its build counted in the caches it keeps.
+ */
+void mpool_pool_stats(struct mpool_pool *p, struct mpool_stats *st,
+		      size_t cached)
+{
+	size_t out;
+
+	mpool_fill_stats(&p->slab, st);
+	st->cached = cached;
+	out = st->capacity > st->free ? st->capacity - st->free : 0;
+	st->in_use = out > cached ? out - cached : 0;
+}

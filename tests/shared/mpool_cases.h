@@ -1,0 +1,484 @@
+/* SPDX-License-Identifier: MIT OR GPL-2.0 */
+/*
+ * mpool_cases.h - test cases both worlds run: KUnit in the kernel
+ * (tests/kunit/mpool_kunit.c) and kselftest_harness.h in userspace
+ * (tests/user/cases_test.c).  Each body is written once here, so the two
+ * harnesses cannot drift.
+ *
+ * The harness defines, before including this file:
+ *
+ *   struct mpt                  its per-case context
+ *   MPT_EXPECT(t, cond)         record a failure of @cond, go on
+ *   MPT_ASSERT(t, cond)         record a failure of @cond, end the case
+ *   MPT_EQ(t, a, b)             MPT_EXPECT(t, (a) == (b)), printing both
+ *
+ * and the adapter below, mapping each call onto its world's public API
+ * (slab_create() and friends in userspace, mpool_slab_create() and friends
+ * in the kernel).  Creates return 0 or a negative errno.
+ *
+ * The list of cases is MPT_CASES(X): a harness expands it into its own
+ * table (TEST() functions, or a kunit_case array).
+ */
+#ifndef MPOOL_CASES_H
+#define MPOOL_CASES_H
+
+struct mpt_slab;
+struct mpt_pool;
+struct mpt_arena;
+
+static int mpt_slab_create(size_t size, size_t count, unsigned int flags,
+			   struct mpt_slab **out);
+static void *mpt_slab_alloc(struct mpt_slab *s);
+static int mpt_slab_free(struct mpt_slab *s, void *p);
+static void mpt_slab_destroy(struct mpt_slab *s);
+static void mpt_slab_stats(struct mpt_slab *s, struct mpool_stats *st);
+
+static int mpt_pool_create(size_t size, size_t cache, size_t capacity,
+			   unsigned int flags, struct mpt_pool **out);
+static void *mpt_pool_alloc(struct mpt_pool *p);
+static int mpt_pool_free(struct mpt_pool *p, void *ptr);
+static void mpt_pool_flush(struct mpt_pool *p);
+static void mpt_pool_destroy(struct mpt_pool *p);
+static void mpt_pool_stats(struct mpt_pool *p, struct mpool_stats *st);
+
+static int mpt_arena_create(size_t capacity, struct mpt_arena **out);
+static void *mpt_arena_alloc(struct mpt_arena *a, size_t size);
+static void mpt_arena_reset(struct mpt_arena *a);
+static void mpt_arena_destroy(struct mpt_arena *a);
+static void mpt_arena_stats(struct mpt_arena *a, struct mpool_stats *st);
+
+/* Zeroed scratch memory for a case, and its release. */
+static void *mpt_zalloc(size_t size);
+static void mpt_free(void *p);
+
+/*
+ * Misuse reports are expected in these cases; the harness counts them
+ * (it installs its own report hook) so a case can check each was made.
+ */
+static unsigned long mpt_reports(void);
+
+/* --- helpers ---------------------------------------------------------- */
+
+/* A block of either kind, behind one interface for the shared bodies. */
+struct mpt_blocks {
+	struct mpt_slab *slab;
+	struct mpt_pool *pool;
+};
+
+static void *mpt_alloc(struct mpt_blocks *b)
+{
+	return b->slab ? mpt_slab_alloc(b->slab) : mpt_pool_alloc(b->pool);
+}
+
+static int mpt_release(struct mpt_blocks *b, void *p)
+{
+	return b->slab ? mpt_slab_free(b->slab, p) : mpt_pool_free(b->pool, p);
+}
+
+static void mpt_stats(struct mpt_blocks *b, struct mpool_stats *st)
+{
+	if (b->slab)
+		mpt_slab_stats(b->slab, st);
+	else
+		mpt_pool_stats(b->pool, st);
+}
+
+static u32 mpt_rand(u32 *seed)
+{
+	*seed = *seed * 1103515245u + 12345u;
+	return *seed >> 8;
+}
+
+/* Fill a block with a pattern derived from @tag; check it later. */
+static void mpt_fill(void *p, size_t size, u32 tag)
+{
+	u8 *b = p;
+	size_t i;
+
+	for (i = 0; i < size; i++)
+		b[i] = (u8)(tag * 31 + i);
+}
+
+static bool mpt_check(const void *p, size_t size, u32 tag)
+{
+	const u8 *b = p;
+	size_t i;
+
+	for (i = 0; i < size; i++)
+		if (b[i] != (u8)(tag * 31 + i))
+			return false;
+	return true;
+}
+
+/*
+ * Allocate every block; check alignment, distinctness and that no block's
+ * bytes overlap another's (each is filled, then all are re-checked); check
+ * exhaustion; free all in a shuffled order; allocate all again (reuse).
+ */
+static void mpt_exhaust_reuse(struct mpt *t, struct mpt_blocks *b,
+			      size_t size, size_t count)
+{
+	void **v = mpt_zalloc(count * sizeof(*v));
+	struct mpool_stats st;
+	u32 seed = 7;
+	size_t i, j, round;
+	void *tmp;
+
+	MPT_ASSERT(t, v);
+	for (round = 0; round < 2; round++) {
+		for (i = 0; i < count; i++) {
+			v[i] = mpt_alloc(b);
+			MPT_ASSERT(t, v[i]);
+			MPT_EQ(t, (unsigned long)v[i] & 63, 0ul);
+			mpt_fill(v[i], size, (u32)i);
+		}
+		for (i = 0; i < count; i++)
+			MPT_ASSERT(t, mpt_check(v[i], size, (u32)i));
+		MPT_EXPECT(t, !mpt_alloc(b));
+		mpt_stats(b, &st);
+		MPT_EQ(t, st.in_use, count);
+		MPT_EQ(t, st.free, 0ul);
+		MPT_EQ(t, st.high_water, count);
+		MPT_EQ(t, st.failed, round + 1);
+		for (i = count; i > 1; i--) {
+			j = mpt_rand(&seed) % i;
+			tmp = v[i - 1];
+			v[i - 1] = v[j];
+			v[j] = tmp;
+		}
+		for (i = 0; i < count; i++)
+			MPT_ASSERT(t, mpt_release(b, v[i]) == 0);
+		mpt_stats(b, &st);
+		MPT_EQ(t, st.in_use, 0ul);
+		MPT_EQ(t, st.free + st.cached, count);
+	}
+	mpt_free(v);
+}
+
+/* Every kind of bad pointer gets -EINVAL and changes nothing. */
+static void mpt_bad_pointers(struct mpt *t, struct mpt_blocks *b,
+			     struct mpt_blocks *other, size_t stride)
+{
+	unsigned long before = mpt_reports();
+	struct mpool_stats st0, st;
+	void *p = mpt_alloc(b), *q = mpt_alloc(other);
+	u8 *c = p;
+	int on_stack;
+
+	MPT_ASSERT(t, p && q);
+	mpt_stats(b, &st0);
+	MPT_EQ(t, mpt_release(b, NULL), 0);
+	MPT_EQ(t, mpt_release(b, &on_stack), -EINVAL);
+	MPT_EQ(t, mpt_release(b, q), -EINVAL);
+	MPT_EQ(t, mpt_release(b, c + 1), -EINVAL);
+	MPT_EQ(t, mpt_release(b, c + 8), -EINVAL);
+	MPT_EQ(t, mpt_release(b, c + stride - 1), -EINVAL);
+	MPT_EQ(t, mpt_release(b, c - 64), -EINVAL);
+	if (stride > 64)
+		MPT_EQ(t, mpt_release(b, c + 64), -EINVAL);
+	mpt_stats(b, &st);
+	MPT_EQ(t, st.invalid, st0.invalid + (stride > 64 ? 7 : 6));
+	MPT_EQ(t, st.in_use, st0.in_use);
+	MPT_EQ(t, st.free, st0.free);
+	MPT_EQ(t, mpt_reports(), before + (stride > 64 ? 7 : 6));
+	/* The block is still the caller's. */
+	MPT_EQ(t, mpt_release(b, p), 0);
+	MPT_EQ(t, mpt_release(other, q), 0);
+}
+
+/* A double free gets -EALREADY and changes nothing. */
+static void mpt_double_free(struct mpt *t, struct mpt_blocks *b, size_t count)
+{
+	void **v = mpt_zalloc(count * sizeof(*v));
+	struct mpool_stats st0, st;
+	size_t i, j;
+
+	MPT_ASSERT(t, v);
+	v[0] = mpt_alloc(b);
+	MPT_ASSERT(t, v[0]);
+	MPT_EQ(t, mpt_release(b, v[0]), 0);
+	mpt_stats(b, &st0);
+	MPT_EQ(t, mpt_release(b, v[0]), -EALREADY);
+	mpt_stats(b, &st);
+	MPT_EQ(t, st.double_free, st0.double_free + 1);
+	MPT_EQ(t, st.free, st0.free);
+	MPT_EQ(t, st.cached, st0.cached);
+	/* After it, every block is still handed out exactly once. */
+	for (i = 0; i < count; i++) {
+		v[i] = mpt_alloc(b);
+		MPT_ASSERT(t, v[i]);
+		for (j = 0; j < i; j++)
+			MPT_ASSERT(t, v[j] != v[i]);
+	}
+	MPT_EXPECT(t, !mpt_alloc(b));
+	/* Freed blocks spread over cache and backing: each double free is
+	 * caught wherever the block sits.
+	 */
+	for (i = 0; i < count; i++)
+		MPT_EQ(t, mpt_release(b, v[i]), 0);
+	for (i = 0; i < count; i++)
+		MPT_EQ(t, mpt_release(b, v[i]), -EALREADY);
+	mpt_stats(b, &st);
+	MPT_EQ(t, st.double_free, st0.double_free + 1 + count);
+	MPT_EQ(t, st.in_use, 0ul);
+	MPT_EQ(t, st.free + st.cached, count);
+	mpt_free(v);
+}
+
+/* --- slab cases ------------------------------------------------------- */
+
+static void mpt_case_slab_exhaust_reuse(struct mpt *t)
+{
+	static const size_t sizes[] = { 1, 64, 100, 256, 3000, 4096 };
+	struct mpt_blocks b = { NULL, NULL };
+	size_t i;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		MPT_ASSERT(t, !mpt_slab_create(sizes[i], 300, 0, &b.slab));
+		mpt_exhaust_reuse(t, &b, sizes[i], 300);
+		mpt_slab_destroy(b.slab);
+	}
+}
+
+static void mpt_case_slab_bad_pointers(struct mpt *t)
+{
+	struct mpt_blocks a = { NULL, NULL }, o = { NULL, NULL };
+
+	MPT_ASSERT(t, !mpt_slab_create(192, 16, 0, &a.slab));
+	MPT_ASSERT(t, !mpt_slab_create(192, 16, 0, &o.slab));
+	mpt_bad_pointers(t, &a, &o, 192);
+	mpt_slab_destroy(o.slab);
+	mpt_slab_destroy(a.slab);
+	MPT_ASSERT(t, !mpt_slab_create(64, 16, 0, &a.slab));
+	MPT_ASSERT(t, !mpt_slab_create(64, 16, 0, &o.slab));
+	mpt_bad_pointers(t, &a, &o, 64);
+	mpt_slab_destroy(o.slab);
+	mpt_slab_destroy(a.slab);
+}
+
+static void mpt_case_slab_double_free(struct mpt *t)
+{
+	struct mpt_blocks b = { NULL, NULL };
+	unsigned int flags;
+
+	for (flags = 0; flags < 2; flags++) {
+		MPT_ASSERT(t, !mpt_slab_create(256, 200, flags, &b.slab));
+		mpt_double_free(t, &b, 200);
+		mpt_slab_destroy(b.slab);
+	}
+}
+
+static void mpt_case_slab_create_errors(struct mpt *t)
+{
+	struct mpt_slab *s = NULL;
+
+	MPT_EQ(t, mpt_slab_create(0, 10, 0, &s), -EINVAL);
+	MPT_EQ(t, mpt_slab_create(64, 0, 0, &s), -EINVAL);
+	MPT_EQ(t, mpt_slab_create(SIZE_MAX, 1, 0, &s), -EINVAL);
+	MPT_EQ(t, mpt_slab_create(SIZE_MAX / 4, 8, 0, &s), -EINVAL);
+	MPT_EQ(t, mpt_slab_create(64, (size_t)1 << 40, 0, &s), -EINVAL);
+	MPT_EQ(t, mpt_slab_create(64, 10, 0x80, &s), -EINVAL);
+	MPT_EXPECT(t, !s);
+}
+
+static void mpt_case_slab_stats(struct mpt *t)
+{
+	struct mpt_slab *s;
+	struct mpool_stats st;
+	void *p[3];
+
+	MPT_ASSERT(t, !mpt_slab_create(100, 10, 0, &s));
+	mpt_slab_stats(s, &st);
+	MPT_EQ(t, st.block_size, 100ul);
+	MPT_EQ(t, st.stride, 128ul);
+	MPT_EQ(t, st.capacity, 10ul);
+	MPT_EQ(t, st.in_use, 0ul);
+	MPT_EQ(t, st.free, 10ul);
+	MPT_EQ(t, st.high_water, 0ul);
+	p[0] = mpt_slab_alloc(s);
+	p[1] = mpt_slab_alloc(s);
+	p[2] = mpt_slab_alloc(s);
+	MPT_EQ(t, mpt_slab_free(s, p[1]), 0);
+	mpt_slab_stats(s, &st);
+	MPT_EQ(t, st.in_use, 2ul);
+	MPT_EQ(t, st.free, 8ul);
+	MPT_EQ(t, st.high_water, 3ul);
+	MPT_EQ(t, st.failed, 0ul);
+	MPT_EQ(t, st.invalid + st.double_free + st.corrupt, 0ul);
+	MPT_EQ(t, mpt_slab_free(s, p[0]), 0);
+	MPT_EQ(t, mpt_slab_free(s, p[2]), 0);
+	mpt_slab_destroy(s);
+}
+
+/* --- pool cases ------------------------------------------------------- */
+
+static void mpt_case_pool_exhaust_reuse(struct mpt *t)
+{
+	static const size_t caches[] = { 0, 1, 2, 16, 100, 300 };
+	struct mpt_blocks b = { NULL, NULL };
+	size_t i;
+
+	for (i = 0; i < sizeof(caches) / sizeof(caches[0]); i++) {
+		MPT_ASSERT(t, !mpt_pool_create(256, caches[i], 300, 0,
+					       &b.pool));
+		mpt_exhaust_reuse(t, &b, 256, 300);
+		mpt_pool_destroy(b.pool);
+	}
+	MPT_ASSERT(t, !mpt_pool_create(3000, 10, 100, 1, &b.pool));
+	mpt_exhaust_reuse(t, &b, 3000, 100);
+	mpt_pool_destroy(b.pool);
+}
+
+static void mpt_case_pool_bad_pointers(struct mpt *t)
+{
+	struct mpt_blocks a = { NULL, NULL }, o = { NULL, NULL };
+
+	MPT_ASSERT(t, !mpt_pool_create(200, 8, 64, 0, &a.pool));
+	MPT_ASSERT(t, !mpt_pool_create(200, 8, 64, 0, &o.pool));
+	mpt_bad_pointers(t, &a, &o, 256);
+	mpt_pool_destroy(a.pool);
+	/* A slab's block is not a pool's, and the other way round. */
+	MPT_ASSERT(t, !mpt_slab_create(200, 8, 0, &a.slab));
+	mpt_bad_pointers(t, &a, &o, 256);
+	mpt_bad_pointers(t, &o, &a, 256);
+	mpt_slab_destroy(a.slab);
+	mpt_pool_destroy(o.pool);
+}
+
+static void mpt_case_pool_double_free(struct mpt *t)
+{
+	struct mpt_blocks b = { NULL, NULL };
+	unsigned int flags;
+
+	for (flags = 0; flags < 2; flags++) {
+		/* Small cache: frees spill to the depot and the stack. */
+		MPT_ASSERT(t, !mpt_pool_create(64, 8, 200, flags, &b.pool));
+		mpt_double_free(t, &b, 200);
+		mpt_pool_destroy(b.pool);
+		MPT_ASSERT(t, !mpt_pool_create(64, 0, 50, flags, &b.pool));
+		mpt_double_free(t, &b, 50);
+		mpt_pool_destroy(b.pool);
+	}
+}
+
+static void mpt_case_pool_create_errors(struct mpt *t)
+{
+	struct mpt_pool *p = NULL;
+
+	MPT_EQ(t, mpt_pool_create(0, 10, 100, 0, &p), -EINVAL);
+	MPT_EQ(t, mpt_pool_create(64, 10, 0, 0, &p), -EINVAL);
+	MPT_EQ(t, mpt_pool_create(64, 101, 100, 0, &p), -EINVAL);
+	MPT_EQ(t, mpt_pool_create(SIZE_MAX / 2, 1, 4, 0, &p), -EINVAL);
+	MPT_EQ(t, mpt_pool_create(64, 1, 100, 0x80, &p), -EINVAL);
+	MPT_EXPECT(t, !p);
+}
+
+/* The cache is bounded, and a flush gives it all back. */
+static void mpt_case_pool_cache_bound(struct mpt *t)
+{
+	struct mpt_pool *p;
+	struct mpool_stats st;
+	void *v[64];
+	size_t i;
+
+	MPT_ASSERT(t, !mpt_pool_create(128, 10, 64, 0, &p));
+	for (i = 0; i < 64; i++) {
+		v[i] = mpt_pool_alloc(p);
+		MPT_ASSERT(t, v[i]);
+	}
+	for (i = 0; i < 64; i++) {
+		MPT_ASSERT(t, !mpt_pool_free(p, v[i]));
+		mpt_pool_stats(p, &st);
+		MPT_EXPECT(t, st.cached <= 10);
+	}
+	mpt_pool_stats(p, &st);
+	MPT_EQ(t, st.in_use, 0ul);
+	MPT_EQ(t, st.free + st.cached, 64ul);
+	MPT_EXPECT(t, st.cached > 0);
+	mpt_pool_flush(p);
+	mpt_pool_stats(p, &st);
+	MPT_EQ(t, st.cached, 0ul);
+	MPT_EQ(t, st.free, 64ul);
+	MPT_EQ(t, st.high_water, 64ul);
+	MPT_EQ(t, st.invalid + st.double_free + st.corrupt, 0ul);
+	mpt_pool_destroy(p);
+}
+
+/* --- arena cases ------------------------------------------------------ */
+
+static void mpt_case_arena_basic(struct mpt *t)
+{
+	struct mpt_arena *a;
+	struct mpool_stats st;
+	u8 *p, *q, *r;
+
+	MPT_ASSERT(t, !mpt_arena_create(4096, &a));
+	MPT_EXPECT(t, !mpt_arena_alloc(a, 0));
+	p = mpt_arena_alloc(a, 1);
+	q = mpt_arena_alloc(a, 100);
+	r = mpt_arena_alloc(a, 64);
+	MPT_ASSERT(t, p && q && r);
+	MPT_EQ(t, (unsigned long)p & 63, 0ul);
+	MPT_EQ(t, (unsigned long)q & 63, 0ul);
+	MPT_EQ(t, (unsigned long)r & 63, 0ul);
+	MPT_EQ(t, q - p, 64l);
+	MPT_EQ(t, r - q, 128l);
+	mpt_fill(p, 1, 1);
+	mpt_fill(q, 100, 2);
+	mpt_fill(r, 64, 3);
+	MPT_EXPECT(t, mpt_check(p, 1, 1) && mpt_check(q, 100, 2) &&
+		      mpt_check(r, 64, 3));
+	/* Too big: NULL, and nothing is taken. */
+	MPT_EXPECT(t, !mpt_arena_alloc(a, 4096));
+	MPT_EXPECT(t, !mpt_arena_alloc(a, SIZE_MAX));
+	mpt_arena_stats(a, &st);
+	MPT_EQ(t, st.in_use, 256ul);
+	MPT_EQ(t, st.free, 4096ul - 256);
+	MPT_EQ(t, st.failed, 2ul);
+	/* Exactly the rest fits. */
+	MPT_EXPECT(t, mpt_arena_alloc(a, 4096 - 256) == r + 64);
+	MPT_EXPECT(t, !mpt_arena_alloc(a, 1));
+	mpt_arena_reset(a);
+	MPT_EXPECT(t, mpt_arena_alloc(a, 4096) == p);
+	mpt_arena_stats(a, &st);
+	MPT_EQ(t, st.in_use, 4096ul);
+	MPT_EQ(t, st.high_water, 4096ul);
+	MPT_EQ(t, st.capacity, 4096ul);
+	mpt_arena_destroy(a);
+}
+
+static void mpt_case_arena_odd_capacity(struct mpt *t)
+{
+	struct mpt_arena *a;
+	u8 *p;
+
+	MPT_EQ(t, mpt_arena_create(0, &a), -EINVAL);
+	MPT_EQ(t, mpt_arena_create(SIZE_MAX, &a), -EINVAL);
+	MPT_ASSERT(t, !mpt_arena_create(100, &a));
+	p = mpt_arena_alloc(a, 100);
+	MPT_ASSERT(t, p);
+	mpt_fill(p, 100, 9);
+	/* All 100 bytes are taken: nothing is left. */
+	MPT_EXPECT(t, !mpt_arena_alloc(a, 1));
+	mpt_arena_reset(a);
+	MPT_EXPECT(t, !mpt_arena_alloc(a, 101));
+	MPT_EXPECT(t, mpt_arena_alloc(a, 64) == p);
+	MPT_EXPECT(t, !mpt_arena_alloc(a, 64));
+	mpt_arena_destroy(a);
+}
+
+#define MPT_CASES(X)					\
+	X(slab_exhaust_reuse)				\
+	X(slab_bad_pointers)				\
+	X(slab_double_free)				\
+	X(slab_create_errors)				\
+	X(slab_stats)					\
+	X(pool_exhaust_reuse)				\
+	X(pool_bad_pointers)				\
+	X(pool_double_free)				\
+	X(pool_create_errors)				\
+	X(pool_cache_bound)				\
+	X(arena_basic)					\
+	X(arena_odd_capacity)
+
+#endif /* MPOOL_CASES_H */

@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: MIT OR GPL-2.0
+/*
+ * env.c - the userspace world behind mpool_env.h: memory, fault injection
+ * and the misuse report hook.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "mpool.h"
+#include "mempool.h"
+#include "mpool_testing.h"
+
+/*
+ * Fault injection: the number of environment allocations still allowed to
+ * succeed, or -1 for all of them.  Tests set it to 0, 1, 2, ... to make
+ * each allocation of a create call fail in turn.
+ */
+static long mpool_fault_budget = -1;
+
+void mpool_env_fail_after(long n)
+{
+	__atomic_store_n(&mpool_fault_budget, n, __ATOMIC_RELAXED);
+}
+
+/* Whether this allocation is made to fail. */
+static bool mpool_env_fault(void)
+{
+	long left = __atomic_load_n(&mpool_fault_budget, __ATOMIC_RELAXED);
+
+	while (left >= 0) {
+		if (!left)
+			return true;
+		if (__atomic_compare_exchange_n(&mpool_fault_budget, &left,
+						left - 1, false,
+						__ATOMIC_RELAXED,
+						__ATOMIC_RELAXED))
+			return false;
+	}
+	return false;
+}
+
+void *mpool_env_zalloc(size_t size)
+{
+	void *p;
+
+	if (mpool_env_fault() || posix_memalign(&p, MPOOL_ALIGN, size))
+		return NULL;
+	memset(p, 0, size);
+	return p;
+}
+
+void mpool_env_free(void *p)
+{
+	free(p);
+}
+
+void *mpool_env_map(size_t size)
+{
+	void *p;
+
+	if (mpool_env_fault())
+		return NULL;
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void mpool_env_unmap(void *p, size_t size)
+{
+	munmap(p, size);
+}
+
+/* --- misuse reports --------------------------------------------------- */
+
+struct mpool_hook {
+	mempool_error_hook_t fn;
+	void *arg;
+};
+
+/* Replaced whole, by pointer, so that a report never sees a torn pair. */
+static struct mpool_hook mpool_hooks[2];
+static struct mpool_hook *mpool_hook_cur;
+static int mpool_hook_next;
+static bool mpool_abort_on_error;
+
+__attribute__((constructor)) static void mpool_env_read_environment(void)
+{
+	const char *v = getenv("MEMPOOL_ABORT_ON_ERROR");
+
+	mpool_abort_on_error = v && *v && *v != '0';
+}
+
+static const char *mpool_errno_name(int err)
+{
+	switch (err) {
+	case -EINVAL:
+		return "EINVAL";
+	case -EALREADY:
+		return "EALREADY";
+	case -EUCLEAN:
+		return "EUCLEAN";
+	default:
+		return "?";
+	}
+}
+
+void mempool_error_stderr(const struct mempool_error *e, void *arg)
+{
+	(void)arg;
+	fprintf(stderr, "mempool: %s %p: %s: %p (-%s)\n", e->kind,
+		e->allocator, e->what, e->ptr, mpool_errno_name(e->err));
+}
+
+void mempool_error_abort(const struct mempool_error *e, void *arg)
+{
+	mempool_error_stderr(e, arg);
+	abort();
+}
+
+mempool_error_hook_t mempool_set_error_hook(mempool_error_hook_t hook,
+					    void *arg)
+{
+	struct mpool_hook *cur = mpool_load_acquire(&mpool_hook_cur);
+	struct mpool_hook *h = &mpool_hooks[mpool_hook_next];
+	mempool_error_hook_t old = cur ? cur->fn : mempool_error_stderr;
+
+	mpool_hook_next ^= 1;
+	h->fn = hook ? hook : mempool_error_stderr;
+	h->arg = arg;
+	/* Pairs with the acquire in mpool_env_report(). */
+	mpool_store_release(&mpool_hook_cur, h);
+	return old;
+}
+
+void mpool_env_report(const struct mpool_event *ev)
+{
+	struct mpool_hook *h = mpool_load_acquire(&mpool_hook_cur);
+	struct mempool_error e = {
+		.kind = ev->kind,
+		.allocator = ev->allocator,
+		.ptr = ev->ptr,
+		.err = ev->err,
+		.what = ev->what,
+	};
+
+	if (h)
+		h->fn(&e, h->arg);
+	else if (mpool_abort_on_error)
+		mempool_error_abort(&e, NULL);
+	else
+		mempool_error_stderr(&e, NULL);
+}

@@ -1,0 +1,541 @@
+// SPDX-License-Identifier: MIT OR GPL-2.0
+/*
+ * lib.c - libmempool: the spec's API over the common core, with per-thread
+ * caches in TLS.
+ *
+ * What lives here and nowhere else: where a thread's cache for a pool is
+ * found (a TLS vector indexed by the pool's registry slot, checked against
+ * the pool's generation), what happens to it when the thread exits or the
+ * pool is destroyed, and how a child repairs the allocators after fork().
+ * What to do with a cache (hit, miss, full) is common/pool.c's business.
+ *
+ * The registry.  Every live slab and pool holds one slot of mpool_registry;
+ * the slot indexes threads' TLS vectors, and the child of a fork walks the
+ * registry to rebuild each allocator.  A slot is claimed by compare-and-swap
+ * once the object is fully built, and cleared first thing in destroy.  The
+ * generation, unique per create, tells a TLS entry of a destroyed pool from
+ * one of a new pool in the same slot (or at the same address): a stale
+ * entry's cache is never used as a cache of the new pool.
+ *
+ * A thread's cache (struct mpool_ucache) is in one of four states:
+ *
+ *   OWNED      a live thread uses it.  Only that thread touches its blocks.
+ *   DETACHING  its thread is draining it into the pool (thread exit, or a
+ *              stale TLS entry being dropped).  destroy waits for this.
+ *   ORPHAN     empty and ownerless; the pool frees it at destroy, and a new
+ *              thread may adopt it (so memory is bounded by the most
+ *              threads that used the pool at once).
+ *   POOL_DEAD  the pool was destroyed under a live thread; the thread frees
+ *              the struct when it next looks at it or when it exits.
+ *
+ * The transitions out of OWNED are compare-and-swaps, so a thread leaving
+ * and a pool dying agree on who frees the struct, and a thread only drains
+ * into a pool that destroy is waiting on.  Caches are linked on a push-only
+ * list per pool, freed only by destroy.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "mpool.h"
+#include "mempool.h"
+
+enum mpool_ucache_state {
+	MPOOL_UC_OWNED,
+	MPOOL_UC_DETACHING,
+	MPOOL_UC_ORPHAN,
+	MPOOL_UC_POOL_DEAD,
+};
+
+/* What the registry knows of each slab and pool. */
+struct mpool_reg {
+	u32 kind;
+	u32 slot;
+	u64 gen;
+};
+
+struct slab_allocator {
+	struct mpool_reg reg;
+	struct mpool_slab core;
+};
+
+struct arena_allocator {
+	struct mpool_arena core;
+};
+
+struct mpool_ucache {
+	struct mpool_ucache *next;	/* immutable once published */
+	struct mempool *pool;
+	u32 state;			/* enum mpool_ucache_state */
+	struct mpool_cache c;		/* last: its objs[] follow */
+};
+
+struct mempool {
+	struct mpool_reg reg;
+	struct mpool_ucache *caches;	/* push-only list */
+	struct mpool_pool core;
+};
+
+/* One thread's view of one registry slot. */
+struct mpool_tls_ent {
+	u64 gen;
+	struct mpool_ucache *cache;
+};
+
+static struct mpool_reg *mpool_registry[MEMPOOL_MAX_ALLOCATORS];
+static u64 mpool_next_gen = 1;
+static pthread_key_t mpool_tls_key;
+static pthread_once_t mpool_once = PTHREAD_ONCE_INIT;
+static bool mpool_debug_all;
+
+static __thread struct mpool_tls_ent *mpool_tls_vec
+	__attribute__((tls_model("initial-exec")));
+static __thread u32 mpool_tls_len __attribute__((tls_model("initial-exec")));
+
+static void mpool_thread_exit(void *unused);
+static void mpool_atfork_child(void);
+
+static void mpool_setup(void)
+{
+	const char *v = getenv("MEMPOOL_DEBUG");
+
+	mpool_debug_all = v && *v && *v != '0';
+	pthread_key_create(&mpool_tls_key, mpool_thread_exit);
+	pthread_atfork(NULL, NULL, mpool_atfork_child);
+}
+
+/* Create flags: the caller's, plus debug when the environment asks. */
+static int mpool_flags(unsigned int flags, u32 *out)
+{
+	pthread_once(&mpool_once, mpool_setup);
+	if (flags & ~MEMPOOL_DEBUG)
+		return -EINVAL;
+	*out = (flags & MEMPOOL_DEBUG) || mpool_debug_all ? MPOOL_F_DEBUG : 0;
+	return 0;
+}
+
+/* Claim a registry slot for @reg; its object is fully built. */
+static int mpool_register(struct mpool_reg *reg, u32 kind)
+{
+	struct mpool_reg *none;
+	u32 i;
+
+	reg->kind = kind;
+	reg->gen = __atomic_fetch_add(&mpool_next_gen, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < MEMPOOL_MAX_ALLOCATORS; i++) {
+		none = NULL;
+		if (MPOOL_READ(mpool_registry[i]))
+			continue;
+		reg->slot = i;
+		/* Publishes the built object to the fork handler. */
+		if (mpool_try_cmpxchg(&mpool_registry[i], &none, reg))
+			return 0;
+	}
+	return -EMFILE;
+}
+
+static void mpool_unregister(struct mpool_reg *reg)
+{
+	mpool_store_release(&mpool_registry[reg->slot], NULL);
+}
+
+static void *mpool_fail(int err)
+{
+	errno = err;
+	return NULL;
+}
+
+/* --- slab ------------------------------------------------------------- */
+
+slab_allocator_t *slab_create_flags(size_t block_size, size_t count,
+				    unsigned int flags)
+{
+	slab_allocator_t *s;
+	u32 f;
+	int err;
+
+	err = mpool_flags(flags, &f);
+	if (err)
+		return mpool_fail(-err);
+	s = mpool_env_zalloc(sizeof(*s));
+	if (!s)
+		return mpool_fail(ENOMEM);
+	err = mpool_slab_init(&s->core, block_size, count, f);
+	if (!err) {
+		err = mpool_register(&s->reg, MPOOL_KIND_SLAB);
+		if (err)
+			mpool_slab_fini(&s->core);
+	}
+	if (err) {
+		mpool_env_free(s);
+		return mpool_fail(-err);
+	}
+	return s;
+}
+
+slab_allocator_t *slab_create(size_t block_size, size_t count)
+{
+	return slab_create_flags(block_size, count, 0);
+}
+
+void *slab_alloc(slab_allocator_t *s)
+{
+	void *p;
+
+	if (unlikely(!s))
+		return mpool_fail(EINVAL);
+	p = mpool_slab_alloc(&s->core);
+	if (unlikely(!p))
+		errno = ENOMEM;
+	return p;
+}
+
+int slab_free(slab_allocator_t *s, void *ptr)
+{
+	if (unlikely(!s))
+		return -EINVAL;
+	return mpool_slab_free(&s->core, ptr);
+}
+
+void slab_destroy(slab_allocator_t *s)
+{
+	if (!s)
+		return;
+	mpool_unregister(&s->reg);
+	mpool_slab_fini(&s->core);
+	mpool_env_free(s);
+}
+
+int slab_stats(slab_allocator_t *s, struct mempool_stats *st)
+{
+	struct mpool_stats cs;
+
+	if (!s || !st)
+		return -EINVAL;
+	mpool_slab_stats(&s->core, &cs);
+	memcpy(st, &cs, sizeof(*st));
+	return 0;
+}
+
+/* --- arena ------------------------------------------------------------ */
+
+arena_allocator_t *arena_create(size_t capacity)
+{
+	arena_allocator_t *a = mpool_env_zalloc(sizeof(*a));
+	int err;
+
+	if (!a)
+		return mpool_fail(ENOMEM);
+	err = mpool_arena_init(&a->core, capacity);
+	if (err) {
+		mpool_env_free(a);
+		return mpool_fail(-err);
+	}
+	return a;
+}
+
+void *arena_alloc(arena_allocator_t *a, size_t size)
+{
+	void *p;
+
+	if (unlikely(!a || !size))
+		return mpool_fail(EINVAL);
+	p = mpool_arena_alloc(&a->core, size);
+	if (unlikely(!p))
+		errno = ENOMEM;
+	return p;
+}
+
+void arena_reset(arena_allocator_t *a)
+{
+	if (a)
+		mpool_arena_reset(&a->core);
+}
+
+void arena_destroy(arena_allocator_t *a)
+{
+	if (!a)
+		return;
+	mpool_arena_fini(&a->core);
+	mpool_env_free(a);
+}
+
+int arena_stats(arena_allocator_t *a, struct mempool_stats *st)
+{
+	struct mpool_stats cs;
+
+	if (!a || !st)
+		return -EINVAL;
+	mpool_arena_stats(&a->core, &cs);
+	memcpy(st, &cs, sizeof(*st));
+	return 0;
+}
+
+/* --- per-thread caches ------------------------------------------------ */
+
+/*
+ * Let go of a cache this thread owned: drain it into its pool if the pool
+ * is alive, else free it (the pool left it to us).
+ */
+static void mpool_ucache_release(struct mpool_ucache *uc)
+{
+	u32 old = MPOOL_UC_OWNED;
+
+	if (mpool_try_cmpxchg(&uc->state, &old, MPOOL_UC_DETACHING)) {
+		/* destroy waits while we are DETACHING: the pool lives. */
+		mpool_cache_drain(&uc->pool->core, &uc->c);
+		/* Pairs with the acquire in pool_destroy()/adoption. */
+		mpool_store_release(&uc->state, MPOOL_UC_ORPHAN);
+	} else {
+		mpool_env_free(uc);
+	}
+}
+
+/* Adopt an orphan cache of @p, or make a new one. */
+static struct mpool_ucache *mpool_ucache_get(mempool_t *p)
+{
+	struct mpool_ucache *uc, *head;
+	u32 old;
+
+	for (uc = mpool_load_acquire(&p->caches); uc; uc = uc->next) {
+		old = MPOOL_UC_ORPHAN;
+		if (mpool_try_cmpxchg(&uc->state, &old, MPOOL_UC_OWNED))
+			return uc;
+	}
+	uc = mpool_env_zalloc(offsetof(struct mpool_ucache, c) +
+			      mpool_cache_bytes(&p->core));
+	if (!uc)
+		return NULL;
+	uc->pool = p;
+	uc->state = MPOOL_UC_OWNED;
+	head = MPOOL_READ(p->caches);
+	do {
+		uc->next = head;
+	} while (!mpool_try_cmpxchg(&p->caches, &head, uc));
+	return uc;
+}
+
+/* Make this thread's TLS vector hold at least @len entries. */
+static int mpool_tls_grow(u32 len)
+{
+	struct mpool_tls_ent *v;
+	u32 n = mpool_tls_len ? mpool_tls_len : 8;
+
+	while (n < len)
+		n *= 2;
+	v = realloc(mpool_tls_vec, n * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	memset(v + mpool_tls_len, 0, (n - mpool_tls_len) * sizeof(*v));
+	if (!mpool_tls_vec)
+		pthread_setspecific(mpool_tls_key, v);
+	mpool_tls_vec = v;
+	mpool_tls_len = n;
+	return 0;
+}
+
+/*
+ * The slow path of the cache lookup: no entry for this slot yet, or a stale
+ * one.  Return NULL when the pool has no caches or memory is short; the
+ * caller then goes to the shared backing directly.
+ */
+static struct mpool_ucache *mpool_tls_cache_slow(mempool_t *p)
+{
+	struct mpool_tls_ent *e;
+	struct mpool_ucache *uc;
+
+	if (!p->core.mag_size)
+		return NULL;
+	if (p->reg.slot >= mpool_tls_len && mpool_tls_grow(p->reg.slot + 1))
+		return NULL;
+	e = &mpool_tls_vec[p->reg.slot];
+	if (e->cache) {
+		mpool_ucache_release(e->cache);
+		e->cache = NULL;
+	}
+	uc = mpool_ucache_get(p);
+	if (!uc)
+		return NULL;
+	e->gen = p->reg.gen;
+	e->cache = uc;
+	return uc;
+}
+
+/* This thread's cache for @p, or NULL. */
+static inline struct mpool_ucache *mpool_tls_cache(mempool_t *p)
+{
+	u32 slot = p->reg.slot;
+
+	if (likely(slot < mpool_tls_len &&
+		   mpool_tls_vec[slot].gen == p->reg.gen))
+		return mpool_tls_vec[slot].cache;
+	return mpool_tls_cache_slow(p);
+}
+
+/* pthread key destructor: give every cache of this thread back. */
+static void mpool_thread_exit(void *unused)
+{
+	u32 i;
+
+	(void)unused;
+	for (i = 0; i < mpool_tls_len; i++)
+		if (mpool_tls_vec[i].cache)
+			mpool_ucache_release(mpool_tls_vec[i].cache);
+	free(mpool_tls_vec);
+	mpool_tls_vec = NULL;
+	mpool_tls_len = 0;
+}
+
+/*
+ * In the child of fork() only the forking thread lives on.  Every other
+ * thread's cache becomes an empty orphan, this thread's cache is emptied,
+ * and each allocator's backing is rebuilt from its state words, so blocks
+ * that sat in caches or were in flight in another thread are free again.
+ */
+static void mpool_atfork_child(void)
+{
+	struct mpool_ucache *uc, *mine;
+	struct mpool_reg *reg;
+	mempool_t *p;
+	u32 i;
+
+	for (i = 0; i < MEMPOOL_MAX_ALLOCATORS; i++) {
+		reg = MPOOL_READ(mpool_registry[i]);
+		if (!reg)
+			continue;
+		if (reg->kind == MPOOL_KIND_SLAB) {
+			mpool_slab_rebuild(&((slab_allocator_t *)reg)->core);
+			continue;
+		}
+		p = (mempool_t *)reg;
+		mine = i < mpool_tls_len && mpool_tls_vec[i].gen == reg->gen ?
+		       mpool_tls_vec[i].cache : NULL;
+		for (uc = p->caches; uc; uc = uc->next) {
+			MPOOL_WRITE(uc->c.count, 0);
+			if (uc != mine)
+				MPOOL_WRITE(uc->state, MPOOL_UC_ORPHAN);
+		}
+		mpool_pool_rebuild(&p->core);
+	}
+}
+
+/* --- pool ------------------------------------------------------------- */
+
+mempool_t *pool_create_flags(size_t block_size, size_t cache_size,
+			     size_t capacity, unsigned int flags)
+{
+	mempool_t *p;
+	u32 f;
+	int err;
+
+	err = mpool_flags(flags, &f);
+	if (err)
+		return mpool_fail(-err);
+	p = mpool_env_zalloc(sizeof(*p));
+	if (!p)
+		return mpool_fail(ENOMEM);
+	err = mpool_pool_init(&p->core, block_size, cache_size, capacity, f);
+	if (!err) {
+		err = mpool_register(&p->reg, MPOOL_KIND_POOL);
+		if (err)
+			mpool_pool_fini(&p->core);
+	}
+	if (err) {
+		mpool_env_free(p);
+		return mpool_fail(-err);
+	}
+	return p;
+}
+
+mempool_t *pool_create(size_t block_size, size_t cache_size, size_t capacity)
+{
+	return pool_create_flags(block_size, cache_size, capacity, 0);
+}
+
+void *pool_alloc(mempool_t *p)
+{
+	struct mpool_ucache *uc;
+	void *ptr;
+
+	if (unlikely(!p))
+		return mpool_fail(EINVAL);
+	uc = mpool_tls_cache(p);
+	if (likely(uc))
+		ptr = mpool_cache_alloc(&p->core, &uc->c);
+	else
+		ptr = mpool_slab_alloc(&p->core.slab);
+	if (unlikely(!ptr))
+		errno = ENOMEM;
+	return ptr;
+}
+
+int pool_free(mempool_t *p, void *ptr)
+{
+	struct mpool_ucache *uc;
+
+	if (unlikely(!p))
+		return -EINVAL;
+	uc = mpool_tls_cache(p);
+	if (likely(uc))
+		return mpool_cache_free(&p->core, &uc->c, ptr);
+	return mpool_slab_free(&p->core.slab, ptr);
+}
+
+long pool_cache_flush(mempool_t *p)
+{
+	struct mpool_tls_ent *e;
+	long n;
+
+	if (!p)
+		return -EINVAL;
+	if (p->reg.slot >= mpool_tls_len)
+		return 0;
+	e = &mpool_tls_vec[p->reg.slot];
+	if (!e->cache || e->gen != p->reg.gen)
+		return 0;
+	n = e->cache->c.count;
+	mpool_cache_drain(&p->core, &e->cache->c);
+	return n;
+}
+
+void pool_destroy(mempool_t *p)
+{
+	struct mpool_ucache *uc, *next;
+	u32 old;
+
+	if (!p)
+		return;
+	mpool_unregister(&p->reg);
+	for (uc = mpool_load_acquire(&p->caches); uc; uc = next) {
+		next = uc->next;
+		old = MPOOL_UC_OWNED;
+		/* A live thread owns it: it frees the struct itself. */
+		if (mpool_try_cmpxchg(&uc->state, &old, MPOOL_UC_POOL_DEAD))
+			continue;
+		/* An exiting thread is draining it into us: wait. */
+		while (old == MPOOL_UC_DETACHING) {
+			mpool_cpu_relax();
+			old = mpool_load_acquire(&uc->state);
+		}
+		mpool_env_free(uc);
+	}
+	mpool_pool_fini(&p->core);
+	mpool_env_free(p);
+}
+
+int pool_stats(mempool_t *p, struct mempool_stats *st)
+{
+	struct mpool_ucache *uc;
+	struct mpool_stats cs;
+	size_t cached = 0;
+
+	if (!p || !st)
+		return -EINVAL;
+	for (uc = mpool_load_acquire(&p->caches); uc; uc = uc->next)
+		cached += MPOOL_READ(uc->c.count);
+	mpool_pool_stats(&p->core, &cs, cached);
+	memcpy(st, &cs, sizeof(*st));
+	return 0;
+}
+
+_Static_assert(sizeof(struct mpool_stats) == sizeof(struct mempool_stats),
+	       "the public statistics mirror the core's");

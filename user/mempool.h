@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: MIT OR GPL-2.0 */
+/*
+ * mempool.h - libmempool: slab, arena and pool allocators for userspace.
+ *
+ * Three allocators, each handing out 64-byte aligned blocks that never share
+ * a cache line:
+ *
+ *   slab_allocator_t *s = slab_create(256, 1000);   fixed-size blocks,
+ *   void *p = slab_alloc(s);                         lock-free (one CAS on a
+ *   slab_free(s, p);                                 shared stack per call)
+ *   slab_destroy(s);
+ *
+ *   arena_allocator_t *a = arena_create(64 * 1024);  bump allocation,
+ *   void *x = arena_alloc(a, 256);                   freed only as a whole
+ *   arena_reset(a);
+ *   arena_destroy(a);
+ *
+ *   mempool_t *m = pool_create(256, 100, 10000);     fixed-size blocks with a
+ *   void *q = pool_alloc(m);                         per-thread cache of up
+ *   pool_free(m, q);                                 to 100 free blocks over
+ *   pool_destroy(m);                                 a shared lock-free depot
+ *
+ * Errors.  Create calls return NULL and set errno: EINVAL for a zero size,
+ * count or capacity, a cache larger than the pool, or sizes whose product
+ * overflows; ENOMEM when memory could not be had (nothing is leaked);
+ * EMFILE when MEMPOOL_MAX_ALLOCATORS slabs and pools are alive.  Alloc calls
+ * return NULL and set errno (ENOMEM: all blocks are out or the arena is
+ * full; EINVAL: a zero arena size or a NULL allocator).  Free calls return
+ * 0, or a negative errno and change nothing:
+ *
+ *   -EINVAL    the pointer is not a block of this allocator (foreign memory,
+ *              another allocator's block, an interior or misaligned pointer)
+ *   -EALREADY  the block is already free (double free), wherever it sits:
+ *              this thread's cache, another thread's, or the shared backing
+ *   -EUCLEAN   the allocator's metadata for the block is in an impossible
+ *              state
+ *
+ * Freeing NULL is a no-op returning 0.  Every misuse is counted in the
+ * allocator's statistics and reported through the error hook (see
+ * mempool_set_error_hook()); the default hook writes one line to stderr.
+ * Hardened deployments make misuse fatal: call
+ * mempool_set_error_hook(mempool_error_abort, NULL) at start-up, or run with
+ * MEMPOOL_ABORT_ON_ERROR=1 in the environment.
+ *
+ * Debug mode (MEMPOOL_DEBUG as a create flag, or MEMPOOL_DEBUG=1 in the
+ * environment for every allocator) makes each block state change a
+ * compare-and-swap, so that two threads freeing one block at the same time
+ * are told apart: one gets 0, the other -EALREADY.  Without it a sequential
+ * double free is always caught, and a racing one is caught when the block's
+ * second copy would be handed out (see common/mpool.h).
+ *
+ * Threads.  Every call may be made from any thread, on any block, with
+ * these exceptions: arena_reset() must not race with arena_alloc() on the
+ * same arena, and a *_destroy() must not race with any other call on the
+ * same allocator.  A pool's per-thread cache goes back to the pool when the
+ * thread exits; pool_destroy() is safe while threads that used the pool are
+ * still alive.  After fork() the child may go on using every allocator
+ * created before it; blocks the parent's other threads held allocated stay
+ * allocated, and blocks that sat in their caches are free again.
+ */
+#ifndef MEMPOOL_H
+#define MEMPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MEMPOOL_API __attribute__((visibility("default")))
+
+/* The most slabs and pools alive at once in one process. */
+#define MEMPOOL_MAX_ALLOCATORS	65536
+
+/* Create flags. */
+#define MEMPOOL_DEBUG		0x1u	/* compare-and-swap every state change */
+
+typedef struct slab_allocator slab_allocator_t;
+typedef struct arena_allocator arena_allocator_t;
+typedef struct mempool mempool_t;
+
+/**
+ * struct mempool_stats - what an allocator is doing.
+ * @block_size: bytes per block as asked (arena: 0).
+ * @stride: bytes between blocks, a multiple of 64 (arena: 64).
+ * @capacity: blocks (arena: bytes).
+ * @in_use: blocks handed out and not freed (arena: bytes handed out).
+ * @free: blocks in the shared backing (arena: bytes left).
+ * @cached: free blocks held in threads' caches (pool only).
+ * @high_water: the most blocks (arena: bytes) ever out of the shared
+ *	backing at once; for a pool this includes blocks held in caches.
+ * @failed: allocations that returned NULL because everything was out.
+ * @invalid: frees of pointers that are not blocks of this allocator.
+ * @double_free: frees of blocks that were already free.
+ * @corrupt: metadata found in an impossible state.
+ *
+ * Exact when the allocator is quiescent; a near snapshot while it runs.
+ */
+struct mempool_stats {
+	size_t block_size;
+	size_t stride;
+	size_t capacity;
+	size_t in_use;
+	size_t free;
+	size_t cached;
+	size_t high_water;
+	uint64_t failed;
+	uint64_t invalid;
+	uint64_t double_free;
+	uint64_t corrupt;
+};
+
+/**
+ * struct mempool_error - one detected misuse, as given to the error hook.
+ * @kind: "slab", "arena" or "pool".
+ * @allocator: the allocator the call was made on.
+ * @ptr: the pointer the caller passed.
+ * @err: the negative errno the caller gets back.
+ * @what: a short description ("double free", ...).
+ */
+struct mempool_error {
+	const char *kind;
+	const void *allocator;
+	const void *ptr;
+	int err;
+	const char *what;
+};
+
+typedef void (*mempool_error_hook_t)(const struct mempool_error *e,
+				     void *arg);
+
+/**
+ * slab_create() - reserve @count blocks of @block_size bytes.
+ * @block_size: bytes per block (> 0).
+ * @count: blocks (> 0, at most 2^31 - 1).
+ *
+ * Return: the slab, or NULL with errno set (EINVAL, ENOMEM, EMFILE).
+ */
+MEMPOOL_API slab_allocator_t *slab_create(size_t block_size, size_t count);
+
+/**
+ * slab_create_flags() - slab_create() with MEMPOOL_* create flags.
+ * @block_size: bytes per block (> 0).
+ * @count: blocks (> 0).
+ * @flags: MEMPOOL_DEBUG or 0; unknown flags are EINVAL.
+ *
+ * Return: as slab_create().
+ */
+MEMPOOL_API slab_allocator_t *slab_create_flags(size_t block_size,
+						size_t count,
+						unsigned int flags);
+
+/**
+ * slab_alloc() - take a block; lock-free.
+ * @s: the slab.
+ *
+ * Return: a 64-byte aligned block, or NULL with errno ENOMEM when all are
+ * out (EINVAL when @s is NULL).
+ */
+MEMPOOL_API void *slab_alloc(slab_allocator_t *s);
+
+/**
+ * slab_free() - give a block back; lock-free.
+ * @s: the slab.
+ * @ptr: a block of @s, or NULL.
+ *
+ * Return: 0, -EINVAL, -EALREADY or -EUCLEAN (see the top of this file).
+ */
+MEMPOOL_API int slab_free(slab_allocator_t *s, void *ptr);
+
+/**
+ * slab_destroy() - release a slab and every block in it.
+ * @s: the slab, or NULL.
+ */
+MEMPOOL_API void slab_destroy(slab_allocator_t *s);
+
+/**
+ * slab_stats() - read a slab's statistics.
+ * @s: the slab.
+ * @st: filled in.
+ *
+ * Return: 0, or -EINVAL when @s or @st is NULL.
+ */
+MEMPOOL_API int slab_stats(slab_allocator_t *s, struct mempool_stats *st);
+
+/**
+ * arena_create() - map an arena of @capacity bytes.
+ * @capacity: bytes (> 0).
+ *
+ * Return: the arena, or NULL with errno set (EINVAL, ENOMEM).
+ */
+MEMPOOL_API arena_allocator_t *arena_create(size_t capacity);
+
+/**
+ * arena_alloc() - bump-allocate @size bytes, rounded up to 64; lock-free.
+ * @a: the arena.
+ * @size: bytes (> 0).
+ *
+ * Return: a 64-byte aligned block, or NULL with errno ENOMEM when it does
+ * not fit (nothing is taken) or EINVAL when @size is 0 or @a is NULL.
+ */
+MEMPOOL_API void *arena_alloc(arena_allocator_t *a, size_t size);
+
+/**
+ * arena_reset() - make the whole arena free again.
+ * @a: the arena, or NULL.
+ *
+ * Context: must not run concurrently with arena_alloc() on @a.
+ */
+MEMPOOL_API void arena_reset(arena_allocator_t *a);
+
+/**
+ * arena_destroy() - unmap an arena.
+ * @a: the arena, or NULL.
+ */
+MEMPOOL_API void arena_destroy(arena_allocator_t *a);
+
+/**
+ * arena_stats() - read an arena's statistics (in bytes).
+ * @a: the arena.
+ * @st: filled in.
+ *
+ * Return: 0, or -EINVAL when @a or @st is NULL.
+ */
+MEMPOOL_API int arena_stats(arena_allocator_t *a, struct mempool_stats *st);
+
+/**
+ * pool_create() - a pool of @capacity blocks with per-thread caches.
+ * @block_size: bytes per block (> 0).
+ * @cache_size: the most free blocks one thread keeps (0: no caches; at most
+ *	@capacity).  A thread holds at most 2 * ceil(@cache_size / 2) free
+ *	blocks, and trades them with the shared depot in batches of
+ *	ceil(@cache_size / 2).
+ * @capacity: blocks in all (> 0).
+ *
+ * Return: the pool, or NULL with errno set (EINVAL, ENOMEM, EMFILE).
+ */
+MEMPOOL_API mempool_t *pool_create(size_t block_size, size_t cache_size,
+				   size_t capacity);
+
+/**
+ * pool_create_flags() - pool_create() with MEMPOOL_* create flags.
+ * @block_size: bytes per block (> 0).
+ * @cache_size: as for pool_create().
+ * @capacity: blocks in all (> 0).
+ * @flags: MEMPOOL_DEBUG or 0; unknown flags are EINVAL.
+ *
+ * Return: as pool_create().
+ */
+MEMPOOL_API mempool_t *pool_create_flags(size_t block_size, size_t cache_size,
+					 size_t capacity, unsigned int flags);
+
+/**
+ * pool_alloc() - take a block, from this thread's cache when it has one.
+ * @p: the pool.
+ *
+ * Return: a 64-byte aligned block, or NULL with errno ENOMEM when the pool
+ * and this thread's cache are empty (other threads' caches may still hold
+ * free blocks: at most 2 * ceil(cache_size / 2) each; see
+ * pool_cache_flush()).
+ */
+MEMPOOL_API void *pool_alloc(mempool_t *p);
+
+/**
+ * pool_free() - give a block back into this thread's cache.
+ * @p: the pool.
+ * @ptr: a block of @p allocated by any thread, or NULL.
+ *
+ * Return: 0, -EINVAL, -EALREADY or -EUCLEAN (see the top of this file).
+ */
+MEMPOOL_API int pool_free(mempool_t *p, void *ptr);
+
+/**
+ * pool_cache_flush() - give this thread's cached blocks back to the pool.
+ * @p: the pool.
+ *
+ * For a thread that goes idle while others need blocks.
+ *
+ * Return: the number of blocks given back, or -EINVAL when @p is NULL.
+ */
+MEMPOOL_API long pool_cache_flush(mempool_t *p);
+
+/**
+ * pool_destroy() - release a pool, its caches and every block in it.
+ * @p: the pool, or NULL.
+ *
+ * Threads that used the pool may still be alive (they must not use it
+ * again).  Context: not concurrent with another call on @p.
+ */
+MEMPOOL_API void pool_destroy(mempool_t *p);
+
+/**
+ * pool_stats() - read a pool's statistics.
+ * @p: the pool.
+ * @st: filled in.
+ *
+ * Return: 0, or -EINVAL when @p or @st is NULL.
+ */
+MEMPOOL_API int pool_stats(mempool_t *p, struct mempool_stats *st);
+
+/**
+ * mempool_set_error_hook() - choose what happens on a detected misuse.
+ * @hook: called once per misuse, from the thread that made it; NULL
+ *	restores the default (one line on stderr).
+ * @arg: passed to @hook.
+ *
+ * Set it before the allocators are used from several threads.
+ *
+ * Return: the previous hook.
+ */
+MEMPOOL_API mempool_error_hook_t mempool_set_error_hook(mempool_error_hook_t hook,
+						       void *arg);
+
+/**
+ * mempool_error_stderr() - the default hook: one line on stderr.
+ * @e: the misuse.
+ * @arg: unused.
+ */
+MEMPOOL_API void mempool_error_stderr(const struct mempool_error *e, void *arg);
+
+/**
+ * mempool_error_abort() - a hook for hardened deployments: the stderr line,
+ * then abort().
+ * @e: the misuse.
+ * @arg: unused.
+ */
+MEMPOOL_API void mempool_error_abort(const struct mempool_error *e, void *arg);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MEMPOOL_H */

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT OR GPL-2.0 */
+/*
+ * mpool_env.h - the userspace environment of the mempool core.
+ *
+ * The files of common/ see the world only through this header (and its kernel twin,
+ * kernel/mpool_env.h).  It is a table of kernel-flavoured verbs mapped onto
+ * liburcu and the compiler:
+ *
+ *  - compiler hints, barriers and cpu_relax come from liburcu
+ *    (caa_likely, cmm_barrier, caa_cpu_relax), as the kernel's come from
+ *    <linux/compiler.h> and <asm/processor.h>;
+ *  - shared-memory accesses use the C11 __atomic builtins.  liburcu 0.13's
+ *    uatomic_* are inline assembly, which ThreadSanitizer cannot see, and the
+ *    project promises a TSan run with no suppressions; the builtins compile
+ *    to the same instructions on x86-64 (a plain mov for relaxed and
+ *    acquire/release accesses, lock cmpxchg for compare-and-swap);
+ *  - memory comes from calloc() and mmap(), with a fault-injection hook so
+ *    that tests can make every allocation made at create time fail in turn.
+ */
+#ifndef MPOOL_ENV_H
+#define MPOOL_ENV_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <urcu/arch.h>
+#include <urcu/compiler.h>
+
+typedef uint8_t u8;
+typedef uint32_t u32;
+typedef uint64_t u64;
+
+/* Errnos the kernel has and libc may lack. */
+#ifndef EUCLEAN
+#define EUCLEAN 117
+#endif
+
+#define MPOOL_PAGE_SIZE	4096ul
+
+#define likely(x)	caa_likely(x)
+#define unlikely(x)	caa_unlikely(x)
+#define mpool_cpu_relax()	caa_cpu_relax()
+
+/* Relaxed atomic access: the twin of READ_ONCE()/WRITE_ONCE(). */
+#define MPOOL_READ(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define MPOOL_WRITE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+/* The twins of smp_load_acquire()/smp_store_release(). */
+#define mpool_load_acquire(p)	__atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define mpool_store_release(p, v) \
+	__atomic_store_n((p), (v), __ATOMIC_RELEASE)
+/*
+ * mpool_try_cmpxchg(p, oldp, new): the twin of try_cmpxchg(): fully ordered
+ * on success; on failure *oldp is refreshed with an acquire load.
+ */
+#define mpool_try_cmpxchg(p, oldp, new)					\
+	__atomic_compare_exchange_n((p), (oldp), (new), false,		\
+				    __ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE)
+#define mpool_xchg(p, v)	__atomic_exchange_n((p), (v), __ATOMIC_SEQ_CST)
+
+/* A counter shared between threads: the twin of atomic_long_t. */
+typedef struct {
+	long counter;
+} mpool_atomic_long_t;
+
+static inline long mpool_atomic_read(const mpool_atomic_long_t *v)
+{
+	return __atomic_load_n(&v->counter, __ATOMIC_RELAXED);
+}
+
+static inline void mpool_atomic_set(mpool_atomic_long_t *v, long i)
+{
+	__atomic_store_n(&v->counter, i, __ATOMIC_RELAXED);
+}
+
+/* Relaxed read-modify-write: counters order nothing else. */
+static inline long mpool_atomic_add_return(mpool_atomic_long_t *v, long i)
+{
+	return __atomic_add_fetch(&v->counter, i, __ATOMIC_RELAXED);
+}
+
+static inline void mpool_atomic_inc(mpool_atomic_long_t *v)
+{
+	__atomic_add_fetch(&v->counter, 1, __ATOMIC_RELAXED);
+}
+
+/* Raise *v to at least i (a high-water mark); relaxed. */
+static inline void mpool_atomic_max(mpool_atomic_long_t *v, long i)
+{
+	long old = mpool_atomic_read(v);
+
+	while (old < i &&
+	       !__atomic_compare_exchange_n(&v->counter, &old, i, true,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
+static inline u64 mpool_div_u64(u64 dividend, u64 divisor)
+{
+	return dividend / divisor;
+}
+
+/*
+ * Memory.  mpool_env_zalloc() returns zeroed memory aligned to a cache line
+ * or NULL; mpool_env_map() returns a zeroed, page-aligned region of @size
+ * bytes or NULL.  Both may fail on purpose under fault injection.
+ */
+void *mpool_env_zalloc(size_t size);
+void mpool_env_free(void *p);
+void *mpool_env_map(size_t size);
+void mpool_env_unmap(void *p, size_t size);
+
+/*
+ * Memory-checker hooks.  A free block is poisoned for AddressSanitizer;
+ * without ASan these fold away.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define MPOOL_ENV_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MPOOL_ENV_ASAN 1
+#endif
+#endif
+
+#ifdef MPOOL_ENV_ASAN
+void __asan_poison_memory_region(void const volatile *addr, size_t size);
+void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
+#define mpool_env_poison(p, n)	__asan_poison_memory_region((p), (n))
+#define mpool_env_unpoison(p, n) __asan_unpoison_memory_region((p), (n))
+#else
+#define mpool_env_poison(p, n)	do { (void)(p); (void)(n); } while (0)
+#define mpool_env_unpoison(p, n) do { (void)(p); (void)(n); } while (0)
+#endif
+
+struct mpool_event;
+/* Deliver one misuse report (user/report.c: the application's hook). */
+void mpool_env_report(const struct mpool_event *ev);
+
+#endif /* MPOOL_ENV_H */
