@@ -112,6 +112,8 @@ struct mpool_stack {
  * @flags: MPOOL_F_* given at create.
  * @kind: MPOOL_KIND_SLAB or MPOOL_KIND_POOL (who reports through this slab).
  * @name: the name reports carry, or NULL.
+ * @owner: the handle reports name as the allocator (the build's object
+ *	around this slab); this slab itself when NULL.
  * @state: one MPOOL_BLK_* word per block.
  * @free: the stack of free block indices.
  * @nfree: blocks in the shared backing (@free, and a pool's depot).
@@ -132,6 +134,7 @@ struct mpool_slab {
 	u32 flags;
 	u32 kind;
 	const char *name;
+	const void *owner;
 	u32 *state;
 	struct mpool_stack free __attribute__((aligned(MPOOL_ALIGN)));
 	mpool_atomic_long_t nfree;

@@ -120,7 +120,7 @@ int __mpool_misuse(struct mpool_slab *s, const void *ptr, int err)
 	mpool_atomic_inc(&s->misuse[what]);
 	ev.kind = mpool_kind_names[s->kind];
 	ev.name = s->name;
-	ev.allocator = s;
+	ev.allocator = s->owner ? s->owner : s;
 	ev.ptr = ptr;
 	ev.err = err;
 	ev.what = mpool_misuse_names[what];

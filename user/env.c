@@ -17,6 +17,18 @@
  * each allocation of a create call fail in turn.
  */
 static long mpool_fault_budget = -1;
+/* Allocations and mappings not yet given back, for leak tests. */
+static long mpool_outstanding;
+
+long mpool_env_outstanding(void)
+{
+	return __atomic_load_n(&mpool_outstanding, __ATOMIC_RELAXED);
+}
+
+static void mpool_env_count(long n)
+{
+	__atomic_add_fetch(&mpool_outstanding, n, __ATOMIC_RELAXED);
+}
 
 void mpool_env_fail_after(long n)
 {
@@ -47,11 +59,14 @@ void *mpool_env_zalloc(size_t size)
 	if (mpool_env_fault() || posix_memalign(&p, MPOOL_ALIGN, size))
 		return NULL;
 	memset(p, 0, size);
+	mpool_env_count(1);
 	return p;
 }
 
 void mpool_env_free(void *p)
 {
+	if (p)
+		mpool_env_count(-1);
 	free(p);
 }
 
@@ -63,11 +78,15 @@ void *mpool_env_map(size_t size)
 		return NULL;
 	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	return p == MAP_FAILED ? NULL : p;
+	if (p == MAP_FAILED)
+		return NULL;
+	mpool_env_count(1);
+	return p;
 }
 
 void mpool_env_unmap(void *p, size_t size)
 {
+	mpool_env_count(-1);
 	munmap(p, size);
 }
 
@@ -82,13 +101,12 @@ struct mpool_hook {
 static struct mpool_hook mpool_hooks[2];
 static struct mpool_hook *mpool_hook_cur;
 static int mpool_hook_next;
-static bool mpool_abort_on_error;
-
-__attribute__((constructor)) static void mpool_env_read_environment(void)
+/* MEMPOOL_ABORT_ON_ERROR=1: misuse is fatal unless a hook is set. */
+static bool mpool_abort_on_error(void)
 {
 	const char *v = getenv("MEMPOOL_ABORT_ON_ERROR");
 
-	mpool_abort_on_error = v && *v && *v != '0';
+	return v && *v && *v != '0';
 }
 
 static const char *mpool_errno_name(int err)
@@ -146,7 +164,7 @@ void mpool_env_report(const struct mpool_event *ev)
 
 	if (h)
 		h->fn(&e, h->arg);
-	else if (mpool_abort_on_error)
+	else if (mpool_abort_on_error())
 		mempool_error_abort(&e, NULL);
 	else
 		mempool_error_stderr(&e, NULL);

@@ -113,29 +113,44 @@ static int mpool_flags(unsigned int flags, u32 *out)
 	return 0;
 }
 
+/*
+ * Where the next slot search starts: after the last slot claimed, or at
+ * the lowest slot freed since.  Low slots are reused first, which keeps
+ * threads' TLS vectors (indexed by slot) short.
+ */
+static u32 mpool_registry_hint;
+
 /* Claim a registry slot for @reg; its object is fully built. */
 static int mpool_register(struct mpool_reg *reg, u32 kind)
 {
+	u32 start = MPOOL_READ(mpool_registry_hint), i, n;
 	struct mpool_reg *none;
-	u32 i;
 
 	reg->kind = kind;
 	reg->gen = __atomic_fetch_add(&mpool_next_gen, 1, __ATOMIC_RELAXED);
-	for (i = 0; i < MEMPOOL_MAX_ALLOCATORS; i++) {
+	for (n = 0; n < MEMPOOL_MAX_ALLOCATORS; n++) {
+		i = (start + n) % MEMPOOL_MAX_ALLOCATORS;
 		none = NULL;
 		if (MPOOL_READ(mpool_registry[i]))
 			continue;
 		reg->slot = i;
 		/* Publishes the built object to the fork handler. */
-		if (mpool_try_cmpxchg(&mpool_registry[i], &none, reg))
+		if (mpool_try_cmpxchg(&mpool_registry[i], &none, reg)) {
+			MPOOL_WRITE(mpool_registry_hint, i + 1);
 			return 0;
+		}
 	}
 	return -EMFILE;
 }
 
 static void mpool_unregister(struct mpool_reg *reg)
 {
+	u32 hint = MPOOL_READ(mpool_registry_hint);
+
 	mpool_store_release(&mpool_registry[reg->slot], NULL);
+	while (reg->slot < hint &&
+	       !mpool_try_cmpxchg(&mpool_registry_hint, &hint, reg->slot))
+		;
 }
 
 static void *mpool_fail(int err)
@@ -160,6 +175,7 @@ slab_allocator_t *slab_create_flags(size_t block_size, size_t count,
 	if (!s)
 		return mpool_fail(ENOMEM);
 	err = mpool_slab_init(&s->core, block_size, count, f);
+	s->core.owner = s;
 	if (!err) {
 		err = mpool_register(&s->reg, MPOOL_KIND_SLAB);
 		if (err)
@@ -434,6 +450,7 @@ mempool_t *pool_create_flags(size_t block_size, size_t cache_size,
 	if (!p)
 		return mpool_fail(ENOMEM);
 	err = mpool_pool_init(&p->core, block_size, cache_size, capacity, f);
+	p->core.slab.owner = p;
 	if (!err) {
 		err = mpool_register(&p->reg, MPOOL_KIND_POOL);
 		if (err)

@@ -12,4 +12,12 @@
  */
 void mpool_env_fail_after(long n);
 
+/**
+ * mpool_env_outstanding() - allocations and mappings not given back.
+ *
+ * Return: how many the library holds now; a create that fails must leave it
+ * as it found it.
+ */
+long mpool_env_outstanding(void);
+
 #endif /* MPOOL_TESTING_H */

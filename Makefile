@@ -1,0 +1,192 @@
+# SPDX-License-Identifier: MIT OR GPL-2.0
+#
+# mempool: one allocator core (common/), two builds.
+#
+# Under Kbuild (KERNELRELEASE set) the module is described by ./Kbuild and
+# this file adds nothing.  Otherwise this is the userspace build and the
+# home of every target:
+#
+#   make               build libmempool (static and shared), run unit tests
+#   make run           the main job: build everything, run the demo
+#   make check         every test the project has; ends "N passed, N failed"
+#   make test          the unit tests (kselftest harness)
+#   make sanitize      the unit tests under ASan+UBSan, then under TSan
+#   make install       PREFIX=/usr/local DESTDIR= : header, libs, mempool.pc
+#
+ifneq ($(KERNELRELEASE),)
+# Kbuild reads ./Kbuild.
+else
+
+O ?= build
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+VERSION := 1.0.0
+SOVER := 1
+
+CC ?= gcc
+CFLAGS ?= -O2 -g
+SANFLAGS ?=
+WARN := -Wall -Wextra -Werror
+URCU_CFLAGS := $(shell pkg-config --cflags liburcu 2>/dev/null)
+
+# The shared harness headers, taken from Debian's linux-source-6.1.
+KSRC_TAR := /usr/src/linux-source-6.1.tar.xz
+HDR := $(abspath build/include)
+
+LIB_SRC := common/slab.c common/arena.c common/pool.c user/env.c user/lib.c
+LIB_OBJ := $(patsubst %.c,$(O)/obj/%.o,$(LIB_SRC))
+LIB_PIC := $(patsubst %.c,$(O)/pic/%.o,$(LIB_SRC))
+HEADERS := common/mpool.h user/mpool_env.h user/mempool.h user/mpool_testing.h
+
+TESTS := cases_test api_test threads_test
+TEST_BIN := $(addprefix $(O)/tests/,$(TESTS))
+
+lib_cflags = $(CFLAGS) $(SANFLAGS) $(WARN) -std=gnu11 -pthread \
+	-fvisibility=hidden -Icommon -Iuser $(URCU_CFLAGS)
+test_cflags = $(CFLAGS) $(SANFLAGS) $(WARN) -std=gnu11 -pthread \
+	-Wno-unused-parameter -Wno-sign-compare -Icommon -Iuser -I$(HDR) \
+	$(URCU_CFLAGS)
+
+.PHONY: all lib test run check sanitize sanitize-asan sanitize-tsan \
+	install uninstall clean deps check-user check-clang check-install
+.DELETE_ON_ERROR:
+
+all: lib test
+
+lib: $(O)/libmempool.a $(O)/libmempool.so
+
+deps:
+	@bash tools/deps.sh user
+
+$(O)/obj/%.o: %.c $(HEADERS) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(lib_cflags) -c $< -o $@
+
+$(O)/pic/%.o: %.c $(HEADERS) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(lib_cflags) -fPIC -c $< -o $@
+
+$(O)/libmempool.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(O)/libmempool.so.$(VERSION): $(LIB_PIC)
+	$(CC) $(CFLAGS) $(SANFLAGS) -shared -pthread \
+		-Wl,-soname,libmempool.so.$(SOVER) -o $@ $^
+
+$(O)/libmempool.so: $(O)/libmempool.so.$(VERSION)
+	ln -sf libmempool.so.$(VERSION) $(O)/libmempool.so.$(SOVER)
+	ln -sf libmempool.so.$(VERSION) $@
+
+$(HDR)/kselftest_harness.h: | deps
+	@mkdir -p $(HDR)
+	tar -xJf $(KSRC_TAR) -C $(HDR) --strip-components=4 \
+		linux-source-6.1/tools/testing/selftests/kselftest_harness.h \
+		linux-source-6.1/tools/testing/selftests/kselftest.h
+	touch $@
+
+$(O)/tests/%: tests/user/%.c tests/shared/mpool_cases.h $(HEADERS) \
+		$(O)/libmempool.a $(HDR)/kselftest_harness.h
+	@mkdir -p $(dir $@)
+	$(CC) $(test_cflags) $< $(O)/libmempool.a -o $@
+
+# Run each test binary; its TAP goes to the terminal and to a log.
+test: $(TEST_BIN)
+	@mkdir -p $(O)/logs
+	@for t in $(TESTS); do \
+		echo "== $(O)/tests/$$t"; \
+		$(TEST_ENV) $(O)/tests/$$t 2>&1 | tee $(O)/logs/$$t.tap; \
+	done; \
+	bash tools/tap-summary.sh $(addprefix $(O)/logs/,$(addsuffix .tap,$(TESTS)))
+
+$(O)/example: tools/example.c $(O)/libmempool.a
+	$(CC) $(test_cflags) $< $(O)/libmempool.a -o $@
+
+run: lib $(O)/example
+	$(O)/example
+
+# --- sanitizers ---------------------------------------------------------
+
+ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all
+TSAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=thread
+
+sanitize: sanitize-asan sanitize-tsan
+
+sanitize-asan:
+	$(MAKE) --no-print-directory test O=build/asan CFLAGS= \
+		SANFLAGS="$(ASAN_FLAGS)" \
+		TEST_ENV="ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1"
+
+sanitize-tsan:
+	$(MAKE) --no-print-directory test O=build/tsan CFLAGS= \
+		SANFLAGS="$(TSAN_FLAGS)" \
+		TEST_ENV="TSAN_OPTIONS=halt_on_error=1:abort_on_error=1:second_deadlock_stack=1"
+
+# --- install ------------------------------------------------------------
+
+install: lib
+	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) \
+		$(DESTDIR)$(PKGCONFIGDIR)
+	install -m 644 user/mempool.h $(DESTDIR)$(INCLUDEDIR)/mempool.h
+	install -m 644 $(O)/libmempool.a $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(O)/libmempool.so.$(VERSION) $(DESTDIR)$(LIBDIR)/
+	ln -sf libmempool.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libmempool.so.$(SOVER)
+	ln -sf libmempool.so.$(SOVER) $(DESTDIR)$(LIBDIR)/libmempool.so
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' \
+		user/mempool.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/mempool.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/mempool.h $(DESTDIR)$(LIBDIR)/libmempool.* \
+		$(DESTDIR)$(PKGCONFIGDIR)/mempool.pc
+
+# --- check: everything, with one summary line ----------------------------
+
+CHECK_LOGS = $(foreach d,build build/asan build/tsan,\
+		$(addprefix $(d)/logs/,$(addsuffix .tap,$(TESTS)))) \
+	build/logs/clang.tap build/logs/install.tap
+
+# The library and tests build warning-free under clang too.
+check-clang: | deps
+	@mkdir -p build/logs
+	@if $(MAKE) --no-print-directory -s O=build/clang CC=clang lib \
+		$(addprefix build/clang/tests/,$(TESTS)) >build/logs/clang.out 2>&1; \
+	then echo "ok 1 clang -Wall -Wextra -Werror build"; \
+	else cat build/logs/clang.out; \
+		echo "not ok 1 clang -Wall -Wextra -Werror build"; fi \
+		> build/logs/clang.tap
+	@cat build/logs/clang.tap
+
+# make install into a staging root; build and run an app with pkg-config.
+check-install: lib
+	@rm -rf build/stage && mkdir -p build/logs
+	@$(MAKE) --no-print-directory -s install DESTDIR=$(abspath build/stage) \
+		PREFIX=/usr >/dev/null
+	@if PKG_CONFIG_SYSROOT_DIR=$(abspath build/stage) \
+		PKG_CONFIG_LIBDIR=$(abspath build/stage)/usr/lib/pkgconfig \
+		sh -c 'cc tools/example.c -o build/stage/example \
+			$$(pkg-config --cflags --libs mempool)' && \
+		LD_LIBRARY_PATH=build/stage/usr/lib build/stage/example \
+			>build/logs/install.out 2>&1 && \
+		readelf -d build/stage/usr/lib/libmempool.so.$(VERSION) | \
+			grep -q 'SONAME.*libmempool.so.$(SOVER)'; \
+	then echo "ok 1 install, pkg-config build and run against libmempool.so"; \
+	else echo "not ok 1 install, pkg-config build and run against libmempool.so"; \
+	fi > build/logs/install.tap
+	@cat build/logs/install.tap
+
+check-user: test sanitize check-clang check-install
+
+check:
+	@rm -rf build/logs build/asan/logs build/tsan/logs
+	@$(MAKE) --no-print-directory -k check-user || true
+	@echo "== summary"
+	@bash tools/tap-summary.sh $(CHECK_LOGS)
+
+clean:
+	rm -rf build
+
+endif
