@@ -136,7 +136,7 @@ struct mpool_slab {
 	const char *name;
 	const void *owner;
 	u32 *state;
-	struct mpool_stack free __attribute__((aligned(MPOOL_ALIGN)));
+	struct mpool_stack free __aligned(MPOOL_ALIGN);
 	mpool_atomic_long_t nfree;
 	mpool_atomic_long_t high_water;
 	mpool_atomic_long_t failed;
@@ -304,7 +304,7 @@ struct mpool_arena {
 	size_t capacity;
 	size_t map_size;
 	const char *name;
-	size_t offset __attribute__((aligned(MPOOL_ALIGN)));
+	size_t offset __aligned(MPOOL_ALIGN);
 	mpool_atomic_long_t high_water;
 	mpool_atomic_long_t failed;
 };
@@ -345,8 +345,8 @@ struct mpool_pool {
 	u32 mag_size;
 	u32 nmags;
 	u32 *rounds;
-	struct mpool_stack full __attribute__((aligned(MPOOL_ALIGN)));
-	struct mpool_stack empty __attribute__((aligned(MPOOL_ALIGN)));
+	struct mpool_stack full __aligned(MPOOL_ALIGN);
+	struct mpool_stack empty __aligned(MPOOL_ALIGN);
 };
 
 int mpool_pool_init(struct mpool_pool *p, size_t block_size,
@@ -358,8 +358,8 @@ void __mpool_cache_spill(struct mpool_pool *p, struct mpool_cache *c);
 void mpool_cache_drain(struct mpool_pool *p, struct mpool_cache *c);
 void *__mpool_cache_alloc_bad(struct mpool_pool *p, struct mpool_cache *c,
 			      u32 idx, int err);
-void mpool_pool_stats(struct mpool_pool *p, struct mpool_stats *st,
-		      size_t cached);
+void mpool_pool_fill_stats(struct mpool_pool *p, struct mpool_stats *st,
+			   size_t cached);
 void mpool_pool_rebuild(struct mpool_pool *p);
 
 /**

@@ -341,13 +341,13 @@ void mpool_slab_stats(struct mpool_slab *s, struct mpool_stats *st)
 }
 
 /**
- * mpool_pool_stats() - report what a pool is doing.
+ * mpool_pool_fill_stats() - report what a pool is doing.
  * @p: the pool.
  * @st: filled in.
  * @cached: the blocks its build counted in the caches it keeps.
  */
-void mpool_pool_stats(struct mpool_pool *p, struct mpool_stats *st,
-		      size_t cached)
+void mpool_pool_fill_stats(struct mpool_pool *p, struct mpool_stats *st,
+			   size_t cached)
 {
 	size_t out;
 

@@ -549,7 +549,7 @@ int pool_stats(mempool_t *p, struct mempool_stats *st)
 		return -EINVAL;
 	for (uc = mpool_load_acquire(&p->caches); uc; uc = uc->next)
 		cached += MPOOL_READ(uc->c.count);
-	mpool_pool_stats(&p->core, &cs, cached);
+	mpool_pool_fill_stats(&p->core, &cs, cached);
 	memcpy(st, &cs, sizeof(*st));
 	return 0;
 }

@@ -40,6 +40,7 @@ typedef uint64_t u64;
 
 #define MPOOL_PAGE_SIZE	4096ul
 
+#define __aligned(x)	__attribute__((aligned(x)))
 #define likely(x)	caa_likely(x)
 #define unlikely(x)	caa_unlikely(x)
 #define mpool_cpu_relax()	caa_cpu_relax()

@@ -1,0 +1,500 @@
+// SPDX-License-Identifier: MIT OR GPL-2.0
+/*
+ * api.c - mempool.ko's allocators for other modules: naming, debugfs, the
+ * list the hotplug callback walks, and the per-CPU caches of pools.
+ *
+ * The only thing that differs from the userspace build is where a context's
+ * cache lives: here this_cpu_ptr() of a pool's per-CPU caches, under a
+ * local lock with interrupts off, so alloc and free are safe in any context
+ * but NMI.  What to do with the cache is common/pool.c's business.
+ */
+#include <linux/cpu.h>
+#include <linux/debugfs.h>
+#include <linux/err.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/smp.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+#include "internal.h"
+
+/* Every live allocator; the hotplug callback and unload walk it. */
+DEFINE_MUTEX(mpool_lock);
+LIST_HEAD(mpool_objects);
+struct dentry *mpool_debugfs_root;
+
+static const char *const mpool_kind_name[] = {
+	[MPOOL_KIND_SLAB] = "slab",
+	[MPOOL_KIND_ARENA] = "arena",
+	[MPOOL_KIND_POOL] = "pool",
+};
+
+/* --- statistics in debugfs -------------------------------------------- */
+
+static void mpool_obj_stats(struct mpool_obj *obj, struct mpool_stats *st)
+{
+	switch (obj->kind) {
+	case MPOOL_KIND_SLAB:
+		mpool_slab_stats(&container_of(obj, struct mpool_kslab, obj)->core,
+				 st);
+		break;
+	case MPOOL_KIND_ARENA:
+		mpool_arena_stats(&container_of(obj, struct mpool_karena,
+						obj)->core, st);
+		break;
+	default:
+		mpool_pool_stats(&container_of(obj, struct mpool_kpool,
+					       obj)->core, st);
+	}
+}
+
+/* One "key value" per line, like /proc/meminfo; easy for scripts. */
+static int mpool_stats_show(struct seq_file *m, void *unused)
+{
+	struct mpool_obj *obj = m->private;
+	struct mpool_stats st;
+
+	mpool_obj_stats(obj, &st);
+	seq_printf(m, "name %s\nkind %s\n", obj->name, mpool_kind_name[obj->kind]);
+	seq_printf(m, "block_size %zu\nstride %zu\ncapacity %zu\n",
+		   st.block_size, st.stride, st.capacity);
+	seq_printf(m, "in_use %zu\nfree %zu\ncached %zu\nhigh_water %zu\n",
+		   st.in_use, st.free, st.cached, st.high_water);
+	seq_printf(m, "failed %llu\ninvalid %llu\ndouble_free %llu\ncorrupt %llu\n",
+		   st.failed, st.invalid, st.double_free, st.corrupt);
+	if (obj->kind == MPOOL_KIND_POOL)
+		seq_printf(m, "magazine %u\n",
+			   container_of(obj, struct mpool_kpool, obj)->core.mag_size);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(mpool_stats);
+
+/* Writing "1" to a pool's flush file empties every CPU's cache. */
+static ssize_t mpool_flush_write(struct file *file, const char __user *buf,
+				 size_t len, loff_t *ppos)
+{
+	struct mpool_obj *obj = file->private_data;
+	bool yes;
+	int err;
+
+	err = kstrtobool_from_user(buf, len, &yes);
+	if (err)
+		return err;
+	if (!yes)
+		return -EINVAL;
+	mpool_pool_flush(&container_of(obj, struct mpool_kpool, obj)->core);
+	return len;
+}
+
+static const struct file_operations mpool_flush_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.write = mpool_flush_write,
+	.llseek = no_llseek,
+};
+
+static void mpool_debugfs_add(struct mpool_obj *obj)
+{
+	if (IS_ERR_OR_NULL(mpool_debugfs_root))
+		return;
+	obj->dir = debugfs_create_dir(obj->name, mpool_debugfs_root);
+	if (IS_ERR(obj->dir)) {
+		obj->dir = NULL;
+		return;
+	}
+	debugfs_create_file("stats", 0400, obj->dir, obj, &mpool_stats_fops);
+	if (obj->kind == MPOOL_KIND_POOL)
+		debugfs_create_file("flush", 0200, obj->dir, obj,
+				    &mpool_flush_fops);
+}
+
+/* --- the list of allocators ------------------------------------------- */
+
+static bool mpool_name_ok(const char *name)
+{
+	size_t len = name ? strnlen(name, MPOOL_NAME_MAX) : 0;
+
+	return len && len < MPOOL_NAME_MAX && !strchr(name, '/');
+}
+
+static struct mpool_obj *mpool_find(const char *name)
+{
+	struct mpool_obj *obj;
+
+	lockdep_assert_held(&mpool_lock);
+	list_for_each_entry(obj, &mpool_objects, node)
+		if (!strcmp(obj->name, name))
+			return obj;
+	return NULL;
+}
+
+/* Publish a built allocator under a unique name; -EEXIST if taken. */
+static int mpool_publish(struct mpool_obj *obj, const char *name,
+			 enum mpool_kind kind)
+{
+	int err = 0;
+
+	obj->kind = kind;
+	strscpy(obj->name, name, sizeof(obj->name));
+	mutex_lock(&mpool_lock);
+	if (mpool_find(name)) {
+		err = -EEXIST;
+	} else {
+		list_add_tail(&obj->node, &mpool_objects);
+		mpool_debugfs_add(obj);
+	}
+	mutex_unlock(&mpool_lock);
+	return err;
+}
+
+static void mpool_unpublish(struct mpool_obj *obj)
+{
+	mutex_lock(&mpool_lock);
+	list_del(&obj->node);
+	debugfs_remove_recursive(obj->dir);
+	mutex_unlock(&mpool_lock);
+}
+
+/* --- slab ------------------------------------------------------------- */
+
+/**
+ * mpool_slab_create() - reserve @count blocks of @block_size bytes.
+ * @name: unique name, also its debugfs directory.
+ * @block_size: bytes per block (> 0).
+ * @count: blocks (> 0).
+ * @flags: MPOOL_F_DEBUG or 0.
+ *
+ * Context: process context; may sleep.
+ * Return: the slab, or an ERR_PTR() (see mpool_api.h).
+ */
+struct mpool_slab *mpool_slab_create(const char *name, size_t block_size,
+				     size_t count, unsigned int flags)
+{
+	struct mpool_kslab *ks;
+	int err;
+
+	if (!mpool_name_ok(name))
+		return ERR_PTR(-EINVAL);
+	ks = mpool_env_zalloc(sizeof(*ks));
+	if (!ks)
+		return ERR_PTR(-ENOMEM);
+	err = mpool_slab_init(&ks->core, block_size, count, flags);
+	if (!err) {
+		ks->core.name = ks->obj.name;
+		err = mpool_publish(&ks->obj, name, MPOOL_KIND_SLAB);
+		if (err)
+			mpool_slab_fini(&ks->core);
+	}
+	if (err) {
+		mpool_env_free(ks);
+		return ERR_PTR(err);
+	}
+	return &ks->core;
+}
+EXPORT_SYMBOL_NS_GPL(mpool_slab_create, MPOOL);
+
+/**
+ * mpool_slab_destroy() - release a slab and its blocks.
+ * @s: the slab, or NULL.
+ *
+ * Context: process context; no other call on @s may run.
+ */
+void mpool_slab_destroy(struct mpool_slab *s)
+{
+	struct mpool_kslab *ks;
+
+	if (IS_ERR_OR_NULL(s))
+		return;
+	ks = container_of(s, struct mpool_kslab, core);
+	mpool_unpublish(&ks->obj);
+	mpool_slab_fini(s);
+	mpool_env_free(ks);
+}
+EXPORT_SYMBOL_NS_GPL(mpool_slab_destroy, MPOOL);
+
+EXPORT_SYMBOL_NS_GPL(mpool_slab_alloc, MPOOL);
+EXPORT_SYMBOL_NS_GPL(mpool_slab_free, MPOOL);
+EXPORT_SYMBOL_NS_GPL(mpool_slab_stats, MPOOL);
+
+/* --- arena ------------------------------------------------------------ */
+
+/**
+ * mpool_arena_create() - an arena of @capacity bytes.
+ * @name: unique name, also its debugfs directory.
+ * @capacity: bytes (> 0).
+ *
+ * Context: process context; may sleep.
+ * Return: the arena, or an ERR_PTR() (see mpool_api.h).
+ */
+struct mpool_arena *mpool_arena_create(const char *name, size_t capacity)
+{
+	struct mpool_karena *ka;
+	int err;
+
+	if (!mpool_name_ok(name))
+		return ERR_PTR(-EINVAL);
+	ka = mpool_env_zalloc(sizeof(*ka));
+	if (!ka)
+		return ERR_PTR(-ENOMEM);
+	err = mpool_arena_init(&ka->core, capacity);
+	if (!err) {
+		ka->core.name = ka->obj.name;
+		err = mpool_publish(&ka->obj, name, MPOOL_KIND_ARENA);
+		if (err)
+			mpool_arena_fini(&ka->core);
+	}
+	if (err) {
+		mpool_env_free(ka);
+		return ERR_PTR(err);
+	}
+	return &ka->core;
+}
+EXPORT_SYMBOL_NS_GPL(mpool_arena_create, MPOOL);
+
+/**
+ * mpool_arena_destroy() - unmap an arena.
+ * @a: the arena, or NULL.
+ *
+ * Context: process context; no other call on @a may run.
+ */
+void mpool_arena_destroy(struct mpool_arena *a)
+{
+	struct mpool_karena *ka;
+
+	if (IS_ERR_OR_NULL(a))
+		return;
+	ka = container_of(a, struct mpool_karena, core);
+	mpool_unpublish(&ka->obj);
+	mpool_arena_fini(a);
+	mpool_env_free(ka);
+}
+EXPORT_SYMBOL_NS_GPL(mpool_arena_destroy, MPOOL);
+
+EXPORT_SYMBOL_NS_GPL(mpool_arena_alloc, MPOOL);
+EXPORT_SYMBOL_NS_GPL(mpool_arena_reset, MPOOL);
+EXPORT_SYMBOL_NS_GPL(mpool_arena_stats, MPOOL);
+
+/* --- pool ------------------------------------------------------------- */
+
+/**
+ * mpool_pool_create() - a pool of @capacity blocks with per-CPU caches.
+ * @name: unique name, also its debugfs directory.
+ * @block_size: bytes per block (> 0).
+ * @cache_size: the most free blocks one CPU keeps (0: no caches); at most
+ *	@capacity.  CPUs trade blocks with the depot in magazines of
+ *	ceil(@cache_size / 2).
+ * @capacity: blocks in all (> 0).
+ * @flags: MPOOL_F_DEBUG or 0.
+ *
+ * Context: process context; may sleep.
+ * Return: the pool, or an ERR_PTR() (see mpool_api.h).
+ */
+struct mpool_pool *mpool_pool_create(const char *name, size_t block_size,
+				     size_t cache_size, size_t capacity,
+				     unsigned int flags)
+{
+	struct mpool_kpool *kp;
+	unsigned int cpu;
+	int err;
+
+	if (!mpool_name_ok(name))
+		return ERR_PTR(-EINVAL);
+	kp = mpool_env_zalloc(sizeof(*kp));
+	if (!kp)
+		return ERR_PTR(-ENOMEM);
+	err = mpool_pool_init(&kp->core, block_size, cache_size, capacity,
+			      flags);
+	if (err)
+		goto free;
+	kp->core.slab.name = kp->obj.name;
+	if (kp->core.mag_size) {
+		kp->pcp = __alloc_percpu(offsetof(struct mpool_pcp, c) +
+					 mpool_cache_bytes(&kp->core),
+					 __alignof__(struct mpool_pcp));
+		err = -ENOMEM;
+		if (!kp->pcp)
+			goto fini;
+		for_each_possible_cpu(cpu)
+			local_lock_init(&per_cpu_ptr(kp->pcp, cpu)->lock);
+	}
+	err = mpool_publish(&kp->obj, name, MPOOL_KIND_POOL);
+	if (!err)
+		return &kp->core;
+	free_percpu(kp->pcp);
+fini:
+	mpool_pool_fini(&kp->core);
+free:
+	mpool_env_free(kp);
+	return ERR_PTR(err);
+}
+EXPORT_SYMBOL_NS_GPL(mpool_pool_create, MPOOL);
+
+/**
+ * mpool_pool_alloc() - take a block, from this CPU's cache when it can.
+ * @p: the pool.
+ *
+ * Context: any but NMI; never sleeps.
+ * Return: a 64-byte aligned block, or NULL when the pool and this CPU's
+ * cache are empty (other CPUs' caches may hold free blocks; see
+ * mpool_pool_flush()).
+ */
+void *mpool_pool_alloc(struct mpool_pool *p)
+{
+	struct mpool_kpool *kp = mpool_kpool(p);
+	unsigned long flags;
+	void *ptr;
+
+	if (unlikely(!kp->pcp))
+		return mpool_slab_alloc(&p->slab);
+	local_lock_irqsave(&kp->pcp->lock, flags);
+	ptr = mpool_cache_alloc(p, &this_cpu_ptr(kp->pcp)->c);
+	local_unlock_irqrestore(&kp->pcp->lock, flags);
+	return ptr;
+}
+EXPORT_SYMBOL_NS_GPL(mpool_pool_alloc, MPOOL);
+
+/**
+ * mpool_pool_free() - give a block back into this CPU's cache.
+ * @p: the pool.
+ * @ptr: a block of @p allocated on any CPU, or NULL.
+ *
+ * Context: any but NMI; never sleeps.
+ * Return: 0, -EINVAL, -EALREADY or -EUCLEAN; nothing changes on error.
+ */
+int mpool_pool_free(struct mpool_pool *p, void *ptr)
+{
+	struct mpool_kpool *kp = mpool_kpool(p);
+	unsigned long flags;
+	int ret;
+
+	if (unlikely(!kp->pcp))
+		return mpool_slab_free(&p->slab, ptr);
+	local_lock_irqsave(&kp->pcp->lock, flags);
+	ret = mpool_cache_free(p, &this_cpu_ptr(kp->pcp)->c, ptr);
+	local_unlock_irqrestore(&kp->pcp->lock, flags);
+	return ret;
+}
+EXPORT_SYMBOL_NS_GPL(mpool_pool_free, MPOOL);
+
+static void mpool_flush_local(void *arg)
+{
+	struct mpool_kpool *kp = arg;
+	unsigned long flags;
+
+	local_lock_irqsave(&kp->pcp->lock, flags);
+	mpool_cache_drain(&kp->core, &this_cpu_ptr(kp->pcp)->c);
+	local_unlock_irqrestore(&kp->pcp->lock, flags);
+}
+
+/**
+ * mpool_pool_flush() - give every online CPU's cached blocks back.
+ * @p: the pool.
+ *
+ * Offline CPUs hold none: the hotplug callback drained them.
+ * Context: process context with interrupts on (it sends IPIs).
+ */
+void mpool_pool_flush(struct mpool_pool *p)
+{
+	struct mpool_kpool *kp = mpool_kpool(p);
+
+	if (kp->pcp)
+		on_each_cpu(mpool_flush_local, kp, 1);
+}
+EXPORT_SYMBOL_NS_GPL(mpool_pool_flush, MPOOL);
+
+/**
+ * mpool_pool_stats() - read a pool's statistics.
+ * @p: the pool.
+ * @st: filled in; @st->cached sums every CPU's cache.
+ *
+ * Context: any but NMI.
+ */
+void mpool_pool_stats(struct mpool_pool *p, struct mpool_stats *st)
+{
+	struct mpool_kpool *kp = mpool_kpool(p);
+	size_t cached = 0;
+	unsigned int cpu;
+
+	if (kp->pcp)
+		for_each_possible_cpu(cpu)
+			cached += READ_ONCE(per_cpu_ptr(kp->pcp, cpu)->c.count);
+	mpool_pool_fill_stats(p, st, cached);
+}
+EXPORT_SYMBOL_NS_GPL(mpool_pool_stats, MPOOL);
+
+/**
+ * mpool_pool_destroy() - release a pool, every CPU's cache and its blocks.
+ * @p: the pool, or NULL.
+ *
+ * Context: process context; no other call on @p may run.
+ */
+void mpool_pool_destroy(struct mpool_pool *p)
+{
+	struct mpool_kpool *kp;
+
+	if (IS_ERR_OR_NULL(p))
+		return;
+	kp = mpool_kpool(p);
+	mpool_unpublish(&kp->obj);
+	free_percpu(kp->pcp);
+	mpool_pool_fini(p);
+	mpool_env_free(kp);
+}
+EXPORT_SYMBOL_NS_GPL(mpool_pool_destroy, MPOOL);
+
+/* --- hotplug and unload ----------------------------------------------- */
+
+/**
+ * mpool_drain_cpu() - give a dead CPU's cached blocks back to every pool.
+ * @cpu: a CPU that is offline; nothing runs on it.
+ *
+ * Context: the CPU hotplug thread; takes mpool_lock.
+ */
+void mpool_drain_cpu(unsigned int cpu)
+{
+	struct mpool_kpool *kp;
+	struct mpool_obj *obj;
+
+	mutex_lock(&mpool_lock);
+	list_for_each_entry(obj, &mpool_objects, node) {
+		if (obj->kind != MPOOL_KIND_POOL)
+			continue;
+		kp = container_of(obj, struct mpool_kpool, obj);
+		if (kp->pcp)
+			mpool_cache_drain(&kp->core,
+					  &per_cpu_ptr(kp->pcp, cpu)->c);
+	}
+	mutex_unlock(&mpool_lock);
+}
+
+/**
+ * mpool_destroy_obj() - destroy an allocator its creator left behind.
+ * @obj: the allocator.
+ *
+ * Context: module unload; its creator is gone (it held a reference on this
+ * module while loaded), so nothing can touch it any more.
+ */
+void mpool_destroy_obj(struct mpool_obj *obj)
+{
+	struct mpool_stats st;
+
+	mpool_obj_stats(obj, &st);
+	pr_err("mempool: %s %s was never destroyed (%zu in use); destroying it\n",
+	       mpool_kind_name[obj->kind], obj->name, st.in_use);
+	switch (obj->kind) {
+	case MPOOL_KIND_SLAB:
+		mpool_slab_destroy(&container_of(obj, struct mpool_kslab,
+						 obj)->core);
+		break;
+	case MPOOL_KIND_ARENA:
+		mpool_arena_destroy(&container_of(obj, struct mpool_karena,
+						  obj)->core);
+		break;
+	default:
+		mpool_pool_destroy(&container_of(obj, struct mpool_kpool,
+						 obj)->core);
+	}
+}

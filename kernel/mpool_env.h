@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT OR GPL-2.0 */
+/*
+ * mpool_env.h - the kernel environment of the mempool core.
+ *
+ * The twin of user/mpool_env.h: the same small vocabulary, mapped onto the
+ * kernel's own primitives.  The files of common/ include this header and
+ * nothing else of the kernel's.
+ */
+#ifndef MPOOL_ENV_H
+#define MPOOL_ENV_H
+
+#include <linux/atomic.h>
+#include <linux/compiler.h>
+#include <linux/errno.h>
+#include <linux/limits.h>
+#include <linux/math64.h>
+#include <linux/processor.h>
+#include <linux/string.h>
+#include <linux/types.h>
+
+#define MPOOL_PAGE_SIZE		PAGE_SIZE
+
+#define mpool_cpu_relax()	cpu_relax()
+
+#define MPOOL_READ(x)		READ_ONCE(x)
+#define MPOOL_WRITE(x, v)	WRITE_ONCE(x, v)
+#define mpool_load_acquire(p)	smp_load_acquire(p)
+#define mpool_store_release(p, v) smp_store_release(p, v)
+/* Fully ordered on success; *oldp refreshed on failure. */
+#define mpool_try_cmpxchg(p, oldp, new)	try_cmpxchg(p, oldp, new)
+#define mpool_xchg(p, v)	xchg(p, v)
+
+typedef atomic_long_t mpool_atomic_long_t;
+
+static inline long mpool_atomic_read(const mpool_atomic_long_t *v)
+{
+	return atomic_long_read(v);
+}
+
+static inline void mpool_atomic_set(mpool_atomic_long_t *v, long i)
+{
+	atomic_long_set(v, i);
+}
+
+/* Relaxed read-modify-write: counters order nothing else. */
+static inline long mpool_atomic_add_return(mpool_atomic_long_t *v, long i)
+{
+	return atomic_long_add_return_relaxed(i, v);
+}
+
+static inline void mpool_atomic_inc(mpool_atomic_long_t *v)
+{
+	atomic_long_inc(v);
+}
+
+/* Raise *v to at least i (a high-water mark); relaxed. */
+static inline void mpool_atomic_max(mpool_atomic_long_t *v, long i)
+{
+	long old = atomic_long_read(v);
+
+	while (old < i && !atomic_long_try_cmpxchg_relaxed(v, &old, i))
+		;
+}
+
+static inline u64 mpool_div_u64(u64 dividend, u64 divisor)
+{
+	return div64_u64(dividend, divisor);
+}
+
+/*
+ * Memory.  mpool_env_zalloc() returns zeroed memory aligned to a cache line
+ * or NULL; mpool_env_map() returns a zeroed, page-aligned region or NULL.
+ * Both may sleep: they are called from create only.
+ */
+void *mpool_env_zalloc(size_t size);
+void mpool_env_free(void *p);
+void *mpool_env_map(size_t size);
+void mpool_env_unmap(void *p, size_t size);
+
+/*
+ * Memory-checker hooks.  The module does not poison free blocks for KASAN
+ * yet: free blocks are only guarded by the state-word checks.
+ */
+static inline void mpool_env_poison(const void *p, size_t size)
+{
+}
+
+static inline void mpool_env_unpoison(const void *p, size_t size)
+{
+}
+
+struct mpool_event;
+/* Deliver one misuse report: pr_err_ratelimited() and WARN_ONCE(). */
+void mpool_env_report(const struct mpool_event *ev);
+
+#endif /* MPOOL_ENV_H */

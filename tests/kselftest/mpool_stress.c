@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mpool_stress.c - an in-kernel stress of mempool.ko for the kselftest
+ * scripts: one kthread per online CPU allocating from one pool and freeing
+ * blocks other CPUs allocated, while the scripts take CPUs offline and back.
+ *
+ * debugfs, /sys/kernel/debug/mpool_stress/:
+ *   run      write "OPS HOLD": each thread does OPS allocations (and as many
+ *            frees), then HOLD blocks in all stay allocated; -EBUSY while a
+ *            run is going, -EINVAL for anything else.
+ *   release  write "1": free the held blocks; -EBUSY while running.
+ *   status   state, the stress's own counts: allocs, frees, held, errors
+ *            (a free that failed, a block seen owned twice, a pattern
+ *            overwritten).
+ * The pool is "mpool_stress" in /sys/kernel/debug/mempool/; the scripts
+ * check that its statistics agree with these counts.
+ */
+#include <linux/cpu.h>
+#include <linux/debugfs.h>
+#include <linux/kthread.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/uaccess.h>
+#include <linux/wait.h>
+
+#include "mpool_api.h"
+
+MODULE_IMPORT_NS(MPOOL);
+
+#define BLOCK		256
+#define CAPACITY	8192
+#define RING		512
+#define MAX_OPS		10000000u
+
+static struct mpool_pool *pool;
+static struct dentry *dir;
+static DEFINE_MUTEX(control);		/* run and release */
+static DECLARE_WAIT_QUEUE_HEAD(idle);
+static atomic_t running = ATOMIC_INIT(0);
+static atomic_long_t allocs, frees, errors;
+static unsigned int ops_per_thread;
+
+/* Blocks in flight between CPUs. */
+static DEFINE_SPINLOCK(ring_lock);
+static void *ring[RING];
+static unsigned int ring_n;
+
+/* Blocks kept allocated at the end of a run. */
+static void **held;
+static unsigned int nheld, want_held;
+
+/* One byte per block: set while owned; a second owner is an error. */
+static u8 *owned;
+
+static unsigned int block_index(void *p)
+{
+	return (unsigned int)(((u8 *)p - pool->slab.base) / pool->slab.stride);
+}
+
+static void take(void *p)
+{
+	if (cmpxchg(&owned[block_index(p)], 0, 1) != 0)
+		atomic_long_inc(&errors);
+	memset(p, 0x5a, BLOCK);
+	atomic_long_inc(&allocs);
+}
+
+static void give(void *p)
+{
+	if (memchr_inv(p, 0x5a, BLOCK))
+		atomic_long_inc(&errors);
+	WRITE_ONCE(owned[block_index(p)], 0);
+	if (mpool_pool_free(pool, p))
+		atomic_long_inc(&errors);
+	else
+		atomic_long_inc(&frees);
+}
+
+static int stress_thread(void *unused)
+{
+	unsigned int i, n = 0;
+	void *mine[16], *p;
+
+	for (i = 0; i < ops_per_thread; i++) {
+		p = mpool_pool_alloc(pool);
+		if (p) {
+			take(p);
+			mine[n++] = p;
+		}
+		if (n == ARRAY_SIZE(mine) || (!p && n)) {
+			/* Every other block goes to another CPU. */
+			while (n) {
+				p = mine[--n];
+				spin_lock(&ring_lock);
+				if ((n & 1) && ring_n < RING) {
+					ring[ring_n++] = p;
+					p = NULL;
+				}
+				spin_unlock(&ring_lock);
+				if (p)
+					give(p);
+			}
+			spin_lock(&ring_lock);
+			p = ring_n ? ring[--ring_n] : NULL;
+			spin_unlock(&ring_lock);
+			if (p)
+				give(p);
+		}
+		if (!(i & 255))
+			cond_resched();
+	}
+	while (n)
+		give(mine[--n]);
+	if (atomic_dec_and_test(&running))
+		wake_up_all(&idle);
+	return 0;
+}
+
+/* The last thread is done: drain the ring, keep HOLD blocks. */
+static void finish_run(void)
+{
+	void *p;
+
+	wait_event(idle, !atomic_read(&running));
+	while (ring_n) {
+		p = ring[--ring_n];
+		give(p);
+	}
+	while (nheld < want_held && (p = mpool_pool_alloc(pool))) {
+		take(p);
+		held[nheld++] = p;
+	}
+}
+
+static ssize_t run_write(struct file *f, const char __user *ubuf, size_t len,
+			 loff_t *ppos)
+{
+	unsigned int ops, hold, cpu;
+	struct task_struct *t;
+	char buf[32];
+	int ret = -EINVAL;
+
+	if (len >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, len))
+		return -EFAULT;
+	buf[len] = 0;
+	if (sscanf(buf, "%u %u", &ops, &hold) != 2 || !ops || ops > MAX_OPS ||
+	    hold > CAPACITY / 2)
+		return -EINVAL;
+	if (!mutex_trylock(&control))
+		return -EBUSY;
+	if (nheld) {
+		ret = -EBUSY;
+		goto out;
+	}
+	ops_per_thread = ops;
+	want_held = hold;
+	atomic_long_set(&allocs, 0);
+	atomic_long_set(&frees, 0);
+	atomic_long_set(&errors, 0);
+	cpus_read_lock();
+	atomic_set(&running, 1);	/* ours, dropped below */
+	for_each_online_cpu(cpu) {
+		t = kthread_create_on_cpu(stress_thread, NULL, cpu,
+					  "mpool_stress/%u");
+		if (IS_ERR(t))
+			continue;
+		atomic_inc(&running);
+		wake_up_process(t);
+	}
+	cpus_read_unlock();
+	if (atomic_dec_and_test(&running))
+		wake_up_all(&idle);
+	finish_run();
+	ret = len;
+out:
+	mutex_unlock(&control);
+	return ret;
+}
+
+static ssize_t release_write(struct file *f, const char __user *ubuf,
+			     size_t len, loff_t *ppos)
+{
+	bool yes;
+	int ret = kstrtobool_from_user(ubuf, len, &yes);
+
+	if (ret)
+		return ret;
+	if (!yes)
+		return -EINVAL;
+	if (!mutex_trylock(&control))
+		return -EBUSY;
+	while (nheld)
+		give(held[--nheld]);
+	mutex_unlock(&control);
+	return len;
+}
+
+static int status_show(struct seq_file *m, void *unused)
+{
+	seq_printf(m, "state %s\nallocs %ld\nfrees %ld\nheld %u\nerrors %ld\n",
+		   atomic_read(&running) ? "running" : "idle",
+		   atomic_long_read(&allocs), atomic_long_read(&frees),
+		   READ_ONCE(nheld), atomic_long_read(&errors));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(status);
+
+static const struct file_operations run_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.write = run_write,
+	.llseek = no_llseek,
+};
+
+static const struct file_operations release_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.write = release_write,
+	.llseek = no_llseek,
+};
+
+static int __init stress_init(void)
+{
+	held = kcalloc(CAPACITY, sizeof(*held), GFP_KERNEL);
+	owned = kzalloc(CAPACITY, GFP_KERNEL);
+	pool = mpool_pool_create("mpool_stress", BLOCK, 32, CAPACITY, 0);
+	if (!held || !owned || IS_ERR(pool)) {
+		if (!IS_ERR(pool))
+			mpool_pool_destroy(pool);
+		kfree(owned);
+		kfree(held);
+		return IS_ERR(pool) ? PTR_ERR(pool) : -ENOMEM;
+	}
+	dir = debugfs_create_dir("mpool_stress", NULL);
+	debugfs_create_file("run", 0200, dir, NULL, &run_fops);
+	debugfs_create_file("release", 0200, dir, NULL, &release_fops);
+	debugfs_create_file("status", 0400, dir, NULL, &status_fops);
+	return 0;
+}
+
+static void __exit stress_exit(void)
+{
+	debugfs_remove_recursive(dir);
+	while (nheld)
+		give(held[--nheld]);
+	mpool_pool_destroy(pool);
+	kfree(owned);
+	kfree(held);
+}
+
+module_init(stress_init);
+module_exit(stress_exit);
+
+MODULE_DESCRIPTION("mempool.ko stress driver for kselftest");
+MODULE_LICENSE("GPL");

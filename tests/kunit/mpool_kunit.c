@@ -1,0 +1,570 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mpool_kunit.c - KUnit suites for mempool.ko, run when the module loads.
+ *
+ * mpool_shared: the cases of tests/shared/mpool_cases.h, the same bodies the
+ * userspace harness runs, over the module's exported API.
+ * mpool_kernel: what only the kernel has: one kthread per online CPU freeing
+ * across CPUs, alloc and free in hardirq and softirq context, CPUs going
+ * offline and online during use, no leak after destroy.
+ */
+#include <kunit/test.h>
+#include <linux/atomic.h>
+#include <linux/cpu.h>
+#include <linux/delay.h>
+#include <linux/hrtimer.h>
+#include <linux/kthread.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/preempt.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+
+#include "../../kernel/internal.h"
+
+MODULE_IMPORT_NS(MPOOL);
+
+/* --- the shared cases' adapter ---------------------------------------- */
+
+struct mpt {
+	struct kunit *test;
+};
+
+#define MPT_EXPECT(t, cond)	KUNIT_EXPECT_TRUE((t)->test, !!(cond))
+#define MPT_ASSERT(t, cond)	KUNIT_ASSERT_TRUE((t)->test, !!(cond))
+#define MPT_EQ(t, a, b)							\
+	KUNIT_EXPECT_EQ((t)->test, (long long)(a), (long long)(b))
+
+#include "../shared/mpool_cases.h"
+
+static atomic_t mpt_serial = ATOMIC_INIT(0);
+
+/* Names must be unique among live allocators. */
+static void mpt_name(char *buf)
+{
+	snprintf(buf, MPOOL_NAME_MAX, "kunit-%d", atomic_inc_return(&mpt_serial));
+}
+
+static int mpt_err(void *p, void **out)
+{
+	if (IS_ERR(p)) {
+		*out = NULL;
+		return PTR_ERR(p);
+	}
+	*out = p;
+	return 0;
+}
+
+static int mpt_slab_create(size_t size, size_t count, unsigned int flags,
+			   struct mpt_slab **out)
+{
+	char name[MPOOL_NAME_MAX];
+
+	mpt_name(name);
+	return mpt_err(mpool_slab_create(name, size, count, flags),
+		       (void **)out);
+}
+
+static void *mpt_slab_alloc(struct mpt_slab *s)
+{
+	return mpool_slab_alloc((struct mpool_slab *)s);
+}
+
+static int mpt_slab_free(struct mpt_slab *s, void *p)
+{
+	return mpool_slab_free((struct mpool_slab *)s, p);
+}
+
+static void mpt_slab_destroy(struct mpt_slab *s)
+{
+	mpool_slab_destroy((struct mpool_slab *)s);
+}
+
+static void mpt_slab_stats(struct mpt_slab *s, struct mpool_stats *st)
+{
+	mpool_slab_stats((struct mpool_slab *)s, st);
+}
+
+static int mpt_pool_create(size_t size, size_t cache, size_t capacity,
+			   unsigned int flags, struct mpt_pool **out)
+{
+	char name[MPOOL_NAME_MAX];
+
+	mpt_name(name);
+	return mpt_err(mpool_pool_create(name, size, cache, capacity, flags),
+		       (void **)out);
+}
+
+static void *mpt_pool_alloc(struct mpt_pool *p)
+{
+	return mpool_pool_alloc((struct mpool_pool *)p);
+}
+
+static int mpt_pool_free(struct mpt_pool *p, void *ptr)
+{
+	return mpool_pool_free((struct mpool_pool *)p, ptr);
+}
+
+static void mpt_pool_flush(struct mpt_pool *p)
+{
+	mpool_pool_flush((struct mpool_pool *)p);
+}
+
+static void mpt_pool_destroy(struct mpt_pool *p)
+{
+	mpool_pool_destroy((struct mpool_pool *)p);
+}
+
+static void mpt_pool_stats(struct mpt_pool *p, struct mpool_stats *st)
+{
+	mpool_pool_stats((struct mpool_pool *)p, st);
+}
+
+static int mpt_arena_create(size_t capacity, struct mpt_arena **out)
+{
+	char name[MPOOL_NAME_MAX];
+
+	mpt_name(name);
+	return mpt_err(mpool_arena_create(name, capacity), (void **)out);
+}
+
+static void *mpt_arena_alloc(struct mpt_arena *a, size_t size)
+{
+	return mpool_arena_alloc((struct mpool_arena *)a, size);
+}
+
+static void mpt_arena_reset(struct mpt_arena *a)
+{
+	mpool_arena_reset((struct mpool_arena *)a);
+}
+
+static void mpt_arena_destroy(struct mpt_arena *a)
+{
+	mpool_arena_destroy((struct mpool_arena *)a);
+}
+
+static void mpt_arena_stats(struct mpt_arena *a, struct mpool_stats *st)
+{
+	mpool_arena_stats((struct mpool_arena *)a, st);
+}
+
+static void *mpt_zalloc(size_t size)
+{
+	return kvzalloc(size, GFP_KERNEL);
+}
+
+static void mpt_free(void *p)
+{
+	kvfree(p);
+}
+
+static unsigned long mpt_reports(void)
+{
+	return mpool_report_count();
+}
+
+/*
+ * Pools are per CPU here: a case that needs one cache for a sequence of
+ * calls runs pinned to one CPU, as a thread is in userspace.  Each KUnit
+ * case runs in a kthread of its own, which ends with the case.
+ */
+#define MPT_KUNIT_CASE(name)						\
+	static void mpt_kunit_##name(struct kunit *test)		\
+	{								\
+		struct mpt t = { test };				\
+									\
+		set_cpus_allowed_ptr(current,				\
+				     cpumask_of(raw_smp_processor_id()));\
+		mpt_case_##name(&t);					\
+	}
+MPT_CASES(MPT_KUNIT_CASE)
+
+#define MPT_KUNIT_ENTRY(name) KUNIT_CASE(mpt_kunit_##name),
+static struct kunit_case mpool_shared_cases[] = {
+	MPT_CASES(MPT_KUNIT_ENTRY)
+	{}
+};
+
+static struct kunit_suite mpool_shared_suite = {
+	.name = "mpool_shared",
+	.test_cases = mpool_shared_cases,
+};
+
+/* --- kernel-only cases ------------------------------------------------ */
+
+/*
+ * An ownership ledger over a pool's blocks: taking a block is a
+ * compare-and-swap 0 -> 1 that fails if the block is already owned.
+ */
+struct ledger {
+	struct mpool_pool *pool;
+	u8 *owned;
+	atomic_long_t twice, stray, failed_free, allocs;
+};
+
+static bool ledger_index(struct ledger *l, void *p, size_t *idx)
+{
+	size_t off = (u8 *)p - l->pool->slab.base;
+
+	if (off >= l->pool->slab.span || off % l->pool->slab.stride) {
+		atomic_long_inc(&l->stray);
+		return false;
+	}
+	*idx = off / l->pool->slab.stride;
+	return true;
+}
+
+static void ledger_take(struct ledger *l, void *p)
+{
+	size_t i;
+
+	if (ledger_index(l, p, &i) && cmpxchg(&l->owned[i], 0, 1))
+		atomic_long_inc(&l->twice);
+	atomic_long_inc(&l->allocs);
+}
+
+static void ledger_give(struct ledger *l, void *p)
+{
+	size_t i;
+
+	if (ledger_index(l, p, &i))
+		WRITE_ONCE(l->owned[i], 0);
+	if (mpool_pool_free(l->pool, p))
+		atomic_long_inc(&l->failed_free);
+}
+
+/* A small ring where threads leave blocks for other CPUs to free. */
+struct xring {
+	spinlock_t lock;
+	void *slot[256];
+	unsigned int n;
+};
+
+static bool xring_put(struct xring *r, void *p)
+{
+	unsigned long flags;
+	bool ok;
+
+	spin_lock_irqsave(&r->lock, flags);
+	ok = r->n < ARRAY_SIZE(r->slot);
+	if (ok)
+		r->slot[r->n++] = p;
+	spin_unlock_irqrestore(&r->lock, flags);
+	return ok;
+}
+
+static void *xring_get(struct xring *r)
+{
+	unsigned long flags;
+	void *p = NULL;
+
+	spin_lock_irqsave(&r->lock, flags);
+	if (r->n)
+		p = r->slot[--r->n];
+	spin_unlock_irqrestore(&r->lock, flags);
+	return p;
+}
+
+struct stress {
+	struct ledger l;
+	struct xring ring;
+	atomic_t running;
+	struct completion done;
+	unsigned int rounds;
+	bool stop;
+};
+
+static int stress_fn(void *arg)
+{
+	struct stress *s = arg;
+	unsigned int r, i, n;
+	void *mine[16], *p;
+
+	for (r = 0; r < s->rounds && !READ_ONCE(s->stop); r++) {
+		for (n = 0; n < ARRAY_SIZE(mine); n++) {
+			mine[n] = mpool_pool_alloc(s->l.pool);
+			if (!mine[n])
+				break;
+			ledger_take(&s->l, mine[n]);
+		}
+		for (i = 0; i < n; i++)
+			if (!(i & 1) || !xring_put(&s->ring, mine[i]))
+				ledger_give(&s->l, mine[i]);
+		while ((p = xring_get(&s->ring)))
+			ledger_give(&s->l, p);
+		if (!(r & 63))
+			cond_resched();
+	}
+	if (atomic_dec_and_test(&s->running))
+		complete(&s->done);
+	return 0;
+}
+
+static int stress_start(struct kunit *test, struct stress *s,
+			struct mpool_pool *pool, unsigned int rounds)
+{
+	struct task_struct *t;
+	unsigned int cpu;
+	int n = 0;
+
+	memset(s, 0, sizeof(*s));
+	s->l.pool = pool;
+	s->l.owned = kunit_kzalloc(test, pool->slab.count, GFP_KERNEL);
+	if (!s->l.owned)
+		return -ENOMEM;
+	spin_lock_init(&s->ring.lock);
+	init_completion(&s->done);
+	s->rounds = rounds;
+	atomic_set(&s->running, 1);
+	cpus_read_lock();
+	for_each_online_cpu(cpu) {
+		t = kthread_create_on_cpu(stress_fn, s, cpu, "mpool_kunit/%u");
+		if (IS_ERR(t))
+			continue;
+		atomic_inc(&s->running);
+		wake_up_process(t);
+		n++;
+	}
+	cpus_read_unlock();
+	return n;
+}
+
+static void stress_wait(struct stress *s)
+{
+	void *p;
+
+	if (!atomic_dec_and_test(&s->running))
+		wait_for_completion(&s->done);
+	while ((p = xring_get(&s->ring)))
+		ledger_give(&s->l, p);
+}
+
+/* After a stress: nothing owned twice, every block free, all reusable. */
+static void stress_check(struct kunit *test, struct stress *s)
+{
+	struct mpool_pool *pool = s->l.pool;
+	struct mpool_stats st;
+	void **v;
+	u32 i;
+
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&s->l.twice), 0);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&s->l.stray), 0);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&s->l.failed_free), 0);
+	mpool_pool_flush(pool);
+	mpool_pool_stats(pool, &st);
+	KUNIT_EXPECT_EQ(test, st.in_use, 0);
+	KUNIT_EXPECT_EQ(test, st.cached, 0);
+	KUNIT_EXPECT_EQ(test, st.free, pool->slab.count);
+	KUNIT_EXPECT_EQ(test, st.invalid + st.double_free + st.corrupt, 0);
+
+	v = kvcalloc(pool->slab.count, sizeof(*v), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, v);
+	memset(s->l.owned, 0, pool->slab.count);
+	for (i = 0; i < pool->slab.count; i++) {
+		v[i] = mpool_pool_alloc(pool);
+		KUNIT_ASSERT_NOT_NULL(test, v[i]);
+		ledger_take(&s->l, v[i]);
+	}
+	KUNIT_EXPECT_NULL(test, mpool_pool_alloc(pool));
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&s->l.twice), 0);
+	for (i = 0; i < pool->slab.count; i++)
+		KUNIT_EXPECT_EQ(test, mpool_pool_free(pool, v[i]), 0);
+	kvfree(v);
+}
+
+/* One kthread per online CPU, half of each CPU's blocks freed elsewhere. */
+static void mpool_percpu_cross_free(struct kunit *test)
+{
+	struct mpool_pool *pool = mpool_pool_create("kunit-cross", 256, 32,
+						    4096, 0);
+	struct stress *s = kunit_kzalloc(test, sizeof(*s), GFP_KERNEL);
+	int n;
+
+	KUNIT_ASSERT_FALSE(test, IS_ERR(pool));
+	KUNIT_ASSERT_NOT_NULL(test, s);
+	n = stress_start(test, s, pool, 3000);
+	KUNIT_EXPECT_EQ(test, n, num_online_cpus());
+	stress_wait(s);
+	KUNIT_EXPECT_GT(test, atomic_long_read(&s->l.allocs), 1000L * n);
+	stress_check(test, s);
+	mpool_pool_destroy(pool);
+}
+
+/* Alloc and free from hardirq and softirq context: hrtimers. */
+struct irq_user {
+	struct hrtimer timer;
+	struct mpool_pool *pool;
+	atomic_t fired, in_irq, errors;
+	int target;
+};
+
+static enum hrtimer_restart irq_user_fn(struct hrtimer *h)
+{
+	struct irq_user *u = container_of(h, struct irq_user, timer);
+	void *v[8];
+	int i;
+
+	if (in_hardirq() || in_serving_softirq())
+		atomic_inc(&u->in_irq);
+	for (i = 0; i < 8; i++)
+		v[i] = mpool_pool_alloc(u->pool);
+	for (i = 0; i < 8; i++)
+		if (!v[i] || mpool_pool_free(u->pool, v[i]))
+			atomic_inc(&u->errors);
+	if (atomic_inc_return(&u->fired) >= u->target)
+		return HRTIMER_NORESTART;
+	hrtimer_forward_now(h, ns_to_ktime(20000));
+	return HRTIMER_RESTART;
+}
+
+static void irq_context_case(struct kunit *test, enum hrtimer_mode mode)
+{
+	struct mpool_pool *pool = mpool_pool_create("kunit-irq", 128, 16, 256,
+						    0);
+	struct irq_user *u = kunit_kzalloc(test, sizeof(*u), GFP_KERNEL);
+	struct mpool_stats st;
+	void *v[8];
+	int i;
+
+	KUNIT_ASSERT_FALSE(test, IS_ERR(pool));
+	KUNIT_ASSERT_NOT_NULL(test, u);
+	u->pool = pool;
+	u->target = 200;
+	hrtimer_init(&u->timer, CLOCK_MONOTONIC, mode);
+	u->timer.function = irq_user_fn;
+	hrtimer_start(&u->timer, ns_to_ktime(20000), mode);
+	/* Process context uses the same pool (and CPU caches) meanwhile. */
+	while (atomic_read(&u->fired) < u->target) {
+		for (i = 0; i < 8; i++)
+			v[i] = mpool_pool_alloc(pool);
+		for (i = 0; i < 8; i++)
+			if (!v[i] || mpool_pool_free(pool, v[i]))
+				atomic_inc(&u->errors);
+		cond_resched();
+	}
+	hrtimer_cancel(&u->timer);
+	KUNIT_EXPECT_EQ(test, atomic_read(&u->in_irq), u->target);
+	KUNIT_EXPECT_EQ(test, atomic_read(&u->errors), 0);
+	mpool_pool_flush(pool);
+	mpool_pool_stats(pool, &st);
+	KUNIT_EXPECT_EQ(test, st.in_use, 0);
+	KUNIT_EXPECT_EQ(test, st.free, 256);
+	mpool_pool_destroy(pool);
+}
+
+static void mpool_hardirq_alloc_free(struct kunit *test)
+{
+	irq_context_case(test, HRTIMER_MODE_REL_HARD);
+}
+
+static void mpool_softirq_alloc_free(struct kunit *test)
+{
+	irq_context_case(test, HRTIMER_MODE_REL_SOFT);
+}
+
+/* CPUs go offline and online while every CPU allocates and frees. */
+static void mpool_cpu_hotplug(struct kunit *test)
+{
+	struct mpool_pool *pool;
+	struct mpool_kpool *kp;
+	struct stress *s;
+	unsigned int cpu, round;
+	int err;
+
+	if (!IS_ENABLED(CONFIG_HOTPLUG_CPU) || num_online_cpus() < 2)
+		kunit_skip(test, "needs CONFIG_HOTPLUG_CPU and two CPUs");
+	pool = mpool_pool_create("kunit-hotplug", 256, 64, 4096, 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(pool));
+	kp = mpool_kpool(pool);
+	s = kunit_kzalloc(test, sizeof(*s), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, s);
+	KUNIT_ASSERT_GT(test, stress_start(test, s, pool, 1000000), 1);
+	for (round = 0; round < 4; round++) {
+		cpu = cpumask_last(cpu_online_mask);
+		msleep(20);
+		err = remove_cpu(cpu);
+		KUNIT_ASSERT_EQ(test, err, 0);
+		/* A dead CPU holds no cached block: they went back. */
+		KUNIT_EXPECT_EQ(test, READ_ONCE(per_cpu_ptr(kp->pcp, cpu)->c.count), 0);
+		msleep(20);
+		err = add_cpu(cpu);
+		KUNIT_ASSERT_EQ(test, err, 0);
+	}
+	WRITE_ONCE(s->stop, true);
+	stress_wait(s);
+	stress_check(test, s);
+	mpool_pool_destroy(pool);
+}
+
+/* Destroy gives back everything create and use took, caches included. */
+static void mpool_no_leak_after_destroy(struct kunit *test)
+{
+	long before = mpool_env_outstanding();
+	struct mpool_pool *pool;
+	struct mpool_slab *slab;
+	struct mpool_arena *arena;
+	struct stress *s = kunit_kzalloc(test, sizeof(*s), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, s);
+	pool = mpool_pool_create("kunit-leak", 64, 8, 512, 0);
+	slab = mpool_slab_create("kunit-leak-slab", 64, 512, 0);
+	arena = mpool_arena_create("kunit-leak-arena", 1 << 20);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(pool) || IS_ERR(slab) || IS_ERR(arena));
+	KUNIT_EXPECT_LT(test, before, mpool_env_outstanding());
+	stress_start(test, s, pool, 500);
+	stress_wait(s);
+	KUNIT_EXPECT_NOT_NULL(test, mpool_slab_alloc(slab));
+	KUNIT_EXPECT_NOT_NULL(test, mpool_arena_alloc(arena, 4096));
+	/* Blocks still cached on CPUs and in use: destroy takes all. */
+	mpool_pool_destroy(pool);
+	mpool_slab_destroy(slab);
+	mpool_arena_destroy(arena);
+	KUNIT_EXPECT_EQ(test, mpool_env_outstanding(), before);
+}
+
+/* Names: NULL, empty, too long, with '/', taken. */
+static void mpool_names(struct kunit *test)
+{
+	char longname[MPOOL_NAME_MAX + 1];
+	struct mpool_pool *p;
+
+	memset(longname, 'x', MPOOL_NAME_MAX);
+	longname[MPOOL_NAME_MAX] = 0;
+	KUNIT_EXPECT_EQ(test, PTR_ERR(mpool_pool_create(NULL, 64, 1, 8, 0)),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(mpool_pool_create("", 64, 1, 8, 0)),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(mpool_pool_create(longname, 64, 1, 8, 0)),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(mpool_slab_create("a/b", 64, 8, 0)),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, PTR_ERR(mpool_arena_create(NULL, 64)), -EINVAL);
+	p = mpool_pool_create("kunit-taken", 64, 1, 8, 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(p));
+	KUNIT_EXPECT_EQ(test, PTR_ERR(mpool_slab_create("kunit-taken", 64, 8, 0)),
+			-EEXIST);
+	mpool_pool_destroy(p);
+	p = mpool_pool_create("kunit-taken", 64, 1, 8, 0);
+	KUNIT_EXPECT_FALSE(test, IS_ERR(p));
+	mpool_pool_destroy(p);
+}
+
+static struct kunit_case mpool_kernel_cases[] = {
+	KUNIT_CASE(mpool_names),
+	KUNIT_CASE(mpool_percpu_cross_free),
+	KUNIT_CASE(mpool_hardirq_alloc_free),
+	KUNIT_CASE(mpool_softirq_alloc_free),
+	KUNIT_CASE(mpool_cpu_hotplug),
+	KUNIT_CASE(mpool_no_leak_after_destroy),
+	{}
+};
+
+static struct kunit_suite mpool_kernel_suite = {
+	.name = "mpool_kernel",
+	.test_cases = mpool_kernel_cases,
+};
+
+kunit_test_suites(&mpool_shared_suite, &mpool_kernel_suite);
+
+MODULE_DESCRIPTION("KUnit tests for mempool.ko");
+MODULE_LICENSE("GPL");
