@@ -77,13 +77,13 @@ static ssize_t mpool_flush_write(struct file *file, const char __user *buf,
 				 size_t len, loff_t *ppos)
 {
 	struct mpool_obj *obj = file->private_data;
-	bool yes;
+	unsigned int v;
 	int err;
 
-	err = kstrtobool_from_user(buf, len, &yes);
+	err = kstrtouint_from_user(buf, len, 10, &v);
 	if (err)
 		return err;
-	if (!yes)
+	if (v != 1)
 		return -EINVAL;
 	mpool_pool_flush(&container_of(obj, struct mpool_kpool, obj)->core);
 	return len;

@@ -141,15 +141,17 @@ static ssize_t run_write(struct file *f, const char __user *ubuf, size_t len,
 	unsigned int ops, hold, cpu;
 	struct task_struct *t;
 	char buf[32];
-	int ret = -EINVAL;
+	int ret = -EINVAL, end = 0;
 
 	if (len >= sizeof(buf))
 		return -EINVAL;
 	if (copy_from_user(buf, ubuf, len))
 		return -EFAULT;
 	buf[len] = 0;
-	if (sscanf(buf, "%u %u", &ops, &hold) != 2 || !ops || ops > MAX_OPS ||
-	    hold > CAPACITY / 2)
+	/* Exactly two numbers, then at most a newline. */
+	if (sscanf(buf, "%u %u%n", &ops, &hold, &end) != 2 ||
+	    strspn(buf + end, "\n") != strlen(buf + end) || !ops ||
+	    ops > MAX_OPS || hold > CAPACITY / 2)
 		return -EINVAL;
 	if (!mutex_trylock(&control))
 		return -EBUSY;
@@ -185,12 +187,12 @@ out:
 static ssize_t release_write(struct file *f, const char __user *ubuf,
 			     size_t len, loff_t *ppos)
 {
-	bool yes;
-	int ret = kstrtobool_from_user(ubuf, len, &yes);
+	unsigned int v;
+	int ret = kstrtouint_from_user(ubuf, len, 10, &v);
 
 	if (ret)
 		return ret;
-	if (!yes)
+	if (v != 1)
 		return -EINVAL;
 	if (!mutex_trylock(&control))
 		return -EBUSY;
