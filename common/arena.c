@@ -71,7 +71,7 @@ void *mpool_arena_alloc(struct mpool_arena *a, size_t size)
 	old = MPOOL_READ(a->offset);
 	do {
 		if (unlikely(size > a->capacity - old)) {
-			mpool_atomic_inc(&a->failed);
+			mpool_counter_inc(&a->failed);
 			return NULL;
 		}
 		/* The next block starts on a line, or the arena is full. */
@@ -83,6 +83,7 @@ void *mpool_arena_alloc(struct mpool_arena *a, size_t size)
 	mpool_env_unpoison(a->base + old, size);
 	return a->base + old;
 }
+EXPORT_SYMBOL_MPOOL(mpool_arena_alloc);
 
 /**
  * mpool_arena_reset() - make the whole arena free again.
@@ -93,10 +94,11 @@ void *mpool_arena_alloc(struct mpool_arena *a, size_t size)
 void mpool_arena_reset(struct mpool_arena *a)
 {
 	/* offset only grows between resets: its peak is its value now. */
-	mpool_atomic_max(&a->high_water, (long)MPOOL_READ(a->offset));
+	mpool_counter_max(&a->high_water, (long)MPOOL_READ(a->offset));
 	mpool_env_poison(a->base, a->map_size);
 	mpool_store_release(&a->offset, 0);
 }
+EXPORT_SYMBOL_MPOOL(mpool_arena_reset);
 
 /**
  * mpool_arena_stats() - report what an arena is doing, in bytes.
@@ -107,12 +109,13 @@ void mpool_arena_stats(struct mpool_arena *a, struct mpool_stats *st)
 {
 	size_t used = MPOOL_READ(a->offset);
 
-	mpool_atomic_max(&a->high_water, (long)used);
+	mpool_counter_max(&a->high_water, (long)used);
 	memset(st, 0, sizeof(*st));
 	st->stride = MPOOL_ALIGN;
 	st->capacity = a->capacity;
 	st->in_use = used;
 	st->free = a->capacity - used;
-	st->high_water = (size_t)mpool_atomic_read(&a->high_water);
-	st->failed = (u64)mpool_atomic_read(&a->failed);
+	st->high_water = (size_t)mpool_counter_read(&a->high_water);
+	st->failed = (u64)mpool_counter_read(&a->failed);
 }
+EXPORT_SYMBOL_MPOOL(mpool_arena_stats);

@@ -137,10 +137,10 @@ struct mpool_slab {
 	const void *owner;
 	u32 *state;
 	struct mpool_stack free __aligned(MPOOL_ALIGN);
-	mpool_atomic_long_t nfree;
-	mpool_atomic_long_t high_water;
-	mpool_atomic_long_t failed;
-	mpool_atomic_long_t misuse[MPOOL_MISUSE_NR];
+	struct mpool_counter nfree;
+	struct mpool_counter high_water;
+	struct mpool_counter failed;
+	struct mpool_counter misuse[MPOOL_MISUSE_NR];
 };
 
 /**
@@ -289,24 +289,26 @@ static inline bool __mpool_debug(const struct mpool_slab *s)
 
 /**
  * struct mpool_arena - a bump allocator.
+ * @offset: bytes handed out since the last reset; only grows between
+ *	resets, by compare-and-swap so that it never passes @capacity.  The
+ *	one hot word: the rest of the arena sits on the next cache line.
+ * @high_water: the largest @offset at a reset or a statistics call; as
+ *	@offset only grows between resets, this is its true peak.
+ * @failed: allocations that did not fit.
  * @base: the segment; page aligned.
  * @capacity: usable bytes.
  * @map_size: bytes mapped (@capacity rounded up to a page).
  * @name: the name reports carry, or NULL.
- * @offset: bytes handed out since the last reset; only grows between
- *	resets, by compare-and-swap so that it never passes @capacity.
- * @high_water: the largest @offset at a reset or a statistics call; as
- *	@offset only grows between resets, this is its true peak.
- * @failed: allocations that did not fit.
  */
 struct mpool_arena {
+	size_t offset;
+	/* Below: rarely written, on a line of their own. */
+	struct mpool_counter high_water __aligned(MPOOL_ALIGN);
+	struct mpool_counter failed;
 	u8 *base;
 	size_t capacity;
 	size_t map_size;
 	const char *name;
-	size_t offset __aligned(MPOOL_ALIGN);
-	mpool_atomic_long_t high_water;
-	mpool_atomic_long_t failed;
 };
 
 int mpool_arena_init(struct mpool_arena *a, size_t capacity);

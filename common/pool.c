@@ -148,7 +148,7 @@ bool __mpool_cache_refill(struct mpool_pool *p, struct mpool_cache *c)
 		}
 	}
 	if (!n) {
-		mpool_atomic_inc(&p->slab.failed);
+		mpool_counter_inc(&p->slab.failed);
 		return false;
 	}
 	__mpool_took(&p->slab, n);
@@ -168,7 +168,7 @@ static void mpool_cache_give(struct mpool_pool *p, struct mpool_cache *c,
 	if (m != MPOOL_NIL) {
 		memcpy(mpool_mag(p, m), top, n * sizeof(u32));
 		/* Count first: the figure never runs below the truth. */
-		mpool_atomic_add_return(&p->slab.nfree, n);
+		mpool_counter_add_return(&p->slab.nfree, n);
 		/* Publishes the rounds to the refill that pops it. */
 		mpool_stack_push_chain(&p->full, m, m);
 	} else {

@@ -117,7 +117,7 @@ int __mpool_misuse(struct mpool_slab *s, const void *ptr, int err)
 		what = MPOOL_MISUSE_DOUBLE;
 	else
 		what = MPOOL_MISUSE_CORRUPT;
-	mpool_atomic_inc(&s->misuse[what]);
+	mpool_counter_inc(&s->misuse[what]);
 	ev.kind = mpool_kind_names[s->kind];
 	ev.name = s->name;
 	ev.allocator = s->owner ? s->owner : s;
@@ -133,9 +133,9 @@ int __mpool_misuse(struct mpool_slab *s, const void *ptr, int err)
 /* Account @n blocks leaving the backing; keep the high-water mark. */
 void __mpool_took(struct mpool_slab *s, long n)
 {
-	long left = mpool_atomic_add_return(&s->nfree, -n);
+	long left = mpool_counter_add_return(&s->nfree, -n);
 
-	mpool_atomic_max(&s->high_water, (long)s->count - left);
+	mpool_counter_max(&s->high_water, (long)s->count - left);
 }
 
 /**
@@ -156,7 +156,7 @@ bool __mpool_stack_block(struct mpool_slab *s, u32 idx)
 		return false;
 	}
 	/* Count first: the figure never runs below the truth. */
-	mpool_atomic_add_return(&s->nfree, 1);
+	mpool_counter_add_return(&s->nfree, 1);
 	mpool_stack_push_chain(&s->free, idx, idx);
 	return true;
 }
@@ -227,8 +227,8 @@ void mpool_slab_rebuild(struct mpool_slab *s)
 	}
 	mpool_store_release(&s->free.head,
 			    mpool_head(MPOOL_READ(s->free.head), top));
-	mpool_atomic_set(&s->nfree, nfree);
-	mpool_atomic_max(&s->high_water, (long)(s->count - nfree));
+	mpool_counter_set(&s->nfree, nfree);
+	mpool_counter_max(&s->high_water, (long)(s->count - nfree));
 	mpool_env_poison(s->base, s->span);
 	for (i = 0; i < s->count; i++)
 		if (MPOOL_READ(s->state[i]) == MPOOL_BLK_ALLOC)
@@ -267,7 +267,7 @@ void *mpool_slab_alloc(struct mpool_slab *s)
 	for (;;) {
 		idx = mpool_stack_pop(&s->free);
 		if (unlikely(idx == MPOOL_NIL)) {
-			mpool_atomic_inc(&s->failed);
+			mpool_counter_inc(&s->failed);
 			return NULL;
 		}
 		__mpool_took(s, 1);
@@ -283,6 +283,7 @@ void *mpool_slab_alloc(struct mpool_slab *s)
 	mpool_env_unpoison(ptr, s->block_size);
 	return ptr;
 }
+EXPORT_SYMBOL_MPOOL(mpool_slab_alloc);
 
 /**
  * mpool_slab_free() - give a block back.
@@ -307,26 +308,27 @@ int mpool_slab_free(struct mpool_slab *s, void *ptr)
 	if (unlikely(err))
 		return __mpool_misuse(s, ptr, err);
 	mpool_env_poison(ptr, s->stride);
-	mpool_atomic_add_return(&s->nfree, 1);
+	mpool_counter_add_return(&s->nfree, 1);
 	mpool_stack_push_chain(&s->free, idx, idx);
 	return 0;
 }
+EXPORT_SYMBOL_MPOOL(mpool_slab_free);
 
 /* Fill the fields every block allocator shares. */
 static void mpool_fill_stats(struct mpool_slab *s, struct mpool_stats *st)
 {
-	long nfree = mpool_atomic_read(&s->nfree);
+	long nfree = mpool_counter_read(&s->nfree);
 
 	memset(st, 0, sizeof(*st));
 	st->block_size = s->block_size;
 	st->stride = s->stride;
 	st->capacity = s->count;
 	st->free = nfree < 0 ? 0 : (size_t)nfree;
-	st->high_water = (size_t)mpool_atomic_read(&s->high_water);
-	st->failed = (u64)mpool_atomic_read(&s->failed);
-	st->invalid = (u64)mpool_atomic_read(&s->misuse[MPOOL_MISUSE_INVALID]);
-	st->double_free = (u64)mpool_atomic_read(&s->misuse[MPOOL_MISUSE_DOUBLE]);
-	st->corrupt = (u64)mpool_atomic_read(&s->misuse[MPOOL_MISUSE_CORRUPT]);
+	st->high_water = (size_t)mpool_counter_read(&s->high_water);
+	st->failed = (u64)mpool_counter_read(&s->failed);
+	st->invalid = (u64)mpool_counter_read(&s->misuse[MPOOL_MISUSE_INVALID]);
+	st->double_free = (u64)mpool_counter_read(&s->misuse[MPOOL_MISUSE_DOUBLE]);
+	st->corrupt = (u64)mpool_counter_read(&s->misuse[MPOOL_MISUSE_CORRUPT]);
 }
 
 /**
@@ -339,6 +341,7 @@ void mpool_slab_stats(struct mpool_slab *s, struct mpool_stats *st)
 	mpool_fill_stats(s, st);
 	st->in_use = st->capacity > st->free ? st->capacity - st->free : 0;
 }
+EXPORT_SYMBOL_MPOOL(mpool_slab_stats);
 
 /**
  * mpool_pool_fill_stats() - report what a pool is doing.

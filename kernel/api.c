@@ -215,10 +215,6 @@ void mpool_slab_destroy(struct mpool_slab *s)
 }
 EXPORT_SYMBOL_NS_GPL(mpool_slab_destroy, MPOOL);
 
-EXPORT_SYMBOL_NS_GPL(mpool_slab_alloc, MPOOL);
-EXPORT_SYMBOL_NS_GPL(mpool_slab_free, MPOOL);
-EXPORT_SYMBOL_NS_GPL(mpool_slab_stats, MPOOL);
-
 /* --- arena ------------------------------------------------------------ */
 
 /**
@@ -272,10 +268,6 @@ void mpool_arena_destroy(struct mpool_arena *a)
 	mpool_env_free(ka);
 }
 EXPORT_SYMBOL_NS_GPL(mpool_arena_destroy, MPOOL);
-
-EXPORT_SYMBOL_NS_GPL(mpool_arena_alloc, MPOOL);
-EXPORT_SYMBOL_NS_GPL(mpool_arena_reset, MPOOL);
-EXPORT_SYMBOL_NS_GPL(mpool_arena_stats, MPOOL);
 
 /* --- pool ------------------------------------------------------------- */
 

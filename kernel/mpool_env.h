@@ -12,6 +12,7 @@
 #include <linux/atomic.h>
 #include <linux/compiler.h>
 #include <linux/errno.h>
+#include <linux/export.h>
 #include <linux/limits.h>
 #include <linux/math64.h>
 #include <linux/processor.h>
@@ -24,41 +25,49 @@
 
 #define MPOOL_READ(x)		READ_ONCE(x)
 #define MPOOL_WRITE(x, v)	WRITE_ONCE(x, v)
+/* Acquire load: each use names the release it pairs with. */
 #define mpool_load_acquire(p)	smp_load_acquire(p)
+/* Release store: each use names the acquire it pairs with. */
 #define mpool_store_release(p, v) smp_store_release(p, v)
 /* Fully ordered on success; *oldp refreshed on failure. */
 #define mpool_try_cmpxchg(p, oldp, new)	try_cmpxchg(p, oldp, new)
 #define mpool_xchg(p, v)	xchg(p, v)
 
-typedef atomic_long_t mpool_atomic_long_t;
+/* A core symbol other modules may call. */
+#define EXPORT_SYMBOL_MPOOL(sym)	EXPORT_SYMBOL_NS_GPL(sym, MPOOL)
 
-static inline long mpool_atomic_read(const mpool_atomic_long_t *v)
+/* A counter shared between CPUs. */
+struct mpool_counter {
+	atomic_long_t v;
+};
+
+static inline long mpool_counter_read(const struct mpool_counter *c)
 {
-	return atomic_long_read(v);
+	return atomic_long_read(&c->v);
 }
 
-static inline void mpool_atomic_set(mpool_atomic_long_t *v, long i)
+static inline void mpool_counter_set(struct mpool_counter *c, long i)
 {
-	atomic_long_set(v, i);
+	atomic_long_set(&c->v, i);
 }
 
 /* Relaxed read-modify-write: counters order nothing else. */
-static inline long mpool_atomic_add_return(mpool_atomic_long_t *v, long i)
+static inline long mpool_counter_add_return(struct mpool_counter *c, long i)
 {
-	return atomic_long_add_return_relaxed(i, v);
+	return atomic_long_add_return_relaxed(i, &c->v);
 }
 
-static inline void mpool_atomic_inc(mpool_atomic_long_t *v)
+static inline void mpool_counter_inc(struct mpool_counter *c)
 {
-	atomic_long_inc(v);
+	atomic_long_inc(&c->v);
 }
 
-/* Raise *v to at least i (a high-water mark); relaxed. */
-static inline void mpool_atomic_max(mpool_atomic_long_t *v, long i)
+/* Raise the counter to at least i (a high-water mark); relaxed. */
+static inline void mpool_counter_max(struct mpool_counter *c, long i)
 {
-	long old = atomic_long_read(v);
+	long old = atomic_long_read(&c->v);
 
-	while (old < i && !atomic_long_try_cmpxchg_relaxed(v, &old, i))
+	while (old < i && !atomic_long_try_cmpxchg_relaxed(&c->v, &old, i))
 		;
 }
 

@@ -33,6 +33,7 @@
  * into a pool that destroy is waiting on.  Caches are linked on a push-only
  * list per pool, freed only by destroy.
  */
+#include <assert.h>
 #include <pthread.h>
 #include <stdlib.h>
 
@@ -87,9 +88,14 @@ static pthread_key_t mpool_tls_key;
 static pthread_once_t mpool_once = PTHREAD_ONCE_INIT;
 static bool mpool_debug_all;
 
-static __thread struct mpool_tls_ent *mpool_tls_vec
+/* This thread's entries, indexed by registry slot. */
+struct mpool_tls {
+	struct mpool_tls_ent *vec;
+	u32 len;
+};
+
+static __thread struct mpool_tls mpool_tls
 	__attribute__((tls_model("initial-exec")));
-static __thread u32 mpool_tls_len __attribute__((tls_model("initial-exec")));
 
 static void mpool_thread_exit(void *unused);
 static void mpool_atfork_child(void);
@@ -334,18 +340,18 @@ static struct mpool_ucache *mpool_ucache_get(mempool_t *p)
 static int mpool_tls_grow(u32 len)
 {
 	struct mpool_tls_ent *v;
-	u32 n = mpool_tls_len ? mpool_tls_len : 8;
+	u32 n = mpool_tls.len ? mpool_tls.len : 8;
 
 	while (n < len)
 		n *= 2;
-	v = realloc(mpool_tls_vec, n * sizeof(*v));
+	v = realloc(mpool_tls.vec, n * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	memset(v + mpool_tls_len, 0, (n - mpool_tls_len) * sizeof(*v));
-	if (!mpool_tls_vec)
+	memset(v + mpool_tls.len, 0, (n - mpool_tls.len) * sizeof(*v));
+	if (!mpool_tls.vec)
 		pthread_setspecific(mpool_tls_key, v);
-	mpool_tls_vec = v;
-	mpool_tls_len = n;
+	mpool_tls.vec = v;
+	mpool_tls.len = n;
 	return 0;
 }
 
@@ -361,9 +367,9 @@ static struct mpool_ucache *mpool_tls_cache_slow(mempool_t *p)
 
 	if (!p->core.mag_size)
 		return NULL;
-	if (p->reg.slot >= mpool_tls_len && mpool_tls_grow(p->reg.slot + 1))
+	if (p->reg.slot >= mpool_tls.len && mpool_tls_grow(p->reg.slot + 1))
 		return NULL;
-	e = &mpool_tls_vec[p->reg.slot];
+	e = &mpool_tls.vec[p->reg.slot];
 	if (e->cache) {
 		mpool_ucache_release(e->cache);
 		e->cache = NULL;
@@ -381,9 +387,9 @@ static inline struct mpool_ucache *mpool_tls_cache(mempool_t *p)
 {
 	u32 slot = p->reg.slot;
 
-	if (likely(slot < mpool_tls_len &&
-		   mpool_tls_vec[slot].gen == p->reg.gen))
-		return mpool_tls_vec[slot].cache;
+	if (likely(slot < mpool_tls.len &&
+		   mpool_tls.vec[slot].gen == p->reg.gen))
+		return mpool_tls.vec[slot].cache;
 	return mpool_tls_cache_slow(p);
 }
 
@@ -393,12 +399,12 @@ static void mpool_thread_exit(void *unused)
 	u32 i;
 
 	(void)unused;
-	for (i = 0; i < mpool_tls_len; i++)
-		if (mpool_tls_vec[i].cache)
-			mpool_ucache_release(mpool_tls_vec[i].cache);
-	free(mpool_tls_vec);
-	mpool_tls_vec = NULL;
-	mpool_tls_len = 0;
+	for (i = 0; i < mpool_tls.len; i++)
+		if (mpool_tls.vec[i].cache)
+			mpool_ucache_release(mpool_tls.vec[i].cache);
+	free(mpool_tls.vec);
+	mpool_tls.vec = NULL;
+	mpool_tls.len = 0;
 }
 
 /*
@@ -423,8 +429,8 @@ static void mpool_atfork_child(void)
 			continue;
 		}
 		p = (mempool_t *)reg;
-		mine = i < mpool_tls_len && mpool_tls_vec[i].gen == reg->gen ?
-		       mpool_tls_vec[i].cache : NULL;
+		mine = i < mpool_tls.len && mpool_tls.vec[i].gen == reg->gen ?
+		       mpool_tls.vec[i].cache : NULL;
 		for (uc = p->caches; uc; uc = uc->next) {
 			MPOOL_WRITE(uc->c.count, 0);
 			if (uc != mine)
@@ -504,9 +510,9 @@ long pool_cache_flush(mempool_t *p)
 
 	if (!p)
 		return -EINVAL;
-	if (p->reg.slot >= mpool_tls_len)
+	if (p->reg.slot >= mpool_tls.len)
 		return 0;
-	e = &mpool_tls_vec[p->reg.slot];
+	e = &mpool_tls.vec[p->reg.slot];
 	if (!e->cache || e->gen != p->reg.gen)
 		return 0;
 	n = e->cache->c.count;
@@ -554,5 +560,5 @@ int pool_stats(mempool_t *p, struct mempool_stats *st)
 	return 0;
 }
 
-_Static_assert(sizeof(struct mpool_stats) == sizeof(struct mempool_stats),
+static_assert(sizeof(struct mpool_stats) == sizeof(struct mempool_stats),
 	       "the public statistics mirror the core's");

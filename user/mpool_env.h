@@ -61,39 +61,42 @@ typedef uint64_t u64;
 				    __ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE)
 #define mpool_xchg(p, v)	__atomic_exchange_n((p), (v), __ATOMIC_SEQ_CST)
 
-/* A counter shared between threads: the twin of atomic_long_t. */
-typedef struct {
-	long counter;
-} mpool_atomic_long_t;
+/* Exporting a core symbol to other modules means nothing here. */
+#define EXPORT_SYMBOL_MPOOL(sym)	extern typeof(sym) sym
 
-static inline long mpool_atomic_read(const mpool_atomic_long_t *v)
+/* A counter shared between threads: the twin of atomic_long_t. */
+struct mpool_counter {
+	long v;
+};
+
+static inline long mpool_counter_read(const struct mpool_counter *c)
 {
-	return __atomic_load_n(&v->counter, __ATOMIC_RELAXED);
+	return __atomic_load_n(&c->v, __ATOMIC_RELAXED);
 }
 
-static inline void mpool_atomic_set(mpool_atomic_long_t *v, long i)
+static inline void mpool_counter_set(struct mpool_counter *c, long i)
 {
-	__atomic_store_n(&v->counter, i, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->v, i, __ATOMIC_RELAXED);
 }
 
 /* Relaxed read-modify-write: counters order nothing else. */
-static inline long mpool_atomic_add_return(mpool_atomic_long_t *v, long i)
+static inline long mpool_counter_add_return(struct mpool_counter *c, long i)
 {
-	return __atomic_add_fetch(&v->counter, i, __ATOMIC_RELAXED);
+	return __atomic_add_fetch(&c->v, i, __ATOMIC_RELAXED);
 }
 
-static inline void mpool_atomic_inc(mpool_atomic_long_t *v)
+static inline void mpool_counter_inc(struct mpool_counter *c)
 {
-	__atomic_add_fetch(&v->counter, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&c->v, 1, __ATOMIC_RELAXED);
 }
 
-/* Raise *v to at least i (a high-water mark); relaxed. */
-static inline void mpool_atomic_max(mpool_atomic_long_t *v, long i)
+/* Raise the counter to at least i (a high-water mark); relaxed. */
+static inline void mpool_counter_max(struct mpool_counter *c, long i)
 {
-	long old = mpool_atomic_read(v);
+	long old = mpool_counter_read(c);
 
 	while (old < i &&
-	       !__atomic_compare_exchange_n(&v->counter, &old, i, true,
+	       !__atomic_compare_exchange_n(&c->v, &old, i, true,
 					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		;
 }
