@@ -18,25 +18,42 @@ HOLD=100
 
 ncpus=$(grep -c ^processor /proc/cpuinfo)
 echo "# $ncpus CPUs online"
-echo "200000 $HOLD" > $DBG/mpool_stress/run &
-run=$!
 
-toggles=0 togfail=0
-if [ -w /sys/devices/system/cpu/cpu1/online ]; then
-	while kill -0 $run 2>/dev/null; do
-		for c in /sys/devices/system/cpu/cpu[1-9]*; do
-			[ -w $c/online ] || continue
-			echo 0 > $c/online || togfail=$((togfail + 1))
-			echo 1 > $c/online || togfail=$((togfail + 1))
-			toggles=$((toggles + 1))
-		done
+# Take every CPU but the boot CPU offline and back, once.
+toggle_all() {
+	for c in /sys/devices/system/cpu/cpu[1-9]*; do
+		[ -w $c/online ] || continue
+		echo 0 > $c/online || togfail=$((togfail + 1))
+		echo 1 > $c/online || togfail=$((togfail + 1))
+		toggles=$((toggles + 1))
 	done
-fi
-wait $run
-rc=$?
-check "the stress run completed" [ $rc -eq 0 ]
-if [ $toggles -gt 0 ]; then
-	check "$toggles CPU offline/online cycles during the run" [ $togfail -eq 0 ]
+}
+
+# Stress rounds while CPUs come and go, until enough hotplug cycles were
+# seen (at most 10 rounds); the last round keeps $HOLD blocks.
+toggles=0 togfail=0 errs=0 round=0 rc=0
+can_hotplug=0
+[ -w /sys/devices/system/cpu/cpu1/online ] && can_hotplug=1
+while :; do
+	round=$((round + 1))
+	last=0
+	[ $can_hotplug -eq 0 -o $toggles -ge 12 -o $round -ge 10 ] && last=1
+	hold=0
+	[ $last -eq 1 ] && hold=$HOLD
+	echo "100000 $hold" > $DBG/mpool_stress/run &
+	run=$!
+	while [ $can_hotplug -eq 1 ] && kill -0 $run 2>/dev/null; do
+		toggle_all
+	done
+	wait $run || rc=1
+	errs=$((errs + $(stat $ST errors)))
+	[ $last -eq 1 ] && break
+done
+echo "# $round stress rounds, $toggles CPU offline/online cycles"
+check "every stress round completed" [ $rc -eq 0 ]
+if [ $can_hotplug -eq 1 ]; then
+	check "$toggles CPU offline/online cycles during the rounds" \
+		[ $togfail -eq 0 -a $toggles -gt 0 ]
 else
 	skip "CPU hotplug not available here"
 fi
@@ -45,7 +62,7 @@ cat $ST | sed 's/^/# /'
 cat $S | sed 's/^/# /'
 allocs=$(stat $ST allocs) frees=$(stat $ST frees) held=$(stat $ST held)
 check "no block owned twice, no failed free, no overwritten pattern" \
-	[ "$(stat $ST errors)" = 0 ]
+	[ $errs -eq 0 ]
 check "stress counts balance: allocs = frees + held" \
 	[ "$allocs" -eq $((frees + held)) -a "$held" -eq $HOLD ]
 check "debugfs in_use equals the blocks the stress holds" \

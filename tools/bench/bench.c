@@ -1,0 +1,435 @@
+// SPDX-License-Identifier: MIT OR GPL-2.0
+/*
+ * bench.c - libmempool against the allocators people use, side by side.
+ *
+ * One binary, two roles.  "bench cell ALLOC SIZE PATTERN THREADS" measures
+ * one configuration in this process and prints one CSV line.  The driver
+ * ("bench suite", "bench vs-malloc") runs every cell as a child process,
+ * interleaving the allocators (A B C ... A B C ...) for each repetition, so
+ * that drift on a shared machine hits all of them alike; malloc peers run
+ * as children with LD_PRELOAD set to the real jemalloc, mimalloc or tcmalloc
+ * from Debian's packages, so nothing is reimplemented.
+ *
+ * Allocators: pool, slab, arena (libmempool); malloc (whatever malloc the
+ * process has: glibc, or the preloaded peer); floor (a bare thread-local
+ * free list with no checks at all: the cost of doing nothing).
+ * Patterns: pairs (alloc, touch, free), fifo and random (allocate 1000, then
+ * free them in allocation order or a shuffled order), prodcons (one thread
+ * allocates, another frees), and threads (every thread runs fifo batches).
+ *
+ * Nothing here is a test: no threshold, no pass or fail.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <x86intrin.h>
+
+#include "mempool.h"
+
+#define BATCH		1000
+#define LAT_SAMPLES	200000
+#define RING		1024
+
+enum alloc_kind { A_POOL, A_SLAB, A_ARENA, A_MALLOC, A_FLOOR };
+enum pattern { P_PAIRS, P_FIFO, P_RANDOM, P_PRODCONS, P_THREADS };
+
+static const char *const pattern_names[] = {
+	"pairs", "fifo", "random", "prodcons", "threads",
+};
+
+struct cell {
+	enum alloc_kind kind;
+	size_t size;
+	enum pattern pat;
+	int threads;
+	long pairs;		/* alloc+free pairs per thread */
+};
+
+static mempool_t *the_pool;
+static slab_allocator_t *the_slab;
+static arena_allocator_t *the_arena;
+static size_t the_size;
+
+/* --- the floor: a thread-local free list over one big chunk ----------- */
+
+struct floor_node {
+	struct floor_node *next;
+};
+
+static __thread struct floor_node *floor_head;
+
+static void floor_fill(size_t size, size_t count)
+{
+	size_t stride = (size + 63) & ~(size_t)63, i;
+	char *mem = aligned_alloc(64, stride * count);
+
+	for (i = 0; i < count; i++) {
+		struct floor_node *n = (void *)(mem + i * stride);
+
+		n->next = floor_head;
+		floor_head = n;
+	}
+}
+
+static inline void *floor_alloc(void)
+{
+	struct floor_node *n = floor_head;
+
+	floor_head = n->next;
+	return n;
+}
+
+static inline void floor_free(void *p)
+{
+	struct floor_node *n = p;
+
+	n->next = floor_head;
+	floor_head = n;
+}
+
+/* --- one interface over all of them ------------------------------------ */
+
+static enum alloc_kind the_kind;
+
+static inline void *b_alloc(void)
+{
+	switch (the_kind) {
+	case A_POOL:
+		return pool_alloc(the_pool);
+	case A_SLAB:
+		return slab_alloc(the_slab);
+	case A_ARENA:
+		return arena_alloc(the_arena, the_size);
+	case A_MALLOC:
+		return malloc(the_size);
+	default:
+		return floor_alloc();
+	}
+}
+
+static inline void b_free(void *p)
+{
+	switch (the_kind) {
+	case A_POOL:
+		pool_free(the_pool, p);
+		break;
+	case A_SLAB:
+		slab_free(the_slab, p);
+		break;
+	case A_ARENA:
+		break;	/* freed by reset */
+	case A_MALLOC:
+		free(p);
+		break;
+	default:
+		floor_free(p);
+	}
+}
+
+static inline void touch(void *p)
+{
+	*(volatile char *)p = 1;
+}
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+/* --- patterns ----------------------------------------------------------- */
+
+struct worker {
+	const struct cell *c;
+	pthread_barrier_t *bar;
+	double ns;
+	unsigned int seed;
+};
+
+static void run_pairs(long n)
+{
+	long i;
+
+	for (i = 0; i < n; i++) {
+		void *p = b_alloc();
+
+		touch(p);
+		b_free(p);
+	}
+}
+
+static void run_batches(long pairs, bool shuffled, unsigned int seed)
+{
+	void *v[BATCH];
+	unsigned int order[BATCH];
+	long done;
+	int i, j, t;
+
+	for (i = 0; i < BATCH; i++)
+		order[i] = i;
+	if (shuffled) {
+		for (i = BATCH - 1; i > 0; i--) {
+			j = rand_r(&seed) % (i + 1);
+			t = order[i];
+			order[i] = order[j];
+			order[j] = t;
+		}
+	}
+	for (done = 0; done < pairs; done += BATCH) {
+		for (i = 0; i < BATCH; i++) {
+			v[i] = b_alloc();
+			touch(v[i]);
+		}
+		for (i = 0; i < BATCH; i++)
+			b_free(v[order[i]]);
+		if (the_kind == A_ARENA)
+			arena_reset(the_arena);
+	}
+}
+
+static void *worker_fn(void *arg)
+{
+	struct worker *w = arg;
+	const struct cell *c = w->c;
+	double t0;
+
+	if (the_kind == A_FLOOR)
+		floor_fill(c->size, BATCH + 16);
+	/* Warm caches and page tables before the clock starts. */
+	if (c->pat == P_PAIRS)
+		run_pairs(10000);
+	else
+		run_batches(10 * BATCH, false, w->seed);
+	pthread_barrier_wait(w->bar);
+	t0 = now_ns();
+	if (c->pat == P_PAIRS)
+		run_pairs(c->pairs);
+	else
+		run_batches(c->pairs, c->pat == P_RANDOM, w->seed);
+	w->ns = now_ns() - t0;
+	return NULL;
+}
+
+/* Producer/consumer: a single-producer single-consumer ring of blocks. */
+static void *ring_slot[RING];
+static unsigned long ring_head, ring_tail;
+
+static void *producer_fn(void *arg)
+{
+	struct worker *w = arg;
+	unsigned long h;
+	long i;
+
+	pthread_barrier_wait(w->bar);
+	for (i = 0; i < w->c->pairs; i++) {
+		void *p = b_alloc();
+
+		while (!p) {	/* everything is in flight: let it drain */
+			sched_yield();
+			p = b_alloc();
+		}
+		touch(p);
+		h = __atomic_load_n(&ring_head, __ATOMIC_RELAXED);
+		while (h - __atomic_load_n(&ring_tail, __ATOMIC_ACQUIRE) >= RING)
+			_mm_pause();
+		ring_slot[h % RING] = p;
+		__atomic_store_n(&ring_head, h + 1, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+static void *consumer_fn(void *arg)
+{
+	struct worker *w = arg;
+	unsigned long t;
+	long i;
+
+	pthread_barrier_wait(w->bar);
+	for (i = 0; i < w->c->pairs; i++) {
+		t = __atomic_load_n(&ring_tail, __ATOMIC_RELAXED);
+		while (__atomic_load_n(&ring_head, __ATOMIC_ACQUIRE) == t)
+			_mm_pause();
+		b_free(ring_slot[t % RING]);
+		__atomic_store_n(&ring_tail, t + 1, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+/* --- latency: each operation timed alone with the TSC --------------------- */
+
+static double tsc_per_ns(void)
+{
+	double t0 = now_ns(), t1;
+	unsigned long long c0 = __rdtsc(), c1;
+
+	do {
+		t1 = now_ns();
+	} while (t1 - t0 < 20e6);
+	c1 = __rdtsc();
+	return (c1 - c0) / (t1 - t0);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	unsigned int x = *(const unsigned int *)a, y = *(const unsigned int *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* p50, p99, p99.9 and max of one alloc+free pair, in ns. */
+static void latency(const struct cell *c, double out[4])
+{
+	unsigned int *lat = malloc(LAT_SAMPLES * sizeof(*lat));
+	double per_ns = tsc_per_ns();
+	unsigned long long t0, t1, base = ~0ull;
+	int i;
+
+	if (the_kind == A_FLOOR)
+		floor_fill(c->size, 16);
+	for (i = 0; i < 1000; i++) {	/* the cost of reading the TSC */
+		t0 = __rdtsc();
+		_mm_lfence();
+		t1 = __rdtsc();
+		if (t1 - t0 < base)
+			base = t1 - t0;
+	}
+	for (i = 0; i < LAT_SAMPLES; i++) {
+		void *p;
+
+		t0 = __rdtsc();
+		_mm_lfence();
+		p = b_alloc();
+		touch(p);
+		b_free(p);
+		_mm_lfence();
+		t1 = __rdtsc();
+		lat[i] = t1 - t0 > base ? (unsigned int)(t1 - t0 - base) : 0;
+		if (the_kind == A_ARENA && !(i % BATCH))
+			arena_reset(the_arena);
+	}
+	qsort(lat, LAT_SAMPLES, sizeof(*lat), cmp_u32);
+	out[0] = lat[LAT_SAMPLES / 2] / per_ns;
+	out[1] = lat[LAT_SAMPLES * 99 / 100] / per_ns;
+	out[2] = lat[LAT_SAMPLES * 999 / 1000] / per_ns;
+	out[3] = lat[LAT_SAMPLES - 1] / per_ns;
+	free(lat);
+}
+
+static const char *kind_name(enum alloc_kind k)
+{
+	static const char *const names[] = {
+		"pool", "slab", "arena", "malloc", "floor",
+	};
+	return names[k];
+}
+
+static int parse_kind(const char *s, enum alloc_kind *k)
+{
+	int i;
+
+	for (i = A_POOL; i <= A_FLOOR; i++)
+		if (!strcmp(s, kind_name(i))) {
+			*k = i;
+			return 0;
+		}
+	return -1;
+}
+
+static int parse_pattern(const char *s, enum pattern *p)
+{
+	int i;
+
+	for (i = P_PAIRS; i <= P_THREADS; i++)
+		if (!strcmp(s, pattern_names[i])) {
+			*p = i;
+			return 0;
+		}
+	return -1;
+}
+
+/* Measure one cell here; print "ns_per_pair,ops_per_s,p50,p99,p999,max". */
+static int run_cell(struct cell *c)
+{
+	int nthr = c->pat == P_PRODCONS ? 2 : c->threads, i;
+	size_t cap = (size_t)(BATCH + 600) * (nthr + 1) + RING;
+	struct worker w[64];
+	pthread_t tid[64];
+	pthread_barrier_t bar;
+	double ns = 0, lat[4] = { 0, 0, 0, 0 }, pairs;
+
+	if (nthr < 1 || nthr > 64)
+		return -1;
+	the_kind = c->kind;
+	the_size = c->size;
+	if (c->kind == A_POOL)
+		the_pool = pool_create(c->size, 512, cap);
+	if (c->kind == A_SLAB)
+		the_slab = slab_create(c->size, cap);
+	if (c->kind == A_ARENA)
+		the_arena = arena_create(((c->size + 63) & ~63ul) *
+					 (BATCH + 64) * 2);
+	if (c->kind == A_ARENA && (c->threads > 1 || c->pat == P_PRODCONS))
+		return -1;	/* an arena has no free: one thread only */
+	pthread_barrier_init(&bar, NULL, nthr + 1);
+	for (i = 0; i < nthr; i++) {
+		w[i] = (struct worker){ c, &bar, 0, 17u * (i + 1) };
+		pthread_create(&tid[i], NULL,
+			       c->pat == P_PRODCONS ? (i ? consumer_fn :
+						       producer_fn) : worker_fn,
+			       &w[i]);
+	}
+	pthread_barrier_wait(&bar);
+	if (c->pat == P_PRODCONS) {
+		double t0 = now_ns();
+
+		for (i = 0; i < nthr; i++)
+			pthread_join(tid[i], NULL);
+		ns = now_ns() - t0;
+	} else {
+		for (i = 0; i < nthr; i++) {
+			pthread_join(tid[i], NULL);
+			if (w[i].ns > ns)
+				ns = w[i].ns;	/* the slowest thread ends it */
+		}
+	}
+	pairs = (double)c->pairs * (c->pat == P_PRODCONS ? 1 : nthr);
+	if (c->pat == P_PAIRS && nthr == 1)
+		latency(c, lat);
+	printf("%.3f,%.0f,%.1f,%.1f,%.1f,%.1f\n", ns / pairs, pairs * 2 / ns * 1e9,
+	       lat[0], lat[1], lat[2], lat[3]);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct cell c = { .threads = 1, .pairs = 2000000 };
+
+	if (argc >= 5 && !strcmp(argv[1], "cell")) {
+		if (parse_kind(argv[2], &c.kind) ||
+		    parse_pattern(argv[4], &c.pat) || argc < 6)
+			goto usage;
+		c.size = strtoul(argv[3], NULL, 0);
+		c.threads = atoi(argv[5]);
+		if (argc > 6)
+			c.pairs = atol(argv[6]);
+		if (!c.size || c.pairs < BATCH)
+			goto usage;
+		return run_cell(&c) ? 2 : 0;
+	}
+usage:
+	fprintf(stderr,
+		"usage: %s cell pool|slab|arena|malloc|floor SIZE "
+		"pairs|fifo|random|prodcons|threads THREADS [PAIRS]\n"
+		"(the suite driver is tools/bench/run.sh)\n", argv[0]);
+	return 2;
+}

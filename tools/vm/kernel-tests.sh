@@ -1,0 +1,101 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT OR GPL-2.0
+#
+# kernel-tests.sh VARIANT SUITE - build mempool.ko for a kernel, boot that
+# kernel in QEMU, run a suite there, and judge the log.
+#
+#   VARIANT  kasan | kcsan: the test kernels of tools/kconfig (KUnit,
+#            lockdep, debug checkers), built by build-kernel.sh;
+#            debian: Debian's own linux-image-amd64 with linux-headers-amd64.
+#   SUITE    kunit: load mempool.ko and mpool_kunit.ko (the suites run on
+#            insmod); kselftest: run tests/kselftest/mpool_*.sh as root.
+#
+# Writes build/logs/kernel-VARIANT-SUITE.{log,tap}; the last line is
+# "N passed, N failed, N skipped".
+set -euo pipefail
+
+variant=${1:?usage: kernel-tests.sh kasan|kcsan|debian kunit|kselftest}
+suite=${2:?usage: kernel-tests.sh kasan|kcsan|debian kunit|kselftest}
+top=$(cd "$(dirname "$0")/../.." && pwd)
+logs=$top/build/logs
+mods=$top/build/kmod/$variant
+mkdir -p "$logs" "$mods"
+name=kernel-$variant-$suite
+log=$logs/$name.log
+tap=$logs/$name.tap
+
+fail() { # record a failure before the VM could run
+	echo "not ok 1 $name: $*" | tee /dev/stderr |
+		{ echo "TAP version 13"; echo "1..1"; cat; } > "$tap"
+	echo "0 passed, 1 failed, 0 skipped"
+	exit 1
+}
+
+if [ "$variant" = debian ]; then
+	kver=$(ls /lib/modules | sort -V | tail -1)
+	kdir=/lib/modules/$kver/build
+	bzimage=/boot/vmlinuz-$kver
+	kunit_py=
+else
+	kdir=$("$top/tools/vm/build-kernel.sh" "$variant" | tail -1) ||
+		fail "test kernel $variant did not build"
+	bzimage=$kdir/arch/x86/boot/bzImage
+	kunit_py=$(readlink -f "$kdir/source")/tools/testing/kunit/kunit.py
+fi
+[ -f "$bzimage" ] || fail "no kernel image $bzimage"
+
+# The module tree is built in place, so one kernel at a time.
+exec 9>"$top/build/.kmod.lock"
+flock 9
+rm -f "$mods"/*.ko
+make -s -C "$kdir" M="$top" modules >"$logs/$name.build" 2>&1 ||
+	{ cat "$logs/$name.build" >&2; fail "modules did not build for $variant"; }
+cp "$top/mempool.ko" "$top/tests/kselftest/mpool_stress.ko" "$mods/"
+[ -f "$top/tests/kunit/mpool_kunit.ko" ] &&
+	cp "$top/tests/kunit/mpool_kunit.ko" "$mods/"
+flock -u 9
+
+job=$(mktemp)
+trap 'rm -f "$job"' EXIT
+files=("$mods"/*.ko)
+checks=()
+case $suite in
+kunit)
+	[ -f "$mods/mpool_kunit.ko" ] || fail "no KUnit in kernel $variant"
+	cat > "$job" <<'JOB'
+insmod ./mempool.ko || exit 1
+insmod ./mpool_kunit.ko	# the suites run here
+rmmod mpool_kunit
+rmmod mempool
+JOB
+	checks=(--suite mpool_shared --suite mpool_kernel)
+	[ -n "$kunit_py" ] && checks+=(--kunit-py "$kunit_py")
+	;;
+kselftest)
+	files+=("$top"/tests/kselftest/*.sh)
+	cat > "$job" <<'JOB'
+for t in ./mpool_*.sh; do
+	n=$(basename "$t" .sh)
+	echo "MPOOL-TAP-BEGIN $n"
+	sh "$t"
+	echo "MPOOL-TAP-END $n rc=$?"
+done
+JOB
+	checks=(--scripts "$(ls "$top"/tests/kselftest/mpool_*.sh | wc -l)")
+	;;
+*)
+	fail "unknown suite $suite"
+	;;
+esac
+
+fargs=()
+for f in "${files[@]}"; do
+	fargs+=(-f "$f")
+done
+start=$(date +%s)
+"$top/tools/vm/run.sh" -k "$bzimage" -j "$job" -l "$log" -c 4 "${fargs[@]}" ||
+	true
+echo "vm: $name took $(( $(date +%s) - start )) s" >&2
+# The module's own misuse report is a warning the tests provoke on purpose.
+python3 "$top/tools/vm/check-log.py" "$log" --name "$name" --tap "$tap" \
+	--allow 'mpool_env_report' "${checks[@]}"
