@@ -12,6 +12,11 @@
 #   make test          the unit tests (kselftest harness)
 #   make sanitize      the unit tests under ASan+UBSan, then under TSan
 #   make install       PREFIX=/usr/local DESTDIR= : header, libs, mempool.pc
+#   make module        mempool.ko for a kernel: KDIR=/lib/modules/<ver>/build
+#   make kunit         the KUnit suites in QEMU, on the KASAN and KCSAN kernels
+#   make kselftest     the kselftest scripts in QEMU, on both test kernels and
+#                      on Debian's stock kernel
+#   make lint          checkpatch.pl --strict and sparse on common/ and kernel/
 #
 ifneq ($(KERNELRELEASE),)
 # Kbuild reads ./Kbuild.
@@ -50,7 +55,8 @@ test_cflags = $(CFLAGS) $(SANFLAGS) $(WARN) -std=gnu11 -pthread \
 	$(URCU_CFLAGS)
 
 .PHONY: all lib test run check sanitize sanitize-asan sanitize-tsan \
-	install uninstall clean deps check-user check-clang check-install
+	install uninstall clean deps check-user check-clang check-install \
+	module module-clean kunit kselftest lint deps-kernel check-kernel
 .DELETE_ON_ERROR:
 
 all: lib test
@@ -143,11 +149,68 @@ uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/mempool.h $(DESTDIR)$(LIBDIR)/libmempool.* \
 		$(DESTDIR)$(PKGCONFIGDIR)/mempool.pc
 
+# --- the kernel module ----------------------------------------------------
+
+# The newest installed headers unless told otherwise.
+KVER ?= $(shell ls /lib/modules 2>/dev/null | sort -V | tail -1)
+KDIR ?= /lib/modules/$(KVER)/build
+KERNEL_VARIANTS := kasan kcsan
+
+deps-kernel:
+	@bash tools/deps.sh kernel
+
+module: | deps-kernel
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+module-clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+
+# Each run writes build/logs/kernel-<kernel>-<suite>.{log,tap}.
+kunit: | deps-kernel
+	@rc=0; for v in $(KERNEL_VARIANTS); do \
+		tools/vm/kernel-tests.sh $$v kunit || rc=1; done; exit $$rc
+
+kselftest: | deps-kernel
+	@rc=0; for v in $(KERNEL_VARIANTS) debian; do \
+		tools/vm/kernel-tests.sh $$v kselftest || rc=1; done; exit $$rc
+
+# checkpatch.pl comes from Debian's linux-source-6.1, unpacked at build
+# time; sparse runs through Kbuild (C=2 checks every file).
+CHECKPATCH_DIR := build/checkpatch
+$(CHECKPATCH_DIR)/scripts/checkpatch.pl: | deps
+	@mkdir -p $(CHECKPATCH_DIR)
+	tar -xJf $(KSRC_TAR) -C $(CHECKPATCH_DIR) --strip-components=1 \
+		linux-source-6.1/scripts/checkpatch.pl \
+		linux-source-6.1/scripts/spelling.txt \
+		linux-source-6.1/scripts/const_structs.checkpatch
+	touch $@
+
+LINT_SRC := $(wildcard common/*.[ch] kernel/*.[ch])
+lint: $(CHECKPATCH_DIR)/scripts/checkpatch.pl | deps-kernel
+	@mkdir -p build/logs
+	@{ echo "TAP version 13"; echo "1..2"; \
+	if $(CHECKPATCH_DIR)/scripts/checkpatch.pl --strict --no-tree \
+		--quiet -f $(LINT_SRC) >build/logs/checkpatch.out 2>&1; \
+	then echo "ok 1 checkpatch.pl --strict: common/ and kernel/"; \
+	else cat build/logs/checkpatch.out >&2; \
+		echo "not ok 1 checkpatch.pl --strict: common/ and kernel/"; fi; \
+	flock build/.kmod.lock $(MAKE) -s -C $(KDIR) M=$(CURDIR) C=2 \
+		modules >build/logs/sparse.out 2>&1; \
+	if ! grep -E 'warning:|error:' build/logs/sparse.out >&2; \
+	then echo "ok 2 sparse (make C=2): no warnings"; \
+	else echo "not ok 2 sparse (make C=2): no warnings"; fi; \
+	} > build/logs/lint.tap
+	@cat build/logs/lint.tap
+
+check-kernel: lint kunit kselftest
+
 # --- check: everything, with one summary line ----------------------------
 
 CHECK_LOGS = $(foreach d,build build/asan build/tsan,\
 		$(addprefix $(d)/logs/,$(addsuffix .tap,$(TESTS)))) \
-	build/logs/clang.tap build/logs/install.tap
+	build/logs/clang.tap build/logs/install.tap build/logs/lint.tap \
+	$(foreach v,$(KERNEL_VARIANTS),build/logs/kernel-$(v)-kunit.tap) \
+	$(foreach v,$(KERNEL_VARIANTS) debian,build/logs/kernel-$(v)-kselftest.tap)
 
 # The library and tests build warning-free under clang too.
 check-clang: | deps
@@ -182,7 +245,7 @@ check-user: test sanitize check-clang check-install
 
 check:
 	@rm -rf build/logs build/asan/logs build/tsan/logs
-	@$(MAKE) --no-print-directory -k check-user || true
+	@$(MAKE) --no-print-directory -k check-user check-kernel || true
 	@echo "== summary"
 	@bash tools/tap-summary.sh $(CHECK_LOGS)
 

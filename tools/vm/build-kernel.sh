@@ -8,7 +8,7 @@
 # Builds live outside the tree, in $MPOOL_KCACHE (default
 # /var/cache/mempool-kernel): the source is unpacked once per package
 # version, and each variant is built with O= in a directory keyed by a hash
-# of the source version, the config fragments and this script.  A stamp
+# of the source version, the config fragments and the recipe number below.  A stamp
 # written last marks a complete build, which is reused as it is.
 set -euo pipefail
 
@@ -20,9 +20,11 @@ tarball=/usr/src/linux-source-6.1.tar.xz
 [ -f "$kconf/$variant.config" ] || { echo "no variant $variant" >&2; exit 2; }
 [ -f "$tarball" ] || { echo "missing $tarball: run tools/deps.sh" >&2; exit 2; }
 
+# Bump when the build steps below change what gets built.
+recipe=1
 srcver=$(dpkg-query -W -f='${Version}' linux-source-6.1)
-key=$(cat "$kconf/base.config" "$kconf/$variant.config" "$0" |
-      { cat; echo "$srcver"; } | sha256sum | cut -c1-16)
+key=$(cat "$kconf/base.config" "$kconf/$variant.config" |
+      { cat; echo "$srcver recipe $recipe"; } | sha256sum | cut -c1-16)
 src=$cache/src-$srcver
 out=$cache/$variant-$key
 log() { echo "build-kernel: $*" >&2; }
@@ -46,7 +48,8 @@ if [ ! -f "$src/.mpool-unpacked" ]; then
 fi
 flock -u 9
 
-rm -rf "$out"
+# Other builds of this variant are stale: their inputs changed.
+rm -rf "$cache/$variant"-*
 mkdir -p "$out"
 log "configuring $variant in $out"
 make -s -C "$src" O="$out" tinyconfig >/dev/null 2>&1
