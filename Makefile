@@ -17,6 +17,9 @@
 #   make kselftest     the kselftest scripts in QEMU, on both test kernels and
 #                      on Debian's stock kernel
 #   make lint          checkpatch.pl --strict and sparse on common/ and kernel/
+#   make bench         every benchmark cell against glibc, jemalloc, mimalloc,
+#                      tcmalloc and a bare free list; CSV, charts, callgrind
+#   make bench_vs_malloc  the head-to-head table from a short run
 #
 ifneq ($(KERNELRELEASE),)
 # Kbuild reads ./Kbuild.
@@ -56,7 +59,8 @@ test_cflags = $(CFLAGS) $(SANFLAGS) $(WARN) -std=gnu11 -pthread \
 
 .PHONY: all lib test run check sanitize sanitize-asan sanitize-tsan \
 	install uninstall clean deps check-user check-clang check-install \
-	module module-clean kunit kselftest lint deps-kernel check-kernel
+	module module-clean kunit kselftest lint deps-kernel check-kernel \
+	bench bench_vs_malloc bench-deps
 .DELETE_ON_ERROR:
 
 all: lib test
@@ -112,6 +116,23 @@ $(O)/example: tools/example.c $(O)/libmempool.a
 
 run: lib $(O)/example
 	$(O)/example
+
+# --- benchmarks (never part of check: times are not tests) -----------------
+
+$(O)/bench/bench: tools/bench/bench.c $(O)/libmempool.a
+	@mkdir -p $(dir $@)
+	$(CC) $(test_cflags) $< $(O)/libmempool.a -o $@
+
+bench-deps:
+	@bash tools/deps.sh bench
+
+# Everything: tables, CSV and charts under build/bench, callgrind counts.
+bench: $(O)/bench/bench | bench-deps
+	python3 tools/bench/run.py suite --out $(abspath $(O))/bench
+
+# The spec's head-to-head table, from a short run.
+bench_vs_malloc: $(O)/bench/bench | bench-deps
+	python3 tools/bench/run.py vs-malloc --out $(abspath $(O))/bench
 
 # --- sanitizers ---------------------------------------------------------
 
@@ -248,6 +269,15 @@ check:
 	@$(MAKE) --no-print-directory -k check-user check-kernel || true
 	@echo "== summary"
 	@bash tools/tap-summary.sh $(CHECK_LOGS)
+
+# --- the kernel benchmark -------------------------------------------------
+
+# mempool.ko's per-CPU pool against kmem_cache, the kernel's mempool and a
+# bare per-CPU free list, inside Debian's stock kernel in QEMU (a few
+# minutes): writes build/bench/kernel.csv and prints the medians.
+.PHONY: bench-kernel
+bench-kernel: | deps-kernel
+	@bash tools/bench/kernel-bench.sh
 
 clean:
 	rm -rf build

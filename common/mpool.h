@@ -104,38 +104,49 @@ struct mpool_stack {
 /**
  * struct mpool_slab - fixed-size blocks over a lock-free stack.
  * @base: first block; page aligned.
+ * @low_mask: (1 << @shift) - 1.
+ * @state: one MPOOL_BLK_* word per block.
+ * @inv: the inverse of @stride's odd factor modulo 2^64 (see
+ *	mpool_slab_index()).
+ * @count: number of blocks.
+ * @shift: log2 of the largest power of two dividing @stride (at least 6).
+ * @flags: MPOOL_F_* given at create.
+ * @cache_max: for a pool, the most blocks one cache may hold (twice the
+ *	magazine size); 0 for a plain slab.  Here because the cache fast
+ *	path reads it beside the geometry.
  * @stride: distance between blocks, a multiple of MPOOL_ALIGN.
  * @span: @count * @stride, the segment's size.
  * @block_size: the size the user asked for.
- * @count: number of blocks.
- * @shift: log2(@stride) when @stride is a power of two, else 0.
- * @flags: MPOOL_F_* given at create.
  * @kind: MPOOL_KIND_SLAB or MPOOL_KIND_POOL (who reports through this slab).
  * @name: the name reports carry, or NULL.
  * @owner: the handle reports name as the allocator (the build's object
  *	around this slab); this slab itself when NULL.
- * @state: one MPOOL_BLK_* word per block.
  * @free: the stack of free block indices.
  * @nfree: blocks in the shared backing (@free, and a pool's depot).
  * @high_water: the most blocks that were out of the backing at once.
  * @failed: allocations that found the backing empty.
  * @misuse: detected misuse, by enum mpool_misuse.
  *
- * Read-mostly fields come first; @free.head, the hot shared word, starts its
- * own cache line so that it does not bounce the geometry with it.
+ * The fields every alloc and free reads come first and fill one cache
+ * line; @free.head, the hot shared word, starts its own line so that it
+ * does not bounce the geometry with it.
  */
 struct mpool_slab {
 	u8 *base;
-	size_t stride;
-	size_t span;
-	size_t block_size;
+	u64 low_mask;
+	u32 *state;
+	u64 inv;
 	u32 count;
 	u32 shift;
 	u32 flags;
+	u32 cache_max;
+	size_t stride;
+	/* Below: read on slow paths only. */
+	size_t span;
+	size_t block_size;
 	u32 kind;
 	const char *name;
 	const void *owner;
-	u32 *state;
 	struct mpool_stack free __aligned(MPOOL_ALIGN);
 	struct mpool_counter nfree;
 	struct mpool_counter high_water;
@@ -197,8 +208,6 @@ int __mpool_misuse(struct mpool_slab *s, const void *ptr, int err);
 /* Address of block @idx. */
 static inline void *mpool_slab_block(const struct mpool_slab *s, u32 idx)
 {
-	if (s->shift)
-		return s->base + ((size_t)idx << s->shift);
 	return s->base + (size_t)idx * s->stride;
 }
 
@@ -208,26 +217,28 @@ static inline void *mpool_slab_block(const struct mpool_slab *s, u32 idx)
  * @ptr: any pointer.
  * @idx: where to store the index.
  *
- * Return: 0, or -EINVAL when @ptr is outside the segment or not the start of
- * a block (an interior or misaligned pointer).
+ * Write the stride as 2^@shift * m with m odd.  The offset from @base must
+ * have its low @shift bits clear; then q = (offset >> @shift) * m^-1
+ * (mod 2^64) equals offset / stride exactly when m divides the shifted
+ * offset, and is larger than (2^64 - 1) / m >= @count otherwise.  So one
+ * mask test, one multiply and one compare against @count reject every
+ * pointer outside the segment (below @base the offset wraps to a huge
+ * value), every interior and every misaligned pointer, with no division.
+ *
+ * Return: 0, or -EINVAL when @ptr is not the start of a block of @s.
  */
 static inline int mpool_slab_index(const struct mpool_slab *s,
 				   const void *ptr, u32 *idx)
 {
-	size_t off = (size_t)((const u8 *)ptr - s->base);
+	u64 off = (u64)((const u8 *)ptr - s->base);
+	u64 q;
 
-	/* A pointer below base wraps to a huge offset: one compare. */
-	if (unlikely(off >= s->span))
+	if (unlikely(off & s->low_mask))
 		return -EINVAL;
-	if (likely(s->shift)) {
-		if (unlikely(off & (s->stride - 1)))
-			return -EINVAL;
-		*idx = (u32)(off >> s->shift);
-		return 0;
-	}
-	*idx = (u32)mpool_div_u64(off, s->stride);
-	if (unlikely((size_t)*idx * s->stride != off))
+	q = (off >> s->shift) * s->inv;
+	if (unlikely(q >= s->count))
 		return -EINVAL;
+	*idx = (u32)q;
 	return 0;
 }
 
@@ -423,11 +434,72 @@ static inline int mpool_cache_free(struct mpool_pool *p, struct mpool_cache *c,
 	if (unlikely(err))
 		return __mpool_misuse(&p->slab, ptr, err);
 	mpool_env_poison(ptr, p->slab.stride);
-	if (unlikely(c->count == 2 * p->mag_size))
+	if (unlikely(c->count == p->slab.cache_max))
 		__mpool_cache_spill(p, c);
 	c->objs[c->count] = idx;
 	MPOOL_WRITE(c->count, c->count + 1);
 	return 0;
+}
+
+/**
+ * mpool_cache_alloc_fast() - the common case of mpool_cache_alloc() alone.
+ * @p: the pool.
+ * @c: the calling context's cache (the caller owns it).
+ *
+ * A build calls this first and, when it returns NULL, calls
+ * mpool_cache_alloc(), which handles every other case (an empty cache,
+ * debug mode, a state word that is not FREE).  Kept free of calls so that
+ * the compiler can make the caller's fast path a leaf.
+ *
+ * Return: a block, or NULL with nothing changed.
+ */
+static inline void *mpool_cache_alloc_fast(struct mpool_pool *p,
+					   struct mpool_cache *c)
+{
+	struct mpool_slab *s = &p->slab;
+	u32 n = c->count, idx;
+	void *ptr;
+
+	if (unlikely(!n || (s->flags & MPOOL_F_DEBUG)))
+		return NULL;
+	idx = c->objs[n - 1];
+	if (unlikely(MPOOL_READ(s->state[idx]) != MPOOL_BLK_FREE))
+		return NULL;
+	MPOOL_WRITE(s->state[idx], MPOOL_BLK_ALLOC);
+	MPOOL_WRITE(c->count, n - 1);
+	ptr = mpool_slab_block(s, idx);
+	mpool_env_unpoison(ptr, s->block_size);
+	return ptr;
+}
+
+/**
+ * mpool_cache_free_fast() - the common case of mpool_cache_free() alone.
+ * @p: the pool.
+ * @c: the calling context's cache (the caller owns it).
+ * @ptr: any pointer.
+ *
+ * Frees @ptr when it is an allocated block of @p, the cache has room and
+ * the pool is not in debug mode; otherwise the caller calls
+ * mpool_cache_free(), which handles (and reports) everything else.
+ *
+ * Return: true if @ptr was freed; false with nothing changed.
+ */
+static inline bool mpool_cache_free_fast(struct mpool_pool *p,
+					 struct mpool_cache *c, void *ptr)
+{
+	struct mpool_slab *s = &p->slab;
+	u32 n = c->count, idx;
+
+	if (unlikely(mpool_slab_index(s, ptr, &idx) || n == s->cache_max ||
+		     (s->flags & MPOOL_F_DEBUG)))
+		return false;
+	if (unlikely(MPOOL_READ(s->state[idx]) != MPOOL_BLK_ALLOC))
+		return false;
+	MPOOL_WRITE(s->state[idx], MPOOL_BLK_FREE);
+	mpool_env_poison(ptr, s->stride);
+	c->objs[n] = idx;
+	MPOOL_WRITE(c->count, n + 1);
+	return true;
 }
 
 #endif /* MPOOL_CORE_H */

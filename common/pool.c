@@ -60,6 +60,7 @@ int mpool_pool_init(struct mpool_pool *p, size_t block_size,
 	if (!cache_size)
 		return 0;
 	p->mag_size = (u32)((cache_size + 1) / 2);
+	p->slab.cache_max = 2 * p->mag_size;
 	p->nmags = (u32)(capacity / p->mag_size) + 2;
 	next = mpool_env_zalloc((size_t)p->nmags * sizeof(u32));
 	p->rounds = next ? mpool_env_zalloc((size_t)p->nmags * p->mag_size *

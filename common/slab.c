@@ -161,6 +161,20 @@ bool __mpool_stack_block(struct mpool_slab *s, u32 idx)
 	return true;
 }
 
+/*
+ * The inverse of odd @m modulo 2^64, by Newton's iteration: m * m == 1
+ * (mod 8), and each step doubles the number of correct low bits.
+ */
+static u64 mpool_inverse(u64 m)
+{
+	u64 x = m;
+	int i;
+
+	for (i = 0; i < 5; i++)
+		x *= 2 - m * x;
+	return x;
+}
+
 /**
  * mpool_slab_init() - set up @count blocks of @block_size bytes.
  * @s: the slab to initialise.
@@ -189,8 +203,9 @@ int mpool_slab_init(struct mpool_slab *s, size_t block_size, size_t count,
 	s->block_size = block_size;
 	s->count = (u32)count;
 	s->flags = flags;
-	if (!(stride & (stride - 1)))
-		s->shift = (u32)__builtin_ctzll(stride);
+	s->shift = (u32)__builtin_ctzll(stride);
+	s->low_mask = (1ull << s->shift) - 1;
+	s->inv = mpool_inverse(stride >> s->shift);
 
 	s->state = mpool_env_zalloc(count * sizeof(u32));
 	next = mpool_env_zalloc(count * sizeof(u32));

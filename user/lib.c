@@ -88,8 +88,15 @@ static pthread_key_t mpool_tls_key;
 static pthread_once_t mpool_once = PTHREAD_ONCE_INIT;
 static bool mpool_debug_all;
 
-/* This thread's entries, indexed by registry slot. */
+/*
+ * This thread's entries, indexed by registry slot, and a memo of the last
+ * one used: generations are unique, so a memo whose @memo_gen equals a
+ * pool's generation is that pool's current cache, found with two TLS loads
+ * instead of a walk through @vec.
+ */
 struct mpool_tls {
+	u64 memo_gen;
+	struct mpool_ucache *memo;
 	struct mpool_tls_ent *vec;
 	u32 len;
 };
@@ -382,15 +389,32 @@ static struct mpool_ucache *mpool_tls_cache_slow(mempool_t *p)
 	return uc;
 }
 
-/* This thread's cache for @p, or NULL. */
-static inline struct mpool_ucache *mpool_tls_cache(mempool_t *p)
+/* This thread's cache for @p if it is the memo, else NULL. */
+static inline struct mpool_ucache *mpool_tls_hit(const mempool_t *p)
 {
-	u32 slot = p->reg.slot;
+	if (likely(mpool_tls.memo_gen == p->reg.gen))
+		return mpool_tls.memo;
+	return NULL;
+}
 
-	if (likely(slot < mpool_tls.len &&
-		   mpool_tls.vec[slot].gen == p->reg.gen))
-		return mpool_tls.vec[slot].cache;
-	return mpool_tls_cache_slow(p);
+/* This thread's cache for @p, made on first use; NULL if none. */
+static struct mpool_ucache *mpool_tls_cache(mempool_t *p)
+{
+	struct mpool_tls_ent *e;
+	struct mpool_ucache *uc = mpool_tls_hit(p);
+
+	if (uc)
+		return uc;
+	e = p->reg.slot < mpool_tls.len ? &mpool_tls.vec[p->reg.slot] : NULL;
+	if (e && e->gen == p->reg.gen)
+		uc = e->cache;
+	else
+		uc = mpool_tls_cache_slow(p);
+	if (uc) {
+		mpool_tls.memo = uc;
+		mpool_tls.memo_gen = p->reg.gen;
+	}
+	return uc;
 }
 
 /* pthread key destructor: give every cache of this thread back. */
@@ -405,6 +429,8 @@ static void mpool_thread_exit(void *unused)
 	free(mpool_tls.vec);
 	mpool_tls.vec = NULL;
 	mpool_tls.len = 0;
+	mpool_tls.memo_gen = 0;
+	mpool_tls.memo = NULL;
 }
 
 /*
@@ -474,7 +500,8 @@ mempool_t *pool_create(size_t block_size, size_t cache_size, size_t capacity)
 	return pool_create_flags(block_size, cache_size, capacity, 0);
 }
 
-void *pool_alloc(mempool_t *p)
+/* Everything pool_alloc()'s fast path leaves: first use, refill, misuse. */
+static __attribute__((noinline)) void *pool_alloc_slow(mempool_t *p)
 {
 	struct mpool_ucache *uc;
 	void *ptr;
@@ -491,7 +518,29 @@ void *pool_alloc(mempool_t *p)
 	return ptr;
 }
 
-int pool_free(mempool_t *p, void *ptr)
+/*
+ * The fast paths below are leaves: a TLS lookup and a cache hit, checks
+ * included.  Anything else (no cache yet, empty or full cache, debug mode,
+ * a bad pointer, NULL) goes to the slow path, which starts over and does
+ * the whole job.
+ */
+void *pool_alloc(mempool_t *p)
+{
+	struct mpool_ucache *uc;
+	void *ptr;
+
+	if (likely(p)) {
+		uc = mpool_tls_hit(p);
+		if (likely(uc)) {
+			ptr = mpool_cache_alloc_fast(&p->core, &uc->c);
+			if (likely(ptr))
+				return ptr;
+		}
+	}
+	return pool_alloc_slow(p);
+}
+
+static __attribute__((noinline)) int pool_free_slow(mempool_t *p, void *ptr)
 {
 	struct mpool_ucache *uc;
 
@@ -501,6 +550,18 @@ int pool_free(mempool_t *p, void *ptr)
 	if (likely(uc))
 		return mpool_cache_free(&p->core, &uc->c, ptr);
 	return mpool_slab_free(&p->core.slab, ptr);
+}
+
+int pool_free(mempool_t *p, void *ptr)
+{
+	struct mpool_ucache *uc;
+
+	if (likely(p)) {
+		uc = mpool_tls_hit(p);
+		if (likely(uc) && mpool_cache_free_fast(&p->core, &uc->c, ptr))
+			return 0;
+	}
+	return pool_free_slow(p, ptr);
 }
 
 long pool_cache_flush(mempool_t *p)

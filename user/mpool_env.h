@@ -101,11 +101,6 @@ static inline void mpool_counter_max(struct mpool_counter *c, long i)
 		;
 }
 
-static inline u64 mpool_div_u64(u64 dividend, u64 divisor)
-{
-	return dividend / divisor;
-}
-
 /*
  * Memory.  mpool_env_zalloc() returns zeroed memory aligned to a cache line
  * or NULL; mpool_env_map() returns a zeroed, page-aligned region of @size
