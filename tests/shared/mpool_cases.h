@@ -256,6 +256,69 @@ static void mpt_case_slab_bad_pointers(struct mpt *t)
 	mpt_slab_destroy(a.slab);
 }
 
+/*
+ * Pointer checks are arithmetic on the stride's power-of-two and odd
+ * factors: try every 8th byte (and every byte of the first block) from two
+ * strides below the segment to two past it, for strides that are powers of
+ * two and strides that are not.  Only block starts may be accepted.
+ */
+static void mpt_every_offset(struct mpt *t, struct mpt_blocks *b,
+			     size_t stride, size_t count)
+{
+	void **v = mpt_zalloc(count * sizeof(*v));
+	struct mpool_stats st0, st;
+	unsigned long tried = 0;
+	u8 *base = NULL;
+	long off, span = (long)(stride * count);
+	size_t i;
+
+	MPT_ASSERT(t, v);
+	for (i = 0; i < count; i++) {
+		v[i] = mpt_alloc(b);
+		MPT_ASSERT(t, v[i]);
+		if (!base || (u8 *)v[i] < base)
+			base = v[i];
+	}
+	mpt_stats(b, &st0);
+	for (off = -2 * (long)stride; off < span + 2 * (long)stride; off++) {
+		u8 *p = base + off;
+
+		if (off >= (long)stride && off % 8)
+			continue;
+		if (off >= 0 && off < span && !(off % (long)stride))
+			continue;	/* a live block: not ours to free */
+		MPT_EQ(t, mpt_release(b, p), -EINVAL);
+		tried++;
+	}
+	mpt_stats(b, &st);
+	MPT_EQ(t, st.invalid, st0.invalid + tried);
+	MPT_EQ(t, st.in_use, st0.in_use);
+	for (i = 0; i < count; i++)
+		MPT_EQ(t, mpt_release(b, v[i]), 0);
+	mpt_stats(b, &st);
+	MPT_EQ(t, st.in_use, 0ul);
+	mpt_free(v);
+}
+
+static void mpt_case_every_offset(struct mpt *t)
+{
+	static const size_t sizes[] = { 64, 128, 129, 300, 448, 4096, 4097 };
+	struct mpt_blocks b = { NULL, NULL };
+	size_t i, stride;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		stride = (sizes[i] + 63) & ~(size_t)63;
+		MPT_ASSERT(t, !mpt_slab_create(sizes[i], 7, 0, &b.slab));
+		mpt_every_offset(t, &b, stride, 7);
+		mpt_slab_destroy(b.slab);
+		b.slab = NULL;
+		MPT_ASSERT(t, !mpt_pool_create(sizes[i], 4, 7, 0, &b.pool));
+		mpt_every_offset(t, &b, stride, 7);
+		mpt_pool_destroy(b.pool);
+		b.pool = NULL;
+	}
+}
+
 static void mpt_case_slab_double_free(struct mpt *t)
 {
 	struct mpt_blocks b = { NULL, NULL };
@@ -470,6 +533,7 @@ static void mpt_case_arena_odd_capacity(struct mpt *t)
 #define MPT_CASES(X)					\
 	X(slab_exhaust_reuse)				\
 	X(slab_bad_pointers)				\
+	X(every_offset)					\
 	X(slab_double_free)				\
 	X(slab_create_errors)				\
 	X(slab_stats)					\
