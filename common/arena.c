@@ -22,21 +22,23 @@
  * mpool_arena_init() - map an arena of @capacity bytes.
  * @a: the arena.
  * @capacity: bytes (> 0).
+ * @flags: 0 or MPOOL_F_CHECKER.
  *
  * Return: 0, -EINVAL (zero or absurd capacity) or -ENOMEM.
  */
-int mpool_arena_init(struct mpool_arena *a, size_t capacity)
+int mpool_arena_init(struct mpool_arena *a, size_t capacity, u32 flags)
 {
 	memset(a, 0, sizeof(*a));
-	if (!capacity || capacity > SIZE_MAX / 2)
+	if (!capacity || capacity > SIZE_MAX / 2 || (flags & ~MPOOL_F_CHECKER))
 		return -EINVAL;
+	a->flags = flags;
 	a->capacity = capacity;
 	a->map_size = (capacity + MPOOL_PAGE_SIZE - 1) &
 		      ~(size_t)(MPOOL_PAGE_SIZE - 1);
 	a->base = mpool_env_map(a->map_size);
 	if (!a->base)
 		return -ENOMEM;
-	mpool_env_poison(a->base, a->map_size);
+	mpool_env_region_init(a, flags, a->base, a->map_size);
 	return 0;
 }
 
@@ -48,7 +50,7 @@ void mpool_arena_fini(struct mpool_arena *a)
 {
 	if (!a->base)
 		return;
-	mpool_env_unpoison(a->base, a->map_size);
+	mpool_env_region_fini(a, a->flags, a->base, a->map_size);
 	mpool_env_unmap(a->base, a->map_size);
 	a->base = NULL;
 }
@@ -80,7 +82,7 @@ void *mpool_arena_alloc(struct mpool_arena *a, size_t size)
 		if (end > a->capacity)
 			end = a->capacity;
 	} while (!mpool_try_cmpxchg(&a->offset, &old, end));
-	mpool_env_unpoison(a->base + old, size);
+	mpool_env_block_alloc(a, a->flags, a->base + old, size);
 	return a->base + old;
 }
 EXPORT_SYMBOL_MPOOL(mpool_arena_alloc);
@@ -95,7 +97,8 @@ void mpool_arena_reset(struct mpool_arena *a)
 {
 	/* offset only grows between resets: its peak is its value now. */
 	mpool_counter_max(&a->high_water, (long)MPOOL_READ(a->offset));
-	mpool_env_poison(a->base, a->map_size);
+	mpool_env_region_fini(a, a->flags, a->base, a->map_size);
+	mpool_env_region_init(a, a->flags, a->base, a->map_size);
 	mpool_store_release(&a->offset, 0);
 }
 EXPORT_SYMBOL_MPOOL(mpool_arena_reset);

@@ -36,6 +36,27 @@
 #ifndef MPOOL_CORE_H
 #define MPOOL_CORE_H
 
+/*
+ * MPOOL_F_DEBUG: every state change is a compare-and-swap; each block gets a
+ * red zone after it (at least MPOOL_REDZONE bytes, so the stride may grow
+ * by a line); free blocks are filled with MPOOL_POISON_FREE, checked when
+ * handed out, and red zones are checked on free.  A block found corrupt is
+ * quarantined (never handed out again) and reported as -EUCLEAN.
+ *
+ * MPOOL_F_CHECKER: a memory checker (valgrind, KASAN) is told of every
+ * block handed out and given back.  Set by the build, not by users.
+ *
+ * Either flag sends every operation down the slow path.
+ */
+#define MPOOL_F_DEBUG		0x1u
+#define MPOOL_F_CHECKER		0x2u
+#define MPOOL_F_SLOW		(MPOOL_F_DEBUG | MPOOL_F_CHECKER)
+#define MPOOL_F_VALID		(MPOOL_F_DEBUG | MPOOL_F_CHECKER)
+
+#define MPOOL_REDZONE		8
+#define MPOOL_POISON_FREE	0x6b
+#define MPOOL_POISON_RED	0xbb
+
 #include "mpool_env.h"
 
 #define MPOOL_ALIGN		64u
@@ -48,10 +69,9 @@
 #define MPOOL_BLK_FREE		0xf4ee0b1cu
 #define MPOOL_BLK_ALLOC		0xa110c8edu
 #define MPOOL_BLK_STACKED	0x57acced0u
+#define MPOOL_BLK_BAD		0xbad0b10cu	/* quarantined, never reused */
 
 /* Create flags, shared by every allocator. */
-#define MPOOL_F_DEBUG		0x1u	/* compare-and-swap every state change */
-#define MPOOL_F_VALID		MPOOL_F_DEBUG
 
 enum mpool_kind {
 	MPOOL_KIND_SLAB,
@@ -125,6 +145,7 @@ struct mpool_stack {
  * @nfree: blocks in the shared backing (@free, and a pool's depot).
  * @high_water: the most blocks that were out of the backing at once.
  * @failed: allocations that found the backing empty.
+ * @quarantined: blocks found corrupt and withdrawn for good.
  * @misuse: detected misuse, by enum mpool_misuse.
  *
  * The fields every alloc and free reads come first and fill one cache
@@ -151,6 +172,7 @@ struct mpool_slab {
 	struct mpool_counter nfree;
 	struct mpool_counter high_water;
 	struct mpool_counter failed;
+	struct mpool_counter quarantined;
 	struct mpool_counter misuse[MPOOL_MISUSE_NR];
 };
 
@@ -167,7 +189,10 @@ struct mpool_slab {
  * @failed: allocations that returned NULL because everything was out.
  * @invalid: frees of pointers that are not blocks of this allocator.
  * @double_free: frees of blocks that were already free.
- * @corrupt: metadata found in an impossible state.
+ * @corrupt: blocks or metadata found corrupt (debug mode: red zone or
+ *	free-block poison overwritten; any mode: impossible metadata).
+ * @quarantined: blocks withdrawn for good because they were found corrupt;
+ *	they count neither as in use nor as free.
  *
  * The figures are read without stopping the world: each is exact when the
  * allocator is quiescent, and a near snapshot while it runs.
@@ -184,6 +209,7 @@ struct mpool_stats {
 	u64 invalid;
 	u64 double_free;
 	u64 corrupt;
+	u64 quarantined;
 };
 
 /* --- the lock-free stack ---------------------------------------------- */
@@ -204,6 +230,9 @@ void mpool_slab_rebuild(struct mpool_slab *s);
 void __mpool_took(struct mpool_slab *s, long n);
 bool __mpool_stack_block(struct mpool_slab *s, u32 idx);
 int __mpool_misuse(struct mpool_slab *s, const void *ptr, int err);
+int __mpool_debug_alloc(struct mpool_slab *s, u32 idx);
+int __mpool_debug_free(struct mpool_slab *s, u32 idx);
+long mpool_slab_audit(struct mpool_slab *s);
 
 /* Address of block @idx. */
 static inline void *mpool_slab_block(const struct mpool_slab *s, u32 idx)
@@ -296,6 +325,36 @@ static inline bool __mpool_debug(const struct mpool_slab *s)
 	return s->flags & MPOOL_F_DEBUG;
 }
 
+/*
+ * __mpool_handout() - the last step of every allocation of block @idx, now
+ * ALLOC and held by the caller alone: debug checks, then the memory
+ * checker's view.  Return: the block, or NULL when debug mode found it
+ * corrupt (quarantined and reported; the caller tries another).
+ */
+static inline void *__mpool_handout(struct mpool_slab *s, u32 idx)
+{
+	void *ptr = mpool_slab_block(s, idx);
+
+	if (unlikely(s->flags & MPOOL_F_DEBUG) && __mpool_debug_alloc(s, idx))
+		return NULL;
+	mpool_env_block_alloc(s, s->flags, ptr, s->block_size);
+	return ptr;
+}
+
+/*
+ * __mpool_takeback() - the first step after block @idx left ALLOC on a
+ * free, before it is published to any cache or stack: debug checks, then
+ * the memory checker's view.  Return: 0, or -EUCLEAN when debug mode found
+ * its red zone overwritten (quarantined and reported; the free fails).
+ */
+static inline int __mpool_takeback(struct mpool_slab *s, u32 idx)
+{
+	if (unlikely(s->flags & MPOOL_F_DEBUG) && __mpool_debug_free(s, idx))
+		return -EUCLEAN;
+	mpool_env_block_free(s, s->flags, mpool_slab_block(s, idx), s->stride);
+	return 0;
+}
+
 /* --- the arena -------------------------------------------------------- */
 
 /**
@@ -309,6 +368,7 @@ static inline bool __mpool_debug(const struct mpool_slab *s)
  * @base: the segment; page aligned.
  * @capacity: usable bytes.
  * @map_size: bytes mapped (@capacity rounded up to a page).
+ * @flags: 0 or MPOOL_F_CHECKER.
  * @name: the name reports carry, or NULL.
  */
 struct mpool_arena {
@@ -319,10 +379,11 @@ struct mpool_arena {
 	u8 *base;
 	size_t capacity;
 	size_t map_size;
+	u32 flags;
 	const char *name;
 };
 
-int mpool_arena_init(struct mpool_arena *a, size_t capacity);
+int mpool_arena_init(struct mpool_arena *a, size_t capacity, u32 flags);
 void mpool_arena_fini(struct mpool_arena *a);
 void *mpool_arena_alloc(struct mpool_arena *a, size_t size);
 void mpool_arena_reset(struct mpool_arena *a);
@@ -402,8 +463,9 @@ static inline void *mpool_cache_alloc(struct mpool_pool *p,
 				 MPOOL_BLK_ALLOC, __mpool_debug(&p->slab));
 	if (unlikely(err))
 		return __mpool_cache_alloc_bad(p, c, idx, err);
-	ptr = mpool_slab_block(&p->slab, idx);
-	mpool_env_unpoison(ptr, p->slab.block_size);
+	ptr = __mpool_handout(&p->slab, idx);
+	if (unlikely(!ptr))
+		return mpool_cache_alloc(p, c);
 	return ptr;
 }
 
@@ -433,7 +495,9 @@ static inline int mpool_cache_free(struct mpool_pool *p, struct mpool_cache *c,
 					 __mpool_debug(&p->slab));
 	if (unlikely(err))
 		return __mpool_misuse(&p->slab, ptr, err);
-	mpool_env_poison(ptr, p->slab.stride);
+	err = __mpool_takeback(&p->slab, idx);
+	if (unlikely(err))
+		return err;
 	if (unlikely(c->count == p->slab.cache_max))
 		__mpool_cache_spill(p, c);
 	c->objs[c->count] = idx;
@@ -457,10 +521,10 @@ static inline void *mpool_cache_alloc_fast(struct mpool_pool *p,
 					   struct mpool_cache *c)
 {
 	struct mpool_slab *s = &p->slab;
-	u32 n = c->count, idx;
+	u32 n = c->count, flags = s->flags, idx;
 	void *ptr;
 
-	if (unlikely(!n || (s->flags & MPOOL_F_DEBUG)))
+	if (unlikely(!n || (flags & MPOOL_F_SLOW)))
 		return NULL;
 	idx = c->objs[n - 1];
 	if (unlikely(MPOOL_READ(s->state[idx]) != MPOOL_BLK_FREE))
@@ -468,7 +532,8 @@ static inline void *mpool_cache_alloc_fast(struct mpool_pool *p,
 	MPOOL_WRITE(s->state[idx], MPOOL_BLK_ALLOC);
 	MPOOL_WRITE(c->count, n - 1);
 	ptr = mpool_slab_block(s, idx);
-	mpool_env_unpoison(ptr, s->block_size);
+	/* flags has no MPOOL_F_SLOW here: only ASan's poisoning remains. */
+	mpool_env_block_alloc(s, flags, ptr, s->block_size);
 	return ptr;
 }
 
@@ -488,15 +553,15 @@ static inline bool mpool_cache_free_fast(struct mpool_pool *p,
 					 struct mpool_cache *c, void *ptr)
 {
 	struct mpool_slab *s = &p->slab;
-	u32 n = c->count, idx;
+	u32 n = c->count, flags = s->flags, idx;
 
 	if (unlikely(mpool_slab_index(s, ptr, &idx) || n == s->cache_max ||
-		     (s->flags & MPOOL_F_DEBUG)))
+		     (flags & MPOOL_F_SLOW)))
 		return false;
 	if (unlikely(MPOOL_READ(s->state[idx]) != MPOOL_BLK_ALLOC))
 		return false;
 	MPOOL_WRITE(s->state[idx], MPOOL_BLK_FREE);
-	mpool_env_poison(ptr, s->stride);
+	mpool_env_block_free(s, flags, ptr, s->stride);
 	c->objs[n] = idx;
 	MPOOL_WRITE(c->count, n + 1);
 	return true;

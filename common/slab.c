@@ -106,7 +106,8 @@ void mpool_stack_push_chain(struct mpool_stack *st, u32 first, u32 last)
  *
  * Return: @err.
  */
-int __mpool_misuse(struct mpool_slab *s, const void *ptr, int err)
+static int mpool_report(struct mpool_slab *s, const void *ptr, int err,
+			const char *desc)
 {
 	struct mpool_event ev;
 	int what;
@@ -123,10 +124,134 @@ int __mpool_misuse(struct mpool_slab *s, const void *ptr, int err)
 	ev.allocator = s->owner ? s->owner : s;
 	ev.ptr = ptr;
 	ev.err = err;
-	ev.what = mpool_misuse_names[what];
+	ev.what = desc ? desc : mpool_misuse_names[what];
 	mpool_env_report(&ev);
 	return err;
 }
+
+int __mpool_misuse(struct mpool_slab *s, const void *ptr, int err)
+{
+	return mpool_report(s, ptr, err, NULL);
+}
+
+/* --- debug mode: red zones and free-block poison ---------------------- */
+
+/* Whether @n bytes at @p all equal @c. */
+static bool mpool_all(const u8 *p, size_t n, u8 c)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] != c)
+			return false;
+	return true;
+}
+
+/*
+ * Check block @idx: its red zone always, its body too when it is free.
+ * The allocator opens the memory to the checkers around its own accesses.
+ */
+static bool mpool_debug_intact(struct mpool_slab *s, u32 idx, bool free)
+{
+	u8 *p = mpool_slab_block(s, idx);
+	size_t from = free ? 0 : s->block_size;
+	bool ok;
+
+	/* Open what is read: a live block's body stays the user's. */
+	mpool_env_open(s->flags, p + from, s->stride - from);
+	ok = mpool_all(p + s->block_size, s->stride - s->block_size,
+		       MPOOL_POISON_RED) &&
+	     (!free || mpool_all(p, s->block_size, MPOOL_POISON_FREE));
+	mpool_env_close(s->flags, p + from, s->stride - from);
+	return ok;
+}
+
+/* Withdraw block @idx for good and report it. */
+static int mpool_quarantine(struct mpool_slab *s, u32 idx, const char *desc)
+{
+	MPOOL_WRITE(s->state[idx], MPOOL_BLK_BAD);
+	mpool_counter_inc(&s->quarantined);
+	return mpool_report(s, mpool_slab_block(s, idx), -EUCLEAN, desc);
+}
+
+/**
+ * __mpool_debug_alloc() - check a block being handed out (debug mode).
+ * @s: the slab.
+ * @idx: a block the caller just moved to ALLOC and holds alone.
+ *
+ * Return: 0, or -EUCLEAN when the block was written while free (its
+ * poison or red zone changed): it is quarantined and reported.
+ */
+int __mpool_debug_alloc(struct mpool_slab *s, u32 idx)
+{
+	if (likely(mpool_debug_intact(s, idx, true)))
+		return 0;
+	return mpool_quarantine(s, idx,
+				"free block written (use after free or overflow)");
+}
+EXPORT_SYMBOL_MPOOL(__mpool_debug_alloc);
+
+/**
+ * __mpool_debug_free() - check and poison a block being freed (debug mode).
+ * @s: the slab.
+ * @idx: a block the caller just moved out of ALLOC, not yet published.
+ *
+ * Return: 0 (the block is filled with MPOOL_POISON_FREE), or -EUCLEAN when
+ * its red zone was overwritten: it is quarantined and reported.
+ */
+int __mpool_debug_free(struct mpool_slab *s, u32 idx)
+{
+	u8 *p = mpool_slab_block(s, idx);
+
+	if (unlikely(!mpool_debug_intact(s, idx, false)))
+		return mpool_quarantine(s, idx,
+					"red zone overwritten (buffer overflow)");
+	/* Still the user's to the checkers: block_free() closes it. */
+	memset(p, MPOOL_POISON_FREE, s->block_size);
+	return 0;
+}
+EXPORT_SYMBOL_MPOOL(__mpool_debug_free);
+
+/**
+ * mpool_slab_audit() - check every block of a slab or pool.
+ * @s: the slab (or a pool's slab).
+ *
+ * Every state word must be one a block can hold.  In debug mode, every red
+ * zone must be intact, and every free block's poison too.  Each problem is
+ * reported (as -EUCLEAN); nothing is changed: a corrupt free block is
+ * quarantined when it is next handed out.
+ *
+ * Context: no allocation or free on @s may run concurrently.
+ * Return: the number of corrupt blocks found.
+ */
+long mpool_slab_audit(struct mpool_slab *s)
+{
+	bool debug = s->flags & MPOOL_F_DEBUG;
+	long bad = 0;
+	const char *desc;
+	u32 i, st;
+
+	for (i = 0; i < s->count; i++) {
+		st = MPOOL_READ(s->state[i]);
+		desc = NULL;
+		if (st == MPOOL_BLK_BAD)
+			continue;
+		if (st != MPOOL_BLK_ALLOC && st != MPOOL_BLK_FREE &&
+		    st != MPOOL_BLK_STACKED)
+			desc = "block state word corrupt";
+		else if (debug &&
+			 !mpool_debug_intact(s, i, st != MPOOL_BLK_ALLOC))
+			desc = st == MPOOL_BLK_ALLOC ?
+			       "red zone overwritten (buffer overflow)" :
+			       "free block written (use after free or overflow)";
+		if (!desc)
+			continue;
+		bad++;
+		mpool_report(s, mpool_slab_block(s, i), -EUCLEAN, desc);
+	}
+	return bad;
+}
+EXPORT_SYMBOL_MPOOL(mpool_slab_audit);
 
 /* --- the slab --------------------------------------------------------- */
 
@@ -188,14 +313,17 @@ static u64 mpool_inverse(u64 m)
 int mpool_slab_init(struct mpool_slab *s, size_t block_size, size_t count,
 		    u32 flags)
 {
-	size_t stride;
+	size_t stride, i;
 	u32 *next;
 
 	memset(s, 0, sizeof(*s));
 	if (!block_size || !count || count > MPOOL_MAX_COUNT ||
 	    (flags & ~MPOOL_F_VALID) || block_size > SIZE_MAX - MPOOL_ALIGN)
 		return -EINVAL;
-	stride = (block_size + MPOOL_ALIGN - 1) & ~(size_t)(MPOOL_ALIGN - 1);
+	stride = block_size + ((flags & MPOOL_F_DEBUG) ? MPOOL_REDZONE : 0);
+	if (stride < block_size)
+		return -EINVAL;
+	stride = (stride + MPOOL_ALIGN - 1) & ~(size_t)(MPOOL_ALIGN - 1);
 	if (stride > SIZE_MAX / count)
 		return -EINVAL;
 	s->stride = stride;
@@ -217,6 +345,15 @@ int mpool_slab_init(struct mpool_slab *s, size_t block_size, size_t count,
 		return -ENOMEM;
 	}
 	mpool_stack_init(&s->free, next);
+	if (flags & MPOOL_F_DEBUG)
+		for (i = 0; i < count; i++) {
+			u8 *p = mpool_slab_block(s, (u32)i);
+
+			memset(p, MPOOL_POISON_FREE, block_size);
+			memset(p + block_size, MPOOL_POISON_RED,
+			       stride - block_size);
+		}
+	mpool_env_region_init(s, flags, s->base, s->span);
 	mpool_slab_rebuild(s);
 	return 0;
 }
@@ -233,7 +370,8 @@ void mpool_slab_rebuild(struct mpool_slab *s)
 	u32 top = MPOOL_NIL, nfree = 0, i;
 
 	for (i = s->count; i-- > 0; ) {
-		if (MPOOL_READ(s->state[i]) == MPOOL_BLK_ALLOC)
+		if (MPOOL_READ(s->state[i]) == MPOOL_BLK_ALLOC ||
+		    MPOOL_READ(s->state[i]) == MPOOL_BLK_BAD)
 			continue;
 		MPOOL_WRITE(s->state[i], MPOOL_BLK_STACKED);
 		MPOOL_WRITE(s->free.next[i], top);
@@ -244,11 +382,6 @@ void mpool_slab_rebuild(struct mpool_slab *s)
 			    mpool_head(MPOOL_READ(s->free.head), top));
 	mpool_counter_set(&s->nfree, nfree);
 	mpool_counter_max(&s->high_water, (long)(s->count - nfree));
-	mpool_env_poison(s->base, s->span);
-	for (i = 0; i < s->count; i++)
-		if (MPOOL_READ(s->state[i]) == MPOOL_BLK_ALLOC)
-			mpool_env_unpoison(mpool_slab_block(s, i),
-					   s->block_size);
 }
 
 /**
@@ -259,7 +392,7 @@ void mpool_slab_fini(struct mpool_slab *s)
 {
 	if (!s->base)
 		return;
-	mpool_env_unpoison(s->base, s->span);
+	mpool_env_region_fini(s, s->flags, s->base, s->span);
 	mpool_env_unmap(s->base, s->span);
 	mpool_env_free(s->free.next);
 	mpool_env_free(s->state);
@@ -289,14 +422,15 @@ void *mpool_slab_alloc(struct mpool_slab *s)
 		/* The pop made us the index's only holder. */
 		err = __mpool_transition(s, idx, MPOOL_BLK_STACKED,
 					 MPOOL_BLK_ALLOC, __mpool_debug(s));
-		if (likely(!err))
-			break;
-		/* Impossible metadata: never hand the block out. */
-		__mpool_misuse(s, mpool_slab_block(s, idx), err);
+		if (unlikely(err)) {
+			/* Impossible metadata: never hand the block out. */
+			__mpool_misuse(s, mpool_slab_block(s, idx), err);
+			continue;
+		}
+		ptr = __mpool_handout(s, idx);
+		if (likely(ptr))
+			return ptr;
 	}
-	ptr = mpool_slab_block(s, idx);
-	mpool_env_unpoison(ptr, s->block_size);
-	return ptr;
 }
 EXPORT_SYMBOL_MPOOL(mpool_slab_alloc);
 
@@ -322,7 +456,9 @@ int mpool_slab_free(struct mpool_slab *s, void *ptr)
 					 MPOOL_BLK_STACKED, true);
 	if (unlikely(err))
 		return __mpool_misuse(s, ptr, err);
-	mpool_env_poison(ptr, s->stride);
+	err = __mpool_takeback(s, idx);
+	if (unlikely(err))
+		return err;
 	mpool_counter_add_return(&s->nfree, 1);
 	mpool_stack_push_chain(&s->free, idx, idx);
 	return 0;
@@ -344,6 +480,7 @@ static void mpool_fill_stats(struct mpool_slab *s, struct mpool_stats *st)
 	st->invalid = (u64)mpool_counter_read(&s->misuse[MPOOL_MISUSE_INVALID]);
 	st->double_free = (u64)mpool_counter_read(&s->misuse[MPOOL_MISUSE_DOUBLE]);
 	st->corrupt = (u64)mpool_counter_read(&s->misuse[MPOOL_MISUSE_CORRUPT]);
+	st->quarantined = (u64)mpool_counter_read(&s->quarantined);
 }
 
 /**
@@ -353,8 +490,11 @@ static void mpool_fill_stats(struct mpool_slab *s, struct mpool_stats *st)
  */
 void mpool_slab_stats(struct mpool_slab *s, struct mpool_stats *st)
 {
+	size_t out;
+
 	mpool_fill_stats(s, st);
-	st->in_use = st->capacity > st->free ? st->capacity - st->free : 0;
+	out = st->free + st->quarantined;
+	st->in_use = st->capacity > out ? st->capacity - out : 0;
 }
 EXPORT_SYMBOL_MPOOL(mpool_slab_stats);
 
@@ -371,6 +511,6 @@ void mpool_pool_fill_stats(struct mpool_pool *p, struct mpool_stats *st,
 
 	mpool_fill_stats(&p->slab, st);
 	st->cached = cached;
-	out = st->capacity > st->free ? st->capacity - st->free : 0;
-	st->in_use = out > cached ? out - cached : 0;
+	out = st->free + cached + st->quarantined;
+	st->in_use = st->capacity > out ? st->capacity - out : 0;
 }

@@ -160,6 +160,18 @@ static void mpool_unpublish(struct mpool_obj *obj)
 
 /* --- slab ------------------------------------------------------------- */
 
+/*
+ * The core's flags for a create: the caller's (MPOOL_F_DEBUG or 0; anything
+ * else is passed through to be refused by the core), plus MPOOL_F_CHECKER
+ * when a memory checker watches the kernel.
+ */
+static u32 mpool_kflags(unsigned int flags)
+{
+	if (flags & ~MPOOL_F_DEBUG)
+		return ~0u;
+	return flags | (mpool_env_checker() ? MPOOL_F_CHECKER : 0);
+}
+
 /**
  * mpool_slab_create() - reserve @count blocks of @block_size bytes.
  * @name: unique name, also its debugfs directory.
@@ -181,7 +193,8 @@ struct mpool_slab *mpool_slab_create(const char *name, size_t block_size,
 	ks = mpool_env_zalloc(sizeof(*ks));
 	if (!ks)
 		return ERR_PTR(-ENOMEM);
-	err = mpool_slab_init(&ks->core, block_size, count, flags);
+	err = mpool_slab_init(&ks->core, block_size, count,
+			      mpool_kflags(flags));
 	if (!err) {
 		ks->core.name = ks->obj.name;
 		err = mpool_publish(&ks->obj, name, MPOOL_KIND_SLAB);
@@ -235,7 +248,8 @@ struct mpool_arena *mpool_arena_create(const char *name, size_t capacity)
 	ka = mpool_env_zalloc(sizeof(*ka));
 	if (!ka)
 		return ERR_PTR(-ENOMEM);
-	err = mpool_arena_init(&ka->core, capacity);
+	err = mpool_arena_init(&ka->core, capacity,
+			       mpool_env_checker() ? MPOOL_F_CHECKER : 0);
 	if (!err) {
 		ka->core.name = ka->obj.name;
 		err = mpool_publish(&ka->obj, name, MPOOL_KIND_ARENA);
@@ -298,7 +312,7 @@ struct mpool_pool *mpool_pool_create(const char *name, size_t block_size,
 	if (!kp)
 		return ERR_PTR(-ENOMEM);
 	err = mpool_pool_init(&kp->core, block_size, cache_size, capacity,
-			      flags);
+			      mpool_kflags(flags));
 	if (err)
 		goto free;
 	kp->core.slab.name = kp->obj.name;

@@ -71,11 +71,6 @@ static inline void mpool_counter_max(struct mpool_counter *c, long i)
 		;
 }
 
-static inline u64 mpool_div_u64(u64 dividend, u64 divisor)
-{
-	return div64_u64(dividend, divisor);
-}
-
 /*
  * Memory.  mpool_env_zalloc() returns zeroed memory aligned to a cache line
  * or NULL; mpool_env_map() returns a zeroed, page-aligned region or NULL.
@@ -87,14 +82,41 @@ void *mpool_env_map(size_t size);
 void mpool_env_unmap(void *p, size_t size);
 
 /*
- * Memory-checker hooks.  The module does not poison free blocks for KASAN
- * yet: free blocks are only guarded by the state-word checks.
+ * Memory-checker hooks (see user/mpool_env.h for their meaning).  The
+ * module does not poison free blocks for KASAN yet: free blocks are only
+ * guarded by the state-word checks and, in debug mode, by poison and red
+ * zones.
  */
-static inline void mpool_env_poison(const void *p, size_t size)
+static inline bool mpool_env_checker(void)
+{
+	return false;
+}
+
+static inline void mpool_env_region_init(const void *id, u32 flags,
+					 void *base, size_t size)
 {
 }
 
-static inline void mpool_env_unpoison(const void *p, size_t size)
+static inline void mpool_env_region_fini(const void *id, u32 flags,
+					 void *base, size_t size)
+{
+}
+
+static inline void mpool_env_block_alloc(const void *id, u32 flags, void *p,
+					 size_t size)
+{
+}
+
+static inline void mpool_env_block_free(const void *id, u32 flags, void *p,
+					size_t size)
+{
+}
+
+static inline void mpool_env_open(u32 flags, void *p, size_t size)
+{
+}
+
+static inline void mpool_env_close(u32 flags, void *p, size_t size)
 {
 }
 

@@ -123,6 +123,8 @@ static int mpool_flags(unsigned int flags, u32 *out)
 	if (flags & ~MEMPOOL_DEBUG)
 		return -EINVAL;
 	*out = (flags & MEMPOOL_DEBUG) || mpool_debug_all ? MPOOL_F_DEBUG : 0;
+	if (mpool_env_checker())
+		*out |= MPOOL_F_CHECKER;
 	return 0;
 }
 
@@ -254,7 +256,8 @@ arena_allocator_t *arena_create(size_t capacity)
 
 	if (!a)
 		return mpool_fail(ENOMEM);
-	err = mpool_arena_init(&a->core, capacity);
+	err = mpool_arena_init(&a->core, capacity,
+			       mpool_env_checker() ? MPOOL_F_CHECKER : 0);
 	if (err) {
 		mpool_env_free(a);
 		return mpool_fail(-err);

@@ -93,7 +93,10 @@ typedef struct mempool mempool_t;
  * @failed: allocations that returned NULL because everything was out.
  * @invalid: frees of pointers that are not blocks of this allocator.
  * @double_free: frees of blocks that were already free.
- * @corrupt: metadata found in an impossible state.
+ * @corrupt: blocks or metadata found corrupt (debug mode: a red zone or a
+ *	free block's poison overwritten; any mode: impossible metadata).
+ * @quarantined: blocks withdrawn for good because they were found corrupt
+ *	(counted neither in use nor free).
  *
  * Exact when the allocator is quiescent; a near snapshot while it runs.
  */
@@ -109,6 +112,7 @@ struct mempool_stats {
 	uint64_t invalid;
 	uint64_t double_free;
 	uint64_t corrupt;
+	uint64_t quarantined;
 };
 
 /**

@@ -112,8 +112,20 @@ void *mpool_env_map(size_t size);
 void mpool_env_unmap(void *p, size_t size);
 
 /*
- * Memory-checker hooks.  A free block is poisoned for AddressSanitizer;
- * without ASan these fold away.
+ * Memory-checker hooks: what the allocator tells AddressSanitizer and
+ * valgrind's memcheck about its memory.
+ *
+ *   region_init/fini   a segment comes into use, all free / goes away
+ *   block_alloc/free   a block is handed to the user / given back
+ *   open/close         the allocator itself reads free memory (debug mode)
+ *
+ * @id names the allocator to memcheck (its mempool anchor); @flags are the
+ * allocator's, and memcheck is told only when MPOOL_F_CHECKER is set (the
+ * library sets it at create when running under valgrind, which also sends
+ * every operation down the slow path).  The fast path, which runs only
+ * without MPOOL_F_CHECKER, keeps nothing but ASan's poisoning, and that
+ * only in an ASan build.  memcheck's client requests are compiled in when
+ * <valgrind/memcheck.h> is installed.
  */
 #if defined(__SANITIZE_ADDRESS__)
 #define MPOOL_ENV_ASAN 1
@@ -126,12 +138,86 @@ void mpool_env_unmap(void *p, size_t size);
 #ifdef MPOOL_ENV_ASAN
 void __asan_poison_memory_region(void const volatile *addr, size_t size);
 void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
-#define mpool_env_poison(p, n)	__asan_poison_memory_region((p), (n))
-#define mpool_env_unpoison(p, n) __asan_unpoison_memory_region((p), (n))
+#define mpool_asan_poison(p, n)	__asan_poison_memory_region((p), (n))
+#define mpool_asan_unpoison(p, n) __asan_unpoison_memory_region((p), (n))
 #else
-#define mpool_env_poison(p, n)	do { (void)(p); (void)(n); } while (0)
-#define mpool_env_unpoison(p, n) do { (void)(p); (void)(n); } while (0)
+#define mpool_asan_poison(p, n)	do { (void)(p); (void)(n); } while (0)
+#define mpool_asan_unpoison(p, n) do { (void)(p); (void)(n); } while (0)
 #endif
+
+#if defined(__has_include) && !defined(MPOOL_NO_VALGRIND)
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define MPOOL_ENV_VALGRIND 1
+#endif
+#endif
+
+#ifdef MPOOL_ENV_VALGRIND
+#define mpool_vg(flags, req)					\
+	do {							\
+		if (unlikely((flags) & MPOOL_F_CHECKER)) {	\
+			req;					\
+		}						\
+	} while (0)
+#else
+#define mpool_vg(flags, req)	do { (void)(flags); } while (0)
+#endif
+
+/* Whether a memory checker (valgrind) watches this process. */
+static inline bool mpool_env_checker(void)
+{
+#ifdef MPOOL_ENV_VALGRIND
+	return RUNNING_ON_VALGRIND;
+#else
+	return false;
+#endif
+}
+
+static inline void mpool_env_region_init(const void *id, u32 flags,
+					 void *base, size_t size)
+{
+	(void)id;
+	mpool_asan_poison(base, size);
+	mpool_vg(flags, VALGRIND_CREATE_MEMPOOL(id, 0, 0));
+	mpool_vg(flags, VALGRIND_MAKE_MEM_NOACCESS(base, size));
+}
+
+static inline void mpool_env_region_fini(const void *id, u32 flags,
+					 void *base, size_t size)
+{
+	(void)id;
+	mpool_asan_unpoison(base, size);
+	mpool_vg(flags, VALGRIND_DESTROY_MEMPOOL(id));
+	mpool_vg(flags, VALGRIND_MAKE_MEM_UNDEFINED(base, size));
+}
+
+static inline void mpool_env_block_alloc(const void *id, u32 flags, void *p,
+					 size_t size)
+{
+	(void)id;
+	mpool_asan_unpoison(p, size);
+	mpool_vg(flags, VALGRIND_MEMPOOL_ALLOC(id, p, size));
+}
+
+static inline void mpool_env_block_free(const void *id, u32 flags, void *p,
+					size_t size)
+{
+	(void)id;
+	mpool_asan_poison(p, size);
+	mpool_vg(flags, VALGRIND_MEMPOOL_FREE(id, p));
+}
+
+static inline void mpool_env_open(u32 flags, void *p, size_t size)
+{
+	mpool_asan_unpoison(p, size);
+	mpool_vg(flags, VALGRIND_MAKE_MEM_DEFINED(p, size));
+}
+
+static inline void mpool_env_close(u32 flags, void *p, size_t size)
+{
+	mpool_asan_poison(p, size);
+	mpool_vg(flags, VALGRIND_MAKE_MEM_NOACCESS(p, size));
+}
 
 struct mpool_event;
 /* Deliver one misuse report (user/report.c: the application's hook). */

@@ -224,22 +224,27 @@ FIXTURE_VARIANT_ADD(stress, slab) { .slab = true, .flags = 0, .cache = 0 };
 
 FIXTURE_SETUP(stress)
 {
+	struct mempool_stats st;
+
 	memset(&self->s, 0, sizeof(self->s));
 	pthread_mutex_init(&self->s.xchg.lock, NULL);
 	self->s.rounds = 10000;
 	if (variant->slab) {
 		self->s.slab = slab_create_flags(BLOCK, CAPACITY, variant->flags);
 		ASSERT_NE(NULL, self->s.slab);
+		/* Debug mode's red zones may widen the stride. */
+		ASSERT_EQ(0, slab_stats(self->s.slab, &st));
 		ASSERT_EQ(0, ledger_init(&self->s.ledger, slab_alloc_fn,
 					 slab_free_fn, self->s.slab, CAPACITY,
-					 BLOCK));
+					 st.stride));
 	} else {
 		self->s.pool = pool_create_flags(BLOCK, variant->cache,
 						 CAPACITY, variant->flags);
 		ASSERT_NE(NULL, self->s.pool);
+		ASSERT_EQ(0, pool_stats(self->s.pool, &st));
 		ASSERT_EQ(0, ledger_init(&self->s.ledger, pool_alloc_fn,
 					 pool_free_fn, self->s.pool, CAPACITY,
-					 BLOCK));
+					 st.stride));
 	}
 }
 
