@@ -48,7 +48,7 @@ LIB_OBJ := $(patsubst %.c,$(O)/obj/%.o,$(LIB_SRC))
 LIB_PIC := $(patsubst %.c,$(O)/pic/%.o,$(LIB_SRC))
 HEADERS := common/mpool.h user/mpool_env.h user/mempool.h user/mpool_testing.h
 
-TESTS := cases_test api_test threads_test
+TESTS := cases_test api_test threads_test checkers_test
 TEST_BIN := $(addprefix $(O)/tests/,$(TESTS))
 
 lib_cflags = $(CFLAGS) $(SANFLAGS) $(WARN) -std=gnu11 -pthread \
@@ -101,6 +101,10 @@ $(O)/tests/%: tests/user/%.c tests/shared/mpool_cases.h $(HEADERS) \
 		$(O)/libmempool.a $(HDR)/kselftest_harness.h
 	@mkdir -p $(dir $@)
 	$(CC) $(test_cflags) $< $(O)/libmempool.a -o $@
+
+# checkers_test runs this program, built with the same flags, under the
+# memory checkers.
+$(O)/tests/checkers_test: $(O)/tests/victim
 
 # Run each test binary; its TAP goes to the terminal and to a log.
 test: $(TEST_BIN)
@@ -278,6 +282,81 @@ check:
 .PHONY: bench-kernel
 bench-kernel: | deps-kernel
 	@bash tools/bench/kernel-bench.sh
+
+# --- fuzzing: libFuzzer harnesses (clang) ---------------------------------
+#
+#   make fuzz          each harness in turn for FUZZ_TIME seconds (600) on
+#                      build/fuzz/corpus-<name> (the seeds of
+#                      tests/fuzz/corpus/<name> plus what earlier runs found);
+#                      FUZZ_SAVE=1 merges new coverage back into the seeds
+#   make check-fuzz    each for FUZZ_CHECK_TIME seconds (60) from the seeds
+#                      alone; writes build/logs/fuzz.tap
+#
+# A crash leaves its input in build/fuzz/crash-<name>/; replay it with
+# build/fuzz/<name> FILE.  The harnesses link the library's sources, built
+# with their sanitizers: ASan and UBSan for mpool_fuzz; ASan alone for the
+# threaded mpool_fuzz_mt (ThreadSanitizer does not mix with libFuzzer).
+.PHONY: fuzz check-fuzz fuzz-build
+
+FUZZ_TIME ?= 600
+FUZZ_CHECK_TIME ?= 60
+FUZZ_SAVE ?= 0
+FUZZ_CC ?= clang
+FUZZ := mpool_fuzz mpool_fuzz_mt
+FUZZ_BIN := $(addprefix build/fuzz/,$(FUZZ))
+FUZZ_OPTS := -timeout=30 -print_final_stats=1
+fuzz_cflags = -O1 -g -fno-omit-frame-pointer $(WARN) -std=gnu11 -pthread \
+	-Icommon -Iuser $(URCU_CFLAGS)
+FUZZ_SAN_mpool_fuzz := -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all
+FUZZ_SAN_mpool_fuzz_mt := -fsanitize=fuzzer,address
+
+fuzz-build: $(FUZZ_BIN)
+
+$(FUZZ_BIN): build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(HEADERS) | deps
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(fuzz_cflags) $(FUZZ_SAN_$*) $< $(LIB_SRC) -o $@
+
+# One fuzzing process at a time: the machines have two cores.
+fuzz: $(FUZZ_BIN)
+	@rc=0; for f in $(FUZZ); do \
+		c=build/fuzz/corpus-$$f; \
+		echo "== $$f: $(FUZZ_TIME) s on $$c"; \
+		mkdir -p $$c build/fuzz/crash-$$f; \
+		cp tests/fuzz/corpus/$$f/* $$c/; \
+		build/fuzz/$$f $(FUZZ_OPTS) -max_total_time=$(FUZZ_TIME) \
+			-artifact_prefix=build/fuzz/crash-$$f/ $$c || rc=1; \
+		if [ "$(FUZZ_SAVE)" = 1 ]; then \
+			build/fuzz/$$f -merge=1 tests/fuzz/corpus/$$f $$c \
+				2>&1 | tail -1; \
+		fi; \
+	done; exit $$rc
+
+check-fuzz: | deps
+	@mkdir -p build/logs
+	@{ echo "TAP version 13"; echo "1..2"; n=0; \
+	for f in $(FUZZ); do \
+		n=$$((n + 1)); log=build/logs/fuzz-$$f.log; \
+		c=build/fuzz/check-corpus-$$f; a=build/fuzz/crash-$$f; \
+		if ! $(MAKE) --no-print-directory -s build/fuzz/$$f \
+			>$$log 2>&1; then \
+			echo "not ok $$n $$f: build failed (log $$log)"; \
+			continue; \
+		fi; \
+		rm -rf $$c $$a && mkdir -p $$c $$a && \
+		cp tests/fuzz/corpus/$$f/* $$c/; \
+		build/fuzz/$$f $(FUZZ_OPTS) -max_total_time=$(FUZZ_CHECK_TIME) \
+			-artifact_prefix=$$a/ $$c >$$log 2>&1; rc=$$?; \
+		runs=$$(sed -n 's/^stat::number_of_executed_units: *//p' \
+			$$log | tail -1); \
+		crash=$$(sed -n 's/.*Test unit written to //p' $$log | tail -1); \
+		if [ $$rc -eq 0 ]; then \
+			echo "ok $$n $$f: $(FUZZ_CHECK_TIME) s, $${runs:-?} runs, no crash"; \
+		else \
+			echo "not ok $$n $$f: $(FUZZ_CHECK_TIME) s, $${runs:-?} runs, crash $${crash:-(no input written)}, exit $$rc (log $$log)"; \
+		fi; \
+	done; } > build/logs/fuzz.tap
+	@cat build/logs/fuzz.tap
 
 clean:
 	rm -rf build

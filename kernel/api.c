@@ -65,6 +65,7 @@ static int mpool_stats_show(struct seq_file *m, void *unused)
 		   st.in_use, st.free, st.cached, st.high_water);
 	seq_printf(m, "failed %llu\ninvalid %llu\ndouble_free %llu\ncorrupt %llu\n",
 		   st.failed, st.invalid, st.double_free, st.corrupt);
+	seq_printf(m, "quarantined %llu\n", st.quarantined);
 	if (obj->kind == MPOOL_KIND_POOL)
 		seq_printf(m, "magazine %u\n",
 			   container_of(obj, struct mpool_kpool, obj)->core.mag_size);

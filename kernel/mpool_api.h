@@ -55,6 +55,15 @@ void mpool_pool_flush(struct mpool_pool *p);
 void mpool_pool_stats(struct mpool_pool *p, struct mpool_stats *st);
 void mpool_pool_destroy(struct mpool_pool *p);
 
+/*
+ * mpool_slab_audit(): common/; a pool is audited through its slab.
+ * Context: no other call on the allocator may run concurrently.
+ */
+static inline long mpool_pool_audit(struct mpool_pool *p)
+{
+	return mpool_slab_audit(&p->slab);
+}
+
 /* For the module's own tests. */
 long mpool_report_count(void);
 long mpool_env_outstanding(void);

@@ -35,6 +35,7 @@
  */
 #include <assert.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "mpool.h"
@@ -245,6 +246,13 @@ int slab_stats(slab_allocator_t *s, struct mempool_stats *st)
 	mpool_slab_stats(&s->core, &cs);
 	memcpy(st, &cs, sizeof(*st));
 	return 0;
+}
+
+long slab_audit(slab_allocator_t *s)
+{
+	if (!s)
+		return -EINVAL;
+	return mpool_slab_audit(&s->core);
 }
 
 /* --- arena ------------------------------------------------------------ */
@@ -609,6 +617,13 @@ void pool_destroy(mempool_t *p)
 	mpool_env_free(p);
 }
 
+long pool_audit(mempool_t *p)
+{
+	if (!p)
+		return -EINVAL;
+	return mpool_slab_audit(&p->core.slab);
+}
+
 int pool_stats(mempool_t *p, struct mempool_stats *st)
 {
 	struct mpool_ucache *uc;
@@ -623,6 +638,49 @@ int pool_stats(mempool_t *p, struct mempool_stats *st)
 	memcpy(st, &cs, sizeof(*st));
 	return 0;
 }
+
+#ifdef MPOOL_ENV_ASAN
+/*
+ * ASan calls this when it finds a bad access; if the address is inside a
+ * slab or pool, say which block it is and what state it is in, so that
+ * ASan's report names the allocator as well as the access.
+ */
+void *__asan_get_report_address(void);
+
+__attribute__((weak, visibility("default"))) void __asan_on_error(void)
+{
+	const u8 *addr = __asan_get_report_address();
+	struct mpool_slab *s;
+	struct mpool_reg *reg;
+	size_t off;
+	u32 i, idx, st;
+
+	for (i = 0; i < MEMPOOL_MAX_ALLOCATORS; i++) {
+		reg = MPOOL_READ(mpool_registry[i]);
+		if (!reg)
+			continue;
+		s = reg->kind == MPOOL_KIND_SLAB ?
+		    &((slab_allocator_t *)reg)->core :
+		    &((mempool_t *)reg)->core.slab;
+		off = (size_t)(addr - s->base);
+		if (off >= s->span)
+			continue;
+		idx = (u32)(off / s->stride);
+		off -= (size_t)idx * s->stride;
+		st = MPOOL_READ(s->state[idx]);
+		fprintf(stderr,
+			"mempool: %p is byte %zu of block %u of %s %p (block size %zu, stride %zu): %s\n",
+			(const void *)addr, off, idx,
+			reg->kind == MPOOL_KIND_SLAB ? "slab" : "pool",
+			(void *)reg, s->block_size, s->stride,
+			st == MPOOL_BLK_ALLOC ?
+			"past the end of an allocated block (overflow)" :
+			st == MPOOL_BLK_BAD ? "a quarantined block" :
+			"a free block (use after free)");
+		return;
+	}
+}
+#endif
 
 static_assert(sizeof(struct mpool_stats) == sizeof(struct mempool_stats),
 	       "the public statistics mirror the core's");

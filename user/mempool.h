@@ -32,8 +32,9 @@
  *              another allocator's block, an interior or misaligned pointer)
  *   -EALREADY  the block is already free (double free), wherever it sits:
  *              this thread's cache, another thread's, or the shared backing
- *   -EUCLEAN   the allocator's metadata for the block is in an impossible
- *              state
+ *   -EUCLEAN   the block or the allocator's metadata for it is corrupt:
+ *              an impossible state word, or (debug mode) an overwritten
+ *              red zone; the block is withdrawn for good (quarantined)
  *
  * Freeing NULL is a no-op returning 0.  Every misuse is counted in the
  * allocator's statistics and reported through the error hook (see
@@ -43,11 +44,30 @@
  * MEMPOOL_ABORT_ON_ERROR=1 in the environment.
  *
  * Debug mode (MEMPOOL_DEBUG as a create flag, or MEMPOOL_DEBUG=1 in the
- * environment for every allocator) makes each block state change a
- * compare-and-swap, so that two threads freeing one block at the same time
- * are told apart: one gets 0, the other -EALREADY.  Without it a sequential
- * double free is always caught, and a racing one is caught when the block's
- * second copy would be handed out (see common/mpool.h).
+ * environment for every slab and pool) costs speed for checks, like SLUB's
+ * red zoning and poisoning:
+ *  - each block state change is a compare-and-swap, so that two threads
+ *    freeing one block at the same time are told apart: one gets 0, the
+ *    other -EALREADY;
+ *  - every block is followed by a red zone of at least 8 bytes (the stride
+ *    grows by 64 bytes when the block size leaves less than 8), filled with
+ *    0xbb and checked when the block is freed and by slab_audit() and
+ *    pool_audit();
+ *  - a freed block is filled with 0x6b, checked when it is handed out
+ *    again, so a write after free is caught.
+ * A block found corrupt is reported (-EUCLEAN to the error hook, and to the
+ * caller of a free) and quarantined: never handed out again.  Without
+ * debug mode a sequential double free is still always caught, and a racing
+ * one when the block's second copy would be handed out (see
+ * common/mpool.h).
+ *
+ * Memory checkers.  Built with AddressSanitizer, free blocks, red zones
+ * and an arena's unused tail are poisoned, so ASan reports a use after
+ * free or an overflow inside a pool.  Run under valgrind, every allocator
+ * announces its blocks with memcheck's mempool client requests (when the
+ * library was built with <valgrind/memcheck.h> installed), so memcheck
+ * reports use after free, reads of uninitialised block memory and leaked
+ * blocks; outside valgrind this costs nothing on the fast path.
  *
  * Threads.  Every call may be made from any thread, on any block, with
  * these exceptions: arena_reset() must not race with arena_alloc() on the
@@ -74,7 +94,7 @@ extern "C" {
 #define MEMPOOL_MAX_ALLOCATORS	65536
 
 /* Create flags. */
-#define MEMPOOL_DEBUG		0x1u	/* compare-and-swap every state change */
+#define MEMPOOL_DEBUG		0x1u	/* red zones, poison, CAS; see above */
 
 typedef struct slab_allocator slab_allocator_t;
 typedef struct arena_allocator arena_allocator_t;
@@ -189,6 +209,20 @@ MEMPOOL_API void slab_destroy(slab_allocator_t *s);
 MEMPOOL_API int slab_stats(slab_allocator_t *s, struct mempool_stats *st);
 
 /**
+ * slab_audit() - check every block of a slab.
+ * @s: the slab.
+ *
+ * Every block's state word, and in debug mode every red zone and every free
+ * block's poison, is checked; each corrupt block is reported through the
+ * error hook (-EUCLEAN) and counted.  Nothing is changed: a corrupt free
+ * block is quarantined when it would next be handed out.  Must not run
+ * concurrently with other calls on @s.
+ *
+ * Return: the number of corrupt blocks found, or -EINVAL when @s is NULL.
+ */
+MEMPOOL_API long slab_audit(slab_allocator_t *s);
+
+/**
  * arena_create() - map an arena of @capacity bytes.
  * @capacity: bytes (> 0).
  *
@@ -284,6 +318,14 @@ MEMPOOL_API int pool_free(mempool_t *p, void *ptr);
  * Return: the number of blocks given back, or -EINVAL when @p is NULL.
  */
 MEMPOOL_API long pool_cache_flush(mempool_t *p);
+
+/**
+ * pool_audit() - check every block of a pool, as slab_audit() does.
+ * @p: the pool.
+ *
+ * Return: the number of corrupt blocks found, or -EINVAL when @p is NULL.
+ */
+MEMPOOL_API long pool_audit(mempool_t *p);
 
 /**
  * pool_destroy() - release a pool, its caches and every block in it.

@@ -35,6 +35,8 @@ struct mpt {
 #define MPT_EQ(t, a, b)							\
 	KUNIT_EXPECT_EQ((t)->test, (long long)(a), (long long)(b))
 
+#define MPT_F_DEBUG	MPOOL_F_DEBUG
+
 #include "../shared/mpool_cases.h"
 
 static atomic_t mpt_serial = ATOMIC_INIT(0);
@@ -118,6 +120,25 @@ static void mpt_pool_destroy(struct mpt_pool *p)
 static void mpt_pool_stats(struct mpt_pool *p, struct mpool_stats *st)
 {
 	mpool_pool_stats((struct mpool_pool *)p, st);
+}
+
+static long mpt_slab_audit(struct mpt_slab *s)
+{
+	return mpool_slab_audit((struct mpool_slab *)s);
+}
+
+static long mpt_pool_audit(struct mpt_pool *p)
+{
+	return mpool_pool_audit((struct mpool_pool *)p);
+}
+
+/* A stray write: KASAN must not stop it, the allocator must catch it. */
+static noinline __no_sanitize_address void mpt_poke(void *p, size_t n, int c)
+{
+	volatile u8 *q = p;
+
+	while (n--)
+		*q++ = (u8)c;
 }
 
 static int mpt_arena_create(size_t capacity, struct mpt_arena **out)

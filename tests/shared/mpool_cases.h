@@ -14,7 +14,10 @@
  *
  * and the adapter below, mapping each call onto its world's public API
  * (slab_create() and friends in userspace, mpool_slab_create() and friends
- * in the kernel).  Creates return 0 or a negative errno.
+ * in the kernel).  Creates return 0 or a negative errno.  MPT_F_DEBUG is
+ * the world's debug-mode create flag, and mpt_poke() writes memory behind
+ * the back of the world's memory checker (ASan, KASAN), as a stray write
+ * from a buggy program would.
  *
  * The list of cases is MPT_CASES(X): a harness expands it into its own
  * table (TEST() functions, or a kunit_case array).
@@ -32,6 +35,7 @@ static void *mpt_slab_alloc(struct mpt_slab *s);
 static int mpt_slab_free(struct mpt_slab *s, void *p);
 static void mpt_slab_destroy(struct mpt_slab *s);
 static void mpt_slab_stats(struct mpt_slab *s, struct mpool_stats *st);
+static long mpt_slab_audit(struct mpt_slab *s);
 
 static int mpt_pool_create(size_t size, size_t cache, size_t capacity,
 			   unsigned int flags, struct mpt_pool **out);
@@ -40,6 +44,7 @@ static int mpt_pool_free(struct mpt_pool *p, void *ptr);
 static void mpt_pool_flush(struct mpt_pool *p);
 static void mpt_pool_destroy(struct mpt_pool *p);
 static void mpt_pool_stats(struct mpt_pool *p, struct mpool_stats *st);
+static long mpt_pool_audit(struct mpt_pool *p);
 
 static int mpt_arena_create(size_t capacity, struct mpt_arena **out);
 static void *mpt_arena_alloc(struct mpt_arena *a, size_t size);
@@ -50,6 +55,9 @@ static void mpt_arena_stats(struct mpt_arena *a, struct mpool_stats *st);
 /* Zeroed scratch memory for a case, and its release. */
 static void *mpt_zalloc(size_t size);
 static void mpt_free(void *p);
+
+/* Set @n bytes at @p to @c, unseen by ASan/KASAN. */
+static void mpt_poke(void *p, size_t n, int c);
 
 /*
  * Misuse reports are expected in these cases; the harness counts them
@@ -73,6 +81,39 @@ static void *mpt_alloc(struct mpt_blocks *b)
 static int mpt_release(struct mpt_blocks *b, void *p)
 {
 	return b->slab ? mpt_slab_free(b->slab, p) : mpt_pool_free(b->pool, p);
+}
+
+static long mpt_audit(struct mpt_blocks *b)
+{
+	return b->slab ? mpt_slab_audit(b->slab) : mpt_pool_audit(b->pool);
+}
+
+static void mpt_destroy(struct mpt_blocks *b)
+{
+	if (b->slab)
+		mpt_slab_destroy(b->slab);
+	else
+		mpt_pool_destroy(b->pool);
+	b->slab = NULL;
+	b->pool = NULL;
+}
+
+/* Make a slab (@cache == 0) or a pool. */
+static int mpt_make(struct mpt_blocks *b, size_t size, size_t cache,
+		    size_t count, unsigned int flags)
+{
+	b->slab = NULL;
+	b->pool = NULL;
+	if (!cache)
+		return mpt_slab_create(size, count, flags, &b->slab);
+	return mpt_pool_create(size, cache, count, flags, &b->pool);
+}
+
+/* Move cached blocks back to the backing (a pool's; a slab has none). */
+static void mpt_flush(struct mpt_blocks *b)
+{
+	if (b->pool)
+		mpt_pool_flush(b->pool);
 }
 
 static void mpt_stats(struct mpt_blocks *b, struct mpool_stats *st)
@@ -530,6 +571,178 @@ static void mpt_case_arena_odd_capacity(struct mpt *t)
 	mpt_arena_destroy(a);
 }
 
+/* --- hardening: debug mode, audit, overflows ------------------------- */
+
+/*
+ * Allocate until NULL; check every block is a distinct block start of the
+ * segment [@base, @base + @span) (when @base is known) and is not @avoid.
+ * Return: how many were allocated; they are in @v.
+ */
+static size_t mpt_drain(struct mpt *t, struct mpt_blocks *b, void **v,
+			size_t max, const u8 *base, size_t stride,
+			size_t span, const void *avoid)
+{
+	size_t n = 0, j;
+	void *p;
+
+	while (n < max && (p = mpt_alloc(b))) {
+		MPT_EXPECT(t, p != avoid);
+		if (base) {
+			MPT_EXPECT(t, (const u8 *)p >= base &&
+				   (const u8 *)p < base + span);
+			MPT_EXPECT(t, !(((const u8 *)p - base) % stride));
+		}
+		for (j = 0; j < n; j++)
+			MPT_EXPECT(t, v[j] != p);
+		v[n++] = p;
+	}
+	MPT_EXPECT(t, n < max || !mpt_alloc(b));
+	return n;
+}
+
+/* Debug mode: a one-byte overflow into the red zone is caught. */
+static void mpt_case_debug_redzone(struct mpt *t)
+{
+	static const size_t sizes[] = { 100, 128, 4096 };
+	static const size_t caches[] = { 0, 4 };
+	const size_t count = 8;
+	struct mpt_blocks b;
+	struct mpool_stats st;
+	unsigned long before;
+	size_t i, k, n;
+	void *v[8], *p;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		for (k = 0; k < 2; k++) {
+			MPT_ASSERT(t, !mpt_make(&b, sizes[i], caches[k], count,
+						MPT_F_DEBUG));
+			mpt_stats(&b, &st);
+			MPT_EXPECT(t, st.stride >= sizes[i] + 8);
+			MPT_EQ(t, st.stride % 64, 0ul);
+			MPT_EQ(t, mpt_audit(&b), 0l);
+			/* The whole block is the user's. */
+			p = mpt_alloc(&b);
+			MPT_ASSERT(t, p);
+			memset(p, 0x11, sizes[i]);
+			MPT_EQ(t, mpt_release(&b, p), 0);
+			/* One byte past it is not. */
+			p = mpt_alloc(&b);
+			MPT_ASSERT(t, p);
+			before = mpt_reports();
+			mpt_poke((u8 *)p + sizes[i], 1, 0);
+			MPT_EQ(t, mpt_audit(&b), 1l);
+			MPT_EQ(t, mpt_release(&b, p), -EUCLEAN);
+			MPT_EQ(t, mpt_reports(), before + 2);
+			mpt_stats(&b, &st);
+			MPT_EQ(t, st.corrupt, 2ull);
+			MPT_EQ(t, st.quarantined, 1ull);
+			MPT_EQ(t, st.in_use, 0ul);
+			/* It is never handed out again. */
+			mpt_flush(&b);
+			n = mpt_drain(t, &b, v, count, NULL, 0, 0, p);
+			MPT_EQ(t, n, count - 1);
+			while (n)
+				MPT_EQ(t, mpt_release(&b, v[--n]), 0);
+			mpt_stats(&b, &st);
+			MPT_EQ(t, st.in_use, 0ul);
+			MPT_EQ(t, st.free + st.cached, count - 1);
+			MPT_EQ(t, mpt_audit(&b), 0l);
+			mpt_destroy(&b);
+		}
+	}
+}
+
+/* Debug mode: a write to a free block is caught before reuse. */
+static void mpt_case_debug_use_after_free(struct mpt *t)
+{
+	static const size_t caches[] = { 0, 4 };
+	const size_t count = 8;
+	struct mpt_blocks b;
+	struct mpool_stats st;
+	size_t k, n;
+	void *v[8], *p;
+
+	for (k = 0; k < 2; k++) {
+		MPT_ASSERT(t, !mpt_make(&b, 200, caches[k], count,
+					MPT_F_DEBUG));
+		n = mpt_drain(t, &b, v, count, NULL, 0, 0, NULL);
+		MPT_EQ(t, n, count);
+		while (n)
+			MPT_EQ(t, mpt_release(&b, v[--n]), 0);
+		p = v[3];
+		mpt_poke((u8 *)p + 5, 1, 0);
+		MPT_EQ(t, mpt_audit(&b), 1l);
+		mpt_flush(&b);
+		n = mpt_drain(t, &b, v, count, NULL, 0, 0, p);
+		MPT_EQ(t, n, count - 1);
+		mpt_stats(&b, &st);
+		MPT_EQ(t, st.quarantined, 1ull);
+		MPT_EQ(t, st.corrupt, 2ull);
+		MPT_EQ(t, st.in_use, count - 1);
+		while (n)
+			MPT_EQ(t, mpt_release(&b, v[--n]), 0);
+		mpt_destroy(&b);
+	}
+}
+
+/*
+ * In every mode, an overflow of any length over the whole segment (live
+ * and free blocks, red zones) never makes the allocator hand out a pointer
+ * outside its blocks or one block twice: its metadata lives elsewhere.
+ * Debug mode quarantines what it finds overwritten; what is left is still
+ * sound.
+ */
+static void mpt_case_overflow_scribble(struct mpt *t)
+{
+	static const size_t caches[] = { 0, 8 };
+	const size_t count = 32, size = 100;
+	struct mpt_blocks b;
+	struct mpool_stats st;
+	size_t k, f, i, n, stride, span;
+	u32 seed = 12345;
+	void **v = mpt_zalloc(count * sizeof(*v));
+	u8 *base;
+
+	MPT_ASSERT(t, v);
+	for (f = 0; f < 2; f++) {
+		for (k = 0; k < 2; k++) {
+			MPT_ASSERT(t, !mpt_make(&b, size, caches[k], count,
+						f ? MPT_F_DEBUG : 0));
+			mpt_stats(&b, &st);
+			stride = st.stride;
+			span = stride * count;
+			n = mpt_drain(t, &b, v, count, NULL, 0, 0, NULL);
+			MPT_ASSERT(t, n == count);
+			base = v[0];
+			for (i = 1; i < n; i++)
+				if ((u8 *)v[i] < base)
+					base = v[i];
+			/* Free every other block, then overwrite it all. */
+			for (i = 0; i < n; i += 2)
+				MPT_EQ(t, mpt_release(&b, v[i]), 0);
+			for (i = 0; i < span; i++)
+				mpt_poke(base + i, 1, (int)(mpt_rand(&seed) & 0xff));
+			/* Debug mode sees the red zones; others see nothing. */
+			for (i = 1; i < n; i += 2)
+				MPT_EQ(t, mpt_release(&b, v[i]),
+				       f ? -EUCLEAN : 0);
+			mpt_flush(&b);
+			n = mpt_drain(t, &b, v, count, base, stride, span,
+				      NULL);
+			mpt_stats(&b, &st);
+			MPT_EQ(t, st.in_use, n);
+			if (f)
+				MPT_EQ(t, n + st.quarantined, count);
+			else
+				MPT_EQ(t, n, count);
+			while (n)
+				MPT_EQ(t, mpt_release(&b, v[--n]), 0);
+			mpt_destroy(&b);
+		}
+	}
+	mpt_free(v);
+}
+
 #define MPT_CASES(X)					\
 	X(slab_exhaust_reuse)				\
 	X(slab_bad_pointers)				\
@@ -543,6 +756,9 @@ static void mpt_case_arena_odd_capacity(struct mpt *t)
 	X(pool_create_errors)				\
 	X(pool_cache_bound)				\
 	X(arena_basic)					\
-	X(arena_odd_capacity)
+	X(arena_odd_capacity)				\
+	X(debug_redzone)				\
+	X(debug_use_after_free)				\
+	X(overflow_scribble)
 
 #endif /* MPOOL_CASES_H */

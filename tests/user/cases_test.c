@@ -35,6 +35,8 @@ struct mpt {
 		EXPECT_EQ((long long)(b), (long long)(a));		\
 	} while (0)
 
+#define MPT_F_DEBUG	MEMPOOL_DEBUG
+
 #include "../shared/mpool_cases.h"
 
 static unsigned long mpt_nreports;
@@ -95,6 +97,11 @@ static void mpt_slab_stats(struct mpt_slab *s, struct mpool_stats *st)
 	slab_stats((slab_allocator_t *)s, (struct mempool_stats *)st);
 }
 
+static long mpt_slab_audit(struct mpt_slab *s)
+{
+	return slab_audit((slab_allocator_t *)s);
+}
+
 static int mpt_pool_create(size_t size, size_t cache, size_t capacity,
 			   unsigned int flags, struct mpt_pool **out)
 {
@@ -125,6 +132,21 @@ static void mpt_pool_destroy(struct mpt_pool *p)
 static void mpt_pool_stats(struct mpt_pool *p, struct mpool_stats *st)
 {
 	pool_stats((mempool_t *)p, (struct mempool_stats *)st);
+}
+
+static long mpt_pool_audit(struct mpt_pool *p)
+{
+	return pool_audit((mempool_t *)p);
+}
+
+/* A stray write: ASan must not stop it, the allocator must catch it. */
+__attribute__((no_sanitize_address, noinline))
+static void mpt_poke(void *p, size_t n, int c)
+{
+	volatile unsigned char *q = p;
+
+	while (n--)
+		*q++ = (unsigned char)c;
 }
 
 static int mpt_arena_create(size_t capacity, struct mpt_arena **out)
