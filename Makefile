@@ -60,7 +60,7 @@ test_cflags = $(CFLAGS) $(SANFLAGS) $(WARN) -std=gnu11 -pthread \
 .PHONY: all lib test run check sanitize sanitize-asan sanitize-tsan \
 	install uninstall clean deps check-user check-clang check-install \
 	module module-clean kunit kselftest lint deps-kernel check-kernel \
-	bench bench_vs_malloc bench-deps
+	bench bench_vs_malloc bench-deps soak
 .DELETE_ON_ERROR:
 
 all: lib test
@@ -155,6 +155,19 @@ sanitize-tsan:
 	$(MAKE) --no-print-directory test O=build/tsan CFLAGS= \
 		SANFLAGS="$(TSAN_FLAGS)" \
 		TEST_ENV="TSAN_OPTIONS=halt_on_error=1:abort_on_error=1:second_deadlock_stack=1"
+
+# --- soak: the concurrent stress for minutes, under TSan -------------------
+# (and, with the kernel half, under KCSAN in the VM).  Not part of check.
+
+SOAK_SECONDS ?= 75
+soak: | deps
+	$(MAKE) --no-print-directory O=build/tsan CFLAGS= \
+		SANFLAGS="$(TSAN_FLAGS)" build/tsan/tests/threads_test
+	TSAN_OPTIONS=halt_on_error=1:abort_on_error=1 \
+		MEMPOOL_SOAK_SECONDS=$(SOAK_SECONDS) \
+		build/tsan/tests/threads_test 2>&1 | \
+		tee build/tsan/soak.tap
+	@! grep -q '^not ok' build/tsan/soak.tap
 
 # --- install ------------------------------------------------------------
 

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -129,6 +130,7 @@ struct stress {
 	unsigned long errors;
 	unsigned long allocs;
 	unsigned int rounds;
+	time_t deadline;	/* soak: run until then instead of @rounds */
 };
 
 struct worker {
@@ -154,7 +156,8 @@ static void *stress_worker(void *arg)
 	unsigned int seed = w->id, r, i, n;
 	void *mine[64], *p;
 
-	for (r = 0; r < s->rounds; r++) {
+	for (r = 0; s->deadline ? time(NULL) < s->deadline : r < s->rounds;
+	     r++) {
 		n = (rand_r(&seed) % 64) + 1;
 		for (i = 0; i < n; i++) {
 			mine[i] = s_alloc(s);
@@ -229,6 +232,10 @@ FIXTURE_SETUP(stress)
 	memset(&self->s, 0, sizeof(self->s));
 	pthread_mutex_init(&self->s.xchg.lock, NULL);
 	self->s.rounds = 10000;
+	/* make soak: MEMPOOL_SOAK_SECONDS per variant instead of rounds. */
+	if (getenv("MEMPOOL_SOAK_SECONDS"))
+		self->s.deadline = time(NULL) +
+				   atol(getenv("MEMPOOL_SOAK_SECONDS"));
 	if (variant->slab) {
 		self->s.slab = slab_create_flags(BLOCK, CAPACITY, variant->flags);
 		ASSERT_NE(NULL, self->s.slab);
@@ -261,7 +268,7 @@ FIXTURE_TEARDOWN(stress)
  * pool, no free fails; after the threads exit everything is free and the
  * whole capacity can be allocated again by one thread.
  */
-TEST_F_TIMEOUT(stress, cross_thread, 120)
+TEST_F_TIMEOUT(stress, cross_thread, 900)
 {
 	struct worker w[NTHREADS];
 	pthread_t tid[NTHREADS];
