@@ -45,6 +45,9 @@ SIZES = [64, 256, 4096]
 FIELDS = ["ns_per_pair", "ops_per_s", "p50", "p99", "p999", "max"]
 
 
+SCALE = 1.0
+
+
 def pairs_for(pattern, size, short):
     """Work per cell: enough to last ~50-200 ms for the slowest peer."""
     n = {"pairs": 2000000, "fifo": 200000, "random": 200000,
@@ -53,7 +56,7 @@ def pairs_for(pattern, size, short):
         n //= 2
     if short:
         n //= 2
-    return max(n, 1000)
+    return max(int(n * SCALE), 1000)
 
 
 def allocators(pattern, threads):
@@ -61,7 +64,11 @@ def allocators(pattern, threads):
     # An arena has no free: it takes part where one thread allocates only.
     if pattern in ("pairs", "fifo", "random") and threads == 1:
         names.append("arena")
-    return names + list(PEERS) + [FLOOR]
+    names += list(PEERS)
+    # A bare thread-local free list cannot take a remote free.
+    if pattern != "prodcons":
+        names.append(FLOOR)
+    return names
 
 
 def run_cell(name, size, pattern, threads, pairs):
@@ -146,7 +153,8 @@ def table_ns(res, runs):
         bp, bpn = best_peer(cell)
         lines.append("| %d | %s | %d | %s | %.2f (%s) | %.2f |" %
                      (size, pattern, threads, " | ".join(cols), pool / bp,
-                      bpn, pool / med(cell[FLOOR], "ns_per_pair")))
+                      bpn, pool / med(cell[FLOOR], "ns_per_pair")
+                      if FLOOR in cell else float("nan")))
     return "\n".join(lines)
 
 
@@ -298,7 +306,11 @@ def main():
     ap.add_argument("mode", choices=["suite", "vs-malloc", "icount"])
     ap.add_argument("--runs", type=int, default=None)
     ap.add_argument("--out", default=os.path.join(TOP, "build", "bench"))
+    ap.add_argument("--scale", type=float, default=1.0,
+                    help="multiply the work per cell (e.g. 0.1 for a smoke run)")
     a = ap.parse_args()
+    global SCALE
+    SCALE = a.scale
     os.makedirs(a.out, exist_ok=True)
     for p, lib in PEERS.items():
         if lib and not os.path.exists(lib):
