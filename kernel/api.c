@@ -351,13 +351,17 @@ EXPORT_SYMBOL_NS_GPL(mpool_pool_create, MPOOL);
 void *mpool_pool_alloc(struct mpool_pool *p)
 {
 	struct mpool_kpool *kp = mpool_kpool(p);
+	struct mpool_cache *c;
 	unsigned long flags;
 	void *ptr;
 
 	if (unlikely(!kp->pcp))
 		return mpool_slab_alloc(&p->slab);
 	local_lock_irqsave(&kp->pcp->lock, flags);
-	ptr = mpool_cache_alloc(p, &this_cpu_ptr(kp->pcp)->c);
+	c = &this_cpu_ptr(kp->pcp)->c;
+	ptr = mpool_cache_alloc_fast(p, c);
+	if (unlikely(!ptr))
+		ptr = mpool_cache_alloc(p, c);
 	local_unlock_irqrestore(&kp->pcp->lock, flags);
 	return ptr;
 }
@@ -374,13 +378,16 @@ EXPORT_SYMBOL_NS_GPL(mpool_pool_alloc, MPOOL);
 int mpool_pool_free(struct mpool_pool *p, void *ptr)
 {
 	struct mpool_kpool *kp = mpool_kpool(p);
+	struct mpool_cache *c;
 	unsigned long flags;
 	int ret;
 
 	if (unlikely(!kp->pcp))
 		return mpool_slab_free(&p->slab, ptr);
 	local_lock_irqsave(&kp->pcp->lock, flags);
-	ret = mpool_cache_free(p, &this_cpu_ptr(kp->pcp)->c, ptr);
+	c = &this_cpu_ptr(kp->pcp)->c;
+	ret = mpool_cache_free_fast(p, c, ptr) ? 0 :
+	      mpool_cache_free(p, c, ptr);
 	local_unlock_irqrestore(&kp->pcp->lock, flags);
 	return ret;
 }
