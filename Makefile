@@ -301,7 +301,8 @@ bench-kernel: | deps-kernel
 #   make fuzz          each harness in turn for FUZZ_TIME seconds (600) on
 #                      build/fuzz/corpus-<name> (the seeds of
 #                      tests/fuzz/corpus/<name> plus what earlier runs found);
-#                      FUZZ_SAVE=1 merges new coverage back into the seeds
+#                      FUZZ_SAVE=1 then adds to the seeds the fewest inputs
+#                      that reach the new edges (a few dozen small files)
 #   make check-fuzz    each for FUZZ_CHECK_TIME seconds (60) from the seeds
 #                      alone; writes build/logs/fuzz.tap
 #
@@ -340,8 +341,9 @@ fuzz: $(FUZZ_BIN)
 		build/fuzz/$$f $(FUZZ_OPTS) -max_total_time=$(FUZZ_TIME) \
 			-artifact_prefix=build/fuzz/crash-$$f/ $$c || rc=1; \
 		if [ "$(FUZZ_SAVE)" = 1 ]; then \
-			build/fuzz/$$f -merge=1 tests/fuzz/corpus/$$f $$c \
-				2>&1 | tail -1; \
+			build/fuzz/$$f -set_cover_merge=1 -use_counters=0 \
+				tests/fuzz/corpus/$$f $$c 2>&1 | \
+				grep 'MERGE-OUTER: [0-9]* new'; \
 		fi; \
 	done; exit $$rc
 

@@ -46,9 +46,9 @@
 #define NSLOTS		4
 #define MAX_BLOCKS	96		/* a slab's or pool's most blocks */
 #define MAX_ARENA	(128 * 64)	/* an arena's most bytes */
-#define MAX_LIVE	128		/* MAX_ARENA / 64: most live blocks */
+#define MAX_LIVE	128		/* MAX_ARENA / 64 */
 #define ALIGN		64u
-#define REDZONE		8u		/* debug mode: at least, after a block */
+#define REDZONE		8u		/* debug mode: at least */
 #define MAX_EVENTS	256
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -114,7 +114,7 @@ struct slot {
 	uintptr_t written[MAX_BLOCKS];
 	uintptr_t lo, hi;	/* lowest, highest block ever handed out */
 	size_t off;		/* arena: bytes handed out */
-	uintptr_t base;		/* arena: its first block, 0 until known */
+	uintptr_t base;		/* arena: first block, 0 until known */
 	size_t nlive;
 	struct blk live[MAX_LIVE];
 };
@@ -638,10 +638,11 @@ static void op_free_bad(struct slot *s, struct input *in)
 			p = blk + 1 + (k >> 8) % (s->stride - 1);
 		break;
 	case 5:		/* a cache line inside a block, or half of one */
-		if (blk)
-			p = blk + (s->stride > ALIGN ?
-				   ALIGN * (1 + (k >> 8) % (s->stride / ALIGN - 1)) :
-				   ALIGN / 2);
+		if (blk && s->stride > ALIGN)
+			p = blk + ALIGN *
+				  (1 + (k >> 8) % (s->stride / ALIGN - 1));
+		else if (blk)
+			p = blk + ALIGN / 2;
 		break;
 	case 6:		/* a stride past either end of the segment */
 		if (blk)

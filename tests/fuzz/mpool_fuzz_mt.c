@@ -43,8 +43,8 @@
 #define HDR		7
 #define ALIGN		64u
 
-#define FREE_W		0		/* owner word: in the allocator */
-#define HANDOFF_W	0xff		/* owner word: in a handoff slot */
+#define FREE_W		0		/* owner: the allocator */
+#define HANDOFF_W	0xff		/* owner: a handoff slot */
 
 enum { A_POOL, A_SLAB, A_NR };
 
@@ -55,7 +55,7 @@ struct alloc {
 	size_t cap;
 	size_t mag;
 	uintptr_t base;
-	int owner[MAX_BLOCKS];		/* atomic: FREE_W, thread + 1, HANDOFF_W */
+	int owner[MAX_BLOCKS];		/* atomic: FREE_W, id + 1, HANDOFF_W */
 	uint8_t tag[MAX_BLOCKS];	/* written by the block's owner */
 	long failed;			/* atomic: NULL allocations */
 	long invalid;			/* atomic: -EINVAL frees */
@@ -72,7 +72,7 @@ struct worker {
 	int id;
 	const uint8_t *prog;
 	size_t len;
-	size_t stride;		/* its bytes are prog[0], prog[stride], ... */
+	size_t stride;		/* its bytes: prog[0], prog[stride]... */
 	uint8_t seq;
 	size_t nown;
 	struct own own[2 * MAX_BLOCKS];
@@ -462,7 +462,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(allocs[A_POOL].h && allocs[A_SLAB].h);
 	for (a = 0; a < A_NR; a++) {
 		al = &allocs[a];
-		/* Debug mode may add a red zone: the stride is the allocator's. */
+		/* Debug mode adds a red zone: the stride is the allocator's. */
 		CHECK(a_stats(a, &st) == 0);
 		CHECK(st.stride % ALIGN == 0 && st.stride >= al->bsize);
 		al->stride = st.stride;
