@@ -124,7 +124,6 @@ struct mpool_stack {
 /**
  * struct mpool_slab - fixed-size blocks over a lock-free stack.
  * @base: first block; page aligned.
- * @low_mask: (1 << @shift) - 1.
  * @state: one MPOOL_BLK_* word per block.
  * @inv: the inverse of @stride's odd factor modulo 2^64 (see
  *	mpool_slab_index()).
@@ -154,7 +153,6 @@ struct mpool_stack {
  */
 struct mpool_slab {
 	u8 *base;
-	u64 low_mask;
 	u32 *state;
 	u64 inv;
 	u32 count;
@@ -240,19 +238,27 @@ static inline void *mpool_slab_block(const struct mpool_slab *s, u32 idx)
 	return s->base + (size_t)idx * s->stride;
 }
 
+/* Rotate @x right by @n (0 < @n < 64). */
+static inline u64 mpool_ror64(u64 x, u32 n)
+{
+	return (x >> n) | (x << (64 - n));
+}
+
 /**
  * mpool_slab_index() - map a pointer to its block index, by arithmetic only.
  * @s: the slab.
  * @ptr: any pointer.
  * @idx: where to store the index.
  *
- * Write the stride as 2^@shift * m with m odd.  The offset from @base must
- * have its low @shift bits clear; then q = (offset >> @shift) * m^-1
- * (mod 2^64) equals offset / stride exactly when m divides the shifted
- * offset, and is larger than (2^64 - 1) / m >= @count otherwise.  So one
- * mask test, one multiply and one compare against @count reject every
- * pointer outside the segment (below @base the offset wraps to a huge
- * value), every interior and every misaligned pointer, with no division.
+ * Write the stride as 2^@shift * m with m odd, and let off be @ptr's
+ * offset from @base (below @base it wraps to a huge value).  Then
+ * q = ror(off * m^-1 mod 2^64, @shift) equals off / stride when the stride
+ * divides off, and is larger than (2^64 - 1) / stride >= @count otherwise
+ * (Granlund and Montgomery's divisibility test): the rotation brings any
+ * low bits of off that a multiple of 2^@shift cannot have to the top.  So
+ * one multiply, one rotate and one compare against @count reject every
+ * pointer outside the segment and every interior or misaligned pointer,
+ * with no division.
  *
  * Return: 0, or -EINVAL when @ptr is not the start of a block of @s.
  */
@@ -260,11 +266,8 @@ static inline int mpool_slab_index(const struct mpool_slab *s,
 				   const void *ptr, u32 *idx)
 {
 	u64 off = (u64)((const u8 *)ptr - s->base);
-	u64 q;
+	u64 q = mpool_ror64(off * s->inv, s->shift);
 
-	if (unlikely(off & s->low_mask))
-		return -EINVAL;
-	q = (off >> s->shift) * s->inv;
 	if (unlikely(q >= s->count))
 		return -EINVAL;
 	*idx = (u32)q;
@@ -511,9 +514,13 @@ static inline int mpool_cache_free(struct mpool_pool *p, struct mpool_cache *c,
  * @c: the calling context's cache (the caller owns it).
  *
  * A build calls this first and, when it returns NULL, calls
- * mpool_cache_alloc(), which handles every other case (an empty cache,
- * debug mode, a state word that is not FREE).  Kept free of calls so that
- * the compiler can make the caller's fast path a leaf.
+ * mpool_cache_alloc(), which handles every other case (an empty cache, a
+ * state word that is not FREE).  Kept free of calls so that the compiler
+ * can make the caller's fast path a leaf.
+ *
+ * Only for a pool without MPOOL_F_SLOW (debug mode, a memory checker): the
+ * caller checks the flag, once per pool if it can, and sends such a pool
+ * to mpool_cache_alloc() always.
  *
  * Return: a block, or NULL with nothing changed.
  */
@@ -521,10 +528,10 @@ static inline void *mpool_cache_alloc_fast(struct mpool_pool *p,
 					   struct mpool_cache *c)
 {
 	struct mpool_slab *s = &p->slab;
-	u32 n = c->count, flags = s->flags, idx;
+	u32 n = c->count, idx;
 	void *ptr;
 
-	if (unlikely(!n || (flags & MPOOL_F_SLOW)))
+	if (unlikely(!n))
 		return NULL;
 	idx = c->objs[n - 1];
 	if (unlikely(MPOOL_READ(s->state[idx]) != MPOOL_BLK_FREE))
@@ -532,8 +539,8 @@ static inline void *mpool_cache_alloc_fast(struct mpool_pool *p,
 	MPOOL_WRITE(s->state[idx], MPOOL_BLK_ALLOC);
 	MPOOL_WRITE(c->count, n - 1);
 	ptr = mpool_slab_block(s, idx);
-	/* flags has no MPOOL_F_SLOW here: only ASan's poisoning remains. */
-	mpool_env_block_alloc(s, flags, ptr, s->block_size);
+	/* No MPOOL_F_CHECKER here: only ASan's poisoning can remain. */
+	mpool_env_block_alloc(s, 0, ptr, s->block_size);
 	return ptr;
 }
 
@@ -543,9 +550,10 @@ static inline void *mpool_cache_alloc_fast(struct mpool_pool *p,
  * @c: the calling context's cache (the caller owns it).
  * @ptr: any pointer.
  *
- * Frees @ptr when it is an allocated block of @p, the cache has room and
- * the pool is not in debug mode; otherwise the caller calls
- * mpool_cache_free(), which handles (and reports) everything else.
+ * Frees @ptr when it is an allocated block of @p and the cache has room;
+ * otherwise the caller calls mpool_cache_free(), which handles (and
+ * reports) everything else.  Only for a pool without MPOOL_F_SLOW, as for
+ * mpool_cache_alloc_fast().
  *
  * Return: true if @ptr was freed; false with nothing changed.
  */
@@ -553,15 +561,14 @@ static inline bool mpool_cache_free_fast(struct mpool_pool *p,
 					 struct mpool_cache *c, void *ptr)
 {
 	struct mpool_slab *s = &p->slab;
-	u32 n = c->count, flags = s->flags, idx;
+	u32 n = c->count, idx;
 
-	if (unlikely(mpool_slab_index(s, ptr, &idx) || n == s->cache_max ||
-		     (flags & MPOOL_F_SLOW)))
+	if (unlikely(mpool_slab_index(s, ptr, &idx) || n == s->cache_max))
 		return false;
 	if (unlikely(MPOOL_READ(s->state[idx]) != MPOOL_BLK_ALLOC))
 		return false;
 	MPOOL_WRITE(s->state[idx], MPOOL_BLK_FREE);
-	mpool_env_block_free(s, flags, ptr, s->stride);
+	mpool_env_block_free(s, 0, ptr, s->stride);
 	c->objs[n] = idx;
 	MPOOL_WRITE(c->count, n + 1);
 	return true;

@@ -332,7 +332,6 @@ int mpool_slab_init(struct mpool_slab *s, size_t block_size, size_t count,
 	s->count = (u32)count;
 	s->flags = flags;
 	s->shift = (u32)__builtin_ctzll(stride);
-	s->low_mask = (1ull << s->shift) - 1;
 	s->inv = mpool_inverse(stride >> s->shift);
 
 	s->state = mpool_env_zalloc(count * sizeof(u32));

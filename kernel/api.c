@@ -359,7 +359,8 @@ void *mpool_pool_alloc(struct mpool_pool *p)
 		return mpool_slab_alloc(&p->slab);
 	local_lock_irqsave(&kp->pcp->lock, flags);
 	c = &this_cpu_ptr(kp->pcp)->c;
-	ptr = mpool_cache_alloc_fast(p, c);
+	ptr = likely(!(p->slab.flags & MPOOL_F_SLOW)) ?
+	      mpool_cache_alloc_fast(p, c) : NULL;
 	if (unlikely(!ptr))
 		ptr = mpool_cache_alloc(p, c);
 	local_unlock_irqrestore(&kp->pcp->lock, flags);
@@ -386,8 +387,11 @@ int mpool_pool_free(struct mpool_pool *p, void *ptr)
 		return mpool_slab_free(&p->slab, ptr);
 	local_lock_irqsave(&kp->pcp->lock, flags);
 	c = &this_cpu_ptr(kp->pcp)->c;
-	ret = mpool_cache_free_fast(p, c, ptr) ? 0 :
-	      mpool_cache_free(p, c, ptr);
+	if (likely(!(p->slab.flags & MPOOL_F_SLOW)) &&
+	    mpool_cache_free_fast(p, c, ptr))
+		ret = 0;
+	else
+		ret = mpool_cache_free(p, c, ptr);
 	local_unlock_irqrestore(&kp->pcp->lock, flags);
 	return ret;
 }

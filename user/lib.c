@@ -93,7 +93,8 @@ static bool mpool_debug_all;
  * This thread's entries, indexed by registry slot, and a memo of the last
  * one used: generations are unique, so a memo whose @memo_gen equals a
  * pool's generation is that pool's current cache, found with two TLS loads
- * instead of a walk through @vec.
+ * instead of a walk through @vec.  Only pools on the fast path (no
+ * MPOOL_F_SLOW) are memoised, so a memo hit is all the fast path asks.
  */
 struct mpool_tls {
 	u64 memo_gen;
@@ -400,28 +401,26 @@ static struct mpool_ucache *mpool_tls_cache_slow(mempool_t *p)
 	return uc;
 }
 
-/* This thread's cache for @p if it is the memo, else NULL. */
-static inline struct mpool_ucache *mpool_tls_hit(const mempool_t *p)
+/* Whether @p is this thread's memo: its cache is mpool_tls.memo. */
+static inline bool mpool_tls_hit(const mempool_t *p)
 {
-	if (likely(mpool_tls.memo_gen == p->reg.gen))
-		return mpool_tls.memo;
-	return NULL;
+	return mpool_tls.memo_gen == p->reg.gen;
 }
 
 /* This thread's cache for @p, made on first use; NULL if none. */
 static struct mpool_ucache *mpool_tls_cache(mempool_t *p)
 {
 	struct mpool_tls_ent *e;
-	struct mpool_ucache *uc = mpool_tls_hit(p);
+	struct mpool_ucache *uc;
 
-	if (uc)
-		return uc;
+	if (mpool_tls_hit(p))
+		return mpool_tls.memo;
 	e = p->reg.slot < mpool_tls.len ? &mpool_tls.vec[p->reg.slot] : NULL;
 	if (e && e->gen == p->reg.gen)
 		uc = e->cache;
 	else
 		uc = mpool_tls_cache_slow(p);
-	if (uc) {
+	if (uc && !(p->core.slab.flags & MPOOL_F_SLOW)) {
 		mpool_tls.memo = uc;
 		mpool_tls.memo_gen = p->reg.gen;
 	}
@@ -537,16 +536,12 @@ static __attribute__((noinline)) void *pool_alloc_slow(mempool_t *p)
  */
 void *pool_alloc(mempool_t *p)
 {
-	struct mpool_ucache *uc;
 	void *ptr;
 
-	if (likely(p)) {
-		uc = mpool_tls_hit(p);
-		if (likely(uc)) {
-			ptr = mpool_cache_alloc_fast(&p->core, &uc->c);
-			if (likely(ptr))
-				return ptr;
-		}
+	if (likely(p && mpool_tls_hit(p))) {
+		ptr = mpool_cache_alloc_fast(&p->core, &mpool_tls.memo->c);
+		if (likely(ptr))
+			return ptr;
 	}
 	return pool_alloc_slow(p);
 }
@@ -565,13 +560,9 @@ static __attribute__((noinline)) int pool_free_slow(mempool_t *p, void *ptr)
 
 int pool_free(mempool_t *p, void *ptr)
 {
-	struct mpool_ucache *uc;
-
-	if (likely(p)) {
-		uc = mpool_tls_hit(p);
-		if (likely(uc) && mpool_cache_free_fast(&p->core, &uc->c, ptr))
-			return 0;
-	}
+	if (likely(p && mpool_tls_hit(p)) &&
+	    mpool_cache_free_fast(&p->core, &mpool_tls.memo->c, ptr))
+		return 0;
 	return pool_free_slow(p, ptr);
 }
 
