@@ -163,11 +163,18 @@ void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
 #define mpool_vg(flags, req)	do { (void)(flags); } while (0)
 #endif
 
-/* Whether a memory checker (valgrind) watches this process. */
+/*
+ * Whether valgrind's memcheck watches this process.  Other valgrind tools
+ * (callgrind, which counts the fast path's instructions) answer memcheck's
+ * requests with 0, so they see the allocator as it normally runs.
+ */
 static inline bool mpool_env_checker(void)
 {
 #ifdef MPOOL_ENV_VALGRIND
-	return RUNNING_ON_VALGRIND;
+	static u64 probe, vbits;
+
+	return RUNNING_ON_VALGRIND &&
+	       VALGRIND_GET_VBITS(&probe, &vbits, sizeof(probe)) == 1;
 #else
 	return false;
 #endif
