@@ -244,6 +244,14 @@ static inline u64 mpool_ror64(u64 x, u32 n)
 	return (x >> n) | (x << (64 - n));
 }
 
+/* Index of @ptr, known to be a block start of @s. */
+static inline u32 mpool_slab_idx(const struct mpool_slab *s, const void *ptr)
+{
+	u64 off = (u64)((const u8 *)ptr - s->base);
+
+	return (u32)mpool_ror64(off * s->inv, s->shift);
+}
+
 /**
  * mpool_slab_index() - map a pointer to its block index, by arithmetic only.
  * @s: the slab.
@@ -396,8 +404,11 @@ void mpool_arena_stats(struct mpool_arena *a, struct mpool_stats *st);
 
 /**
  * struct mpool_cache - one thread's or one CPU's free blocks.
- * @count: indices in @objs; written only by the owner, read by statistics.
- * @objs: a stack of free block indices, room for 2 * magazine size.
+ * @count: blocks in @objs; written only by the owner, read by statistics.
+ * @objs: a stack of free blocks' addresses, room for 2 * magazine size.
+ *	Addresses rather than indices: an allocation returns what it pops
+ *	with no arithmetic, so a free followed by an allocation does not
+ *	wait on a multiply.
  *
  * The owner is the one context that may use the cache: a thread (TLS) or a
  * CPU with its local lock held.  Whoever drains a cache of a context that is
@@ -405,7 +416,7 @@ void mpool_arena_stats(struct mpool_arena *a, struct mpool_stats *st);
  */
 struct mpool_cache {
 	u32 count;
-	u32 objs[];
+	void *objs[];
 };
 
 /**
@@ -413,7 +424,7 @@ struct mpool_cache {
  * @slab: the blocks, and the stack of free blocks not in magazines.
  * @mag_size: rounds per magazine (cache_size / 2 rounded up; 0: no cache).
  * @nmags: magazines in the depot.
- * @rounds: @nmags * @mag_size block indices, the magazines' contents.
+ * @rounds: @nmags * @mag_size block addresses, the magazines' contents.
  * @full: stack of magazine indices holding @mag_size free blocks each.
  * @empty: stack of magazine indices holding nothing.
  */
@@ -421,7 +432,7 @@ struct mpool_pool {
 	struct mpool_slab slab;
 	u32 mag_size;
 	u32 nmags;
-	u32 *rounds;
+	void **rounds;
 	struct mpool_stack full __aligned(MPOOL_ALIGN);
 	struct mpool_stack empty __aligned(MPOOL_ALIGN);
 };
@@ -460,7 +471,9 @@ static inline void *mpool_cache_alloc(struct mpool_pool *p,
 			return NULL;
 		n = c->count;
 	}
-	idx = c->objs[--n];
+	idx = mpool_slab_idx(&p->slab, c->objs[--n]);
+	/* No stale address left behind: memcheck's leak check looks. */
+	c->objs[n] = NULL;
 	MPOOL_WRITE(c->count, n);
 	err = __mpool_transition(&p->slab, idx, MPOOL_BLK_FREE,
 				 MPOOL_BLK_ALLOC, __mpool_debug(&p->slab));
@@ -503,7 +516,7 @@ static inline int mpool_cache_free(struct mpool_pool *p, struct mpool_cache *c,
 		return err;
 	if (unlikely(c->count == p->slab.cache_max))
 		__mpool_cache_spill(p, c);
-	c->objs[c->count] = idx;
+	c->objs[c->count] = ptr;
 	MPOOL_WRITE(c->count, c->count + 1);
 	return 0;
 }
@@ -533,12 +546,12 @@ static inline void *mpool_cache_alloc_fast(struct mpool_pool *p,
 
 	if (unlikely(!n))
 		return NULL;
-	idx = c->objs[n - 1];
+	ptr = c->objs[n - 1];
+	idx = mpool_slab_idx(s, ptr);
 	if (unlikely(MPOOL_READ(s->state[idx]) != MPOOL_BLK_FREE))
 		return NULL;
 	MPOOL_WRITE(s->state[idx], MPOOL_BLK_ALLOC);
 	MPOOL_WRITE(c->count, n - 1);
-	ptr = mpool_slab_block(s, idx);
 	/* No MPOOL_F_CHECKER here: only ASan's poisoning can remain. */
 	mpool_env_block_alloc(s, 0, ptr, s->block_size);
 	return ptr;
@@ -569,7 +582,7 @@ static inline bool mpool_cache_free_fast(struct mpool_pool *p,
 		return false;
 	MPOOL_WRITE(s->state[idx], MPOOL_BLK_FREE);
 	mpool_env_block_free(s, 0, ptr, s->stride);
-	c->objs[n] = idx;
+	c->objs[n] = ptr;
 	MPOOL_WRITE(c->count, n + 1);
 	return true;
 }

@@ -64,7 +64,7 @@ int mpool_pool_init(struct mpool_pool *p, size_t block_size,
 	p->nmags = (u32)(capacity / p->mag_size) + 2;
 	next = mpool_env_zalloc((size_t)p->nmags * sizeof(u32));
 	p->rounds = next ? mpool_env_zalloc((size_t)p->nmags * p->mag_size *
-					    sizeof(u32)) : NULL;
+					    sizeof(void *)) : NULL;
 	if (!p->rounds) {
 		mpool_env_free(next);
 		mpool_slab_fini(&p->slab);
@@ -101,12 +101,12 @@ void mpool_pool_fini(struct mpool_pool *p)
 size_t mpool_cache_bytes(const struct mpool_pool *p)
 {
 	size_t n = sizeof(struct mpool_cache) + 2 * (size_t)p->mag_size *
-		   sizeof(u32);
+		   sizeof(void *);
 
 	return (n + MPOOL_ALIGN - 1) & ~(size_t)(MPOOL_ALIGN - 1);
 }
 
-static inline u32 *mpool_mag(struct mpool_pool *p, u32 m)
+static inline void **mpool_mag(struct mpool_pool *p, u32 m)
 {
 	return p->rounds + (size_t)m * p->mag_size;
 }
@@ -128,7 +128,7 @@ bool __mpool_cache_refill(struct mpool_pool *p, struct mpool_cache *c)
 
 	if (m != MPOOL_NIL) {
 		/* The pop's acquire pairs with the spill's push. */
-		memcpy(c->objs, mpool_mag(p, m), p->mag_size * sizeof(u32));
+		memcpy(c->objs, mpool_mag(p, m), p->mag_size * sizeof(void *));
 		mpool_stack_push_chain(&p->empty, m, m);
 		n = p->mag_size;
 	} else {
@@ -145,7 +145,7 @@ bool __mpool_cache_refill(struct mpool_pool *p, struct mpool_cache *c)
 					       mpool_slab_block(&p->slab, idx),
 					       err);
 			else
-				c->objs[n++] = idx;
+				c->objs[n++] = mpool_slab_block(&p->slab, idx);
 		}
 	}
 	if (!n) {
@@ -161,20 +161,21 @@ bool __mpool_cache_refill(struct mpool_pool *p, struct mpool_cache *c)
 static void mpool_cache_give(struct mpool_pool *p, struct mpool_cache *c,
 			     u32 n)
 {
-	u32 *top = c->objs + c->count - n;
+	void **top = c->objs + c->count - n;
 	u32 m = MPOOL_NIL, i;
 
 	if (n == p->mag_size)
 		m = mpool_stack_pop(&p->empty);
 	if (m != MPOOL_NIL) {
-		memcpy(mpool_mag(p, m), top, n * sizeof(u32));
+		memcpy(mpool_mag(p, m), top, n * sizeof(void *));
 		/* Count first: the figure never runs below the truth. */
 		mpool_counter_add_return(&p->slab.nfree, n);
 		/* Publishes the rounds to the refill that pops it. */
 		mpool_stack_push_chain(&p->full, m, m);
 	} else {
 		for (i = 0; i < n; i++)
-			__mpool_stack_block(&p->slab, top[i]);
+			__mpool_stack_block(&p->slab,
+					    mpool_slab_idx(&p->slab, top[i]));
 	}
 	MPOOL_WRITE(c->count, c->count - n);
 }
