@@ -247,6 +247,7 @@ check-kernel: lint kunit kselftest
 CHECK_LOGS = $(foreach d,build build/asan build/tsan,\
 		$(addprefix $(d)/logs/,$(addsuffix .tap,$(TESTS)))) \
 	build/logs/clang.tap build/logs/install.tap build/logs/lint.tap \
+	build/logs/fuzz.tap \
 	$(foreach v,$(KERNEL_VARIANTS),build/logs/kernel-$(v)-kunit.tap) \
 	$(foreach v,$(KERNEL_VARIANTS) debian,build/logs/kernel-$(v)-kselftest.tap)
 
@@ -279,7 +280,7 @@ check-install: lib
 	fi > build/logs/install.tap
 	@cat build/logs/install.tap
 
-check-user: test sanitize check-clang check-install
+check-user: test sanitize check-clang check-install check-fuzz
 
 check:
 	@rm -rf build/logs build/asan/logs build/tsan/logs
