@@ -227,9 +227,25 @@ static void *worker_fn(void *arg)
 static void *ring_slot[RING];
 static unsigned long ring_head, ring_tail;
 
+/*
+ * Wait for the other side: spin a little, then yield, so that on a machine
+ * with fewer free cores than threads the other side gets to run instead of
+ * being starved by a spinner for a whole time slice.
+ */
+static void ring_wait(unsigned int *spins)
+{
+	if (++*spins < 256) {
+		_mm_pause();
+		return;
+	}
+	*spins = 0;
+	sched_yield();
+}
+
 static void *producer_fn(void *arg)
 {
 	struct worker *w = arg;
+	unsigned int spins = 0;
 	unsigned long h;
 	long i;
 
@@ -244,7 +260,7 @@ static void *producer_fn(void *arg)
 		touch(p);
 		h = __atomic_load_n(&ring_head, __ATOMIC_RELAXED);
 		while (h - __atomic_load_n(&ring_tail, __ATOMIC_ACQUIRE) >= RING)
-			_mm_pause();
+			ring_wait(&spins);
 		ring_slot[h % RING] = p;
 		__atomic_store_n(&ring_head, h + 1, __ATOMIC_RELEASE);
 	}
@@ -254,6 +270,7 @@ static void *producer_fn(void *arg)
 static void *consumer_fn(void *arg)
 {
 	struct worker *w = arg;
+	unsigned int spins = 0;
 	unsigned long t;
 	long i;
 
@@ -261,7 +278,7 @@ static void *consumer_fn(void *arg)
 	for (i = 0; i < w->c->pairs; i++) {
 		t = __atomic_load_n(&ring_tail, __ATOMIC_RELAXED);
 		while (__atomic_load_n(&ring_head, __ATOMIC_ACQUIRE) == t)
-			_mm_pause();
+			ring_wait(&spins);
 		b_free(ring_slot[t % RING]);
 		__atomic_store_n(&ring_tail, t + 1, __ATOMIC_RELEASE);
 	}
@@ -375,7 +392,8 @@ static int run_cell(struct cell *c)
 	the_kind = c->kind;
 	the_size = c->size;
 	if (c->kind == A_POOL)
-		the_pool = pool_create(c->size, 512, cap);
+		/* A cache as large as the batch, as DPDK advises for bursts. */
+		the_pool = pool_create(c->size, BATCH + 24, cap);
 	if (c->kind == A_SLAB)
 		the_slab = slab_create(c->size, cap);
 	if (c->kind == A_ARENA)
