@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT OR GPL-2.0
 /*
- * env.c - the kernel world behind mpool_env.h: memory and misuse reports.
+ * env.c - the kernel world behind mpool_env.h: memory, what KASAN sees of
+ * it, and misuse reports.
  */
 #include <linux/bug.h>
+#include <linux/math.h>
 #include <linux/mm.h>
 #include <linux/printk.h>
 #include <linux/slab.h>
@@ -68,6 +70,64 @@ void mpool_env_unmap(void *p, size_t size)
 {
 	atomic_long_dec(&mpool_outstanding);
 	vfree(p);
+}
+
+/*
+ * KASAN's view of the segments (see mpool_env.h).  Shadow values are
+ * generic KASAN's (mm/kasan/kasan.h), so that reports name the bug: a
+ * freed block reads as a freed slab object ("use-after-free"), everything
+ * never handed out (the rest of a block's stride, an arena's unused part,
+ * a block not yet allocated) as a slab red zone ("slab-out-of-bounds").
+ * A shadow byte covers one 8-byte granule; 1..7 make that many of its first
+ * bytes accessible.  Blocks start on 64-byte lines, so every range below
+ * starts on a granule, and different blocks never share a shadow byte:
+ * concurrent hooks on different blocks touch different shadow.
+ */
+#define MPOOL_KASAN_GRANULE	8	/* KASAN_GRANULE_SIZE, generic mode */
+#define MPOOL_KASAN_FREE	0xfb	/* KASAN_SLAB_FREE */
+#define MPOOL_KASAN_REDZONE	0xfc	/* KASAN_SLAB_REDZONE */
+
+/* Set the shadow of [@p, @p + @n), granule aligned, to @v. */
+static void mpool_kasan_set(void *p, size_t n, u8 v)
+{
+	/* Without KASAN the call folds away: nothing refers to the symbol. */
+	if (MPOOL_ENV_KASAN && n)
+		kasan_poison(p, n, v, false);
+}
+
+/* A segment comes into use (all red zone) or goes away (accessible). */
+void mpool_kasan_region(void *base, size_t size, bool live)
+{
+	mpool_kasan_set(base, round_up(size, MPOOL_KASAN_GRANULE),
+			live ? 0 : MPOOL_KASAN_REDZONE);
+}
+
+/*
+ * Block @p is handed out: its @size bytes become accessible, to the byte,
+ * and the rest of its stride is a red zone.  The stride follows the core's
+ * rule (mpool_slab_init()): @size plus the debug red zone, rounded up to a
+ * line; an arena's flags never hold MPOOL_F_DEBUG, and its padding up to
+ * the next line is never handed out either.
+ */
+void mpool_kasan_block_alloc(u32 flags, void *p, size_t size)
+{
+	size_t whole = round_down(size, MPOOL_KASAN_GRANULE);
+	size_t end = size + ((flags & MPOOL_F_DEBUG) ? MPOOL_REDZONE : 0);
+	u8 *q = p;
+
+	end = round_up(end, (size_t)MPOOL_ALIGN);
+	mpool_kasan_set(q, whole, 0);
+	if (whole < size) {
+		mpool_kasan_set(q + whole, MPOOL_KASAN_GRANULE, size - whole);
+		whole += MPOOL_KASAN_GRANULE;
+	}
+	mpool_kasan_set(q + whole, end - whole, MPOOL_KASAN_REDZONE);
+}
+
+/* Block @p, a whole stride of @size bytes, is given back. */
+void mpool_kasan_block_free(void *p, size_t size)
+{
+	mpool_kasan_set(p, size, MPOOL_KASAN_FREE);
 }
 
 /*

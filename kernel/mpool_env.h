@@ -13,6 +13,7 @@
 #include <linux/compiler.h>
 #include <linux/errno.h>
 #include <linux/export.h>
+#include <linux/kasan.h>
 #include <linux/limits.h>
 #include <linux/math64.h>
 #include <linux/processor.h>
@@ -82,42 +83,97 @@ void *mpool_env_map(size_t size);
 void mpool_env_unmap(void *p, size_t size);
 
 /*
- * Memory-checker hooks (see user/mpool_env.h for their meaning).  The
- * module does not poison free blocks for KASAN yet: free blocks are only
- * guarded by the state-word checks and, in debug mode, by poison and red
- * zones.
+ * Memory-checker hooks (see user/mpool_env.h for their meaning): KASAN.
+ *
+ * With generic KASAN (and KASAN_VMALLOC, as segments are vmalloc memory)
+ * every allocator gets MPOOL_F_CHECKER at create (kernel/api.c), which sends
+ * each of its operations down the slow path, and these hooks keep KASAN's
+ * shadow of its segments: a region starts as a red zone, a block handed out
+ * is accessible up to its exact size (the rest of its stride a red zone), a
+ * block given back is freed memory.  So a use after free of a block, an
+ * overflow past its end, and an access to the unused part of an arena are
+ * KASAN reports, as they are for kmalloc().  Without MPOOL_F_CHECKER (the
+ * fast paths), or without KASAN, the hooks compile to nothing.  Tag-based
+ * KASAN (arm64) is left out: its shadow holds pointer tags, not these
+ * values.
+ *
+ * The interface.  Linux 6.1 exports no public call that poisons memory a
+ * module manages itself: kasan_unpoison_range(), __kasan_poison_object_data(),
+ * kasan_poison_pages() and kasan_record_aux_stack() are not exported.  It
+ * exports kasan_poison() (mm/kasan/shadow.c, for KASAN's own test modules),
+ * whose prototype lives in mm/kasan/kasan.h, outside include/; it is
+ * declared below exactly as 6.1 has it (unchanged since 5.12; a kernel
+ * that stops exporting it fails at modpost, loudly).  It sets the shadow of
+ * a granule-aligned range to one value.  The allocator's own reads of free
+ * memory (debug mode) run between kasan_disable_current() and
+ * kasan_enable_current(), as kmemleak's scans do, so they are not reported.
+ * KASAN keeps no allocation or free stack for a pool block (that needs
+ * kasan_record_aux_stack()): a report shows the faulting access and "The
+ * buggy address belongs to a N-page vmalloc region starting at ...
+ * allocated at mpool_env_map".
  */
+#define MPOOL_ENV_KASAN		(IS_ENABLED(CONFIG_KASAN_GENERIC) &&	\
+				 IS_ENABLED(CONFIG_KASAN_VMALLOC))
+
+/* mm/kasan/kasan.h (6.1); exported by mm/kasan/shadow.c. */
+void kasan_poison(const void *addr, size_t size, u8 value, bool init);
+
+/* kernel/env.c */
+void mpool_kasan_region(void *base, size_t size, bool live);
+void mpool_kasan_block_alloc(u32 flags, void *p, size_t size);
+void mpool_kasan_block_free(void *p, size_t size);
+
+/* Whether KASAN watches the kernel and the pools can tell it about blocks. */
 static inline bool mpool_env_checker(void)
 {
-	return false;
+	return MPOOL_ENV_KASAN;
+}
+
+/* Whether the hooks act for an allocator with these flags. */
+static inline bool mpool_kasan_on(u32 flags)
+{
+	return MPOOL_ENV_KASAN && (flags & MPOOL_F_CHECKER);
 }
 
 static inline void mpool_env_region_init(const void *id, u32 flags,
 					 void *base, size_t size)
 {
+	if (mpool_kasan_on(flags))
+		mpool_kasan_region(base, size, false);
 }
 
 static inline void mpool_env_region_fini(const void *id, u32 flags,
 					 void *base, size_t size)
 {
+	if (mpool_kasan_on(flags))
+		mpool_kasan_region(base, size, true);
 }
 
 static inline void mpool_env_block_alloc(const void *id, u32 flags, void *p,
 					 size_t size)
 {
+	if (mpool_kasan_on(flags))
+		mpool_kasan_block_alloc(flags, p, size);
 }
 
 static inline void mpool_env_block_free(const void *id, u32 flags, void *p,
 					size_t size)
 {
+	if (mpool_kasan_on(flags))
+		mpool_kasan_block_free(p, size);
 }
 
+/* The allocator reads free memory: KASAN must not report it. */
 static inline void mpool_env_open(u32 flags, void *p, size_t size)
 {
+	if (mpool_kasan_on(flags))
+		kasan_disable_current();
 }
 
 static inline void mpool_env_close(u32 flags, void *p, size_t size)
 {
+	if (mpool_kasan_on(flags))
+		kasan_enable_current();
 }
 
 struct mpool_event;

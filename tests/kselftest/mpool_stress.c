@@ -9,9 +9,16 @@
  *            frees), then HOLD blocks in all stay allocated; -EBUSY while a
  *            run is going, -EINVAL for anything else.
  *   release  write "1": free the held blocks; -EBUSY while running.
+ *   create   write "slab SIZE COUNT DEBUG", "pool SIZE CACHE CAPACITY
+ *            DEBUG" or "arena CAPACITY" (DEBUG: 0 or 1): create such an
+ *            allocator, fill one block and give it back, destroy it; the
+ *            write fails with the create's error.  mpool_fault_inject.sh
+ *            runs it while the kernel's fault injection fails allocations.
  *   status   state, the stress's own counts: allocs, frees, held, errors
  *            (a free that failed, a block seen owned twice, a pattern
- *            overwritten).
+ *            overwritten); create, the last create's result (0 or a
+ *            negative errno); outstanding, mempool.ko's allocations now
+ *            (mpool_env_outstanding()).
  * The pool is "mpool_stress" in /sys/kernel/debug/mempool/; the scripts
  * check that its statistics agree with these counts.
  */
@@ -42,6 +49,7 @@ static DECLARE_WAIT_QUEUE_HEAD(idle);
 static atomic_t running = ATOMIC_INIT(0);
 static atomic_long_t allocs, frees, errors;
 static unsigned int ops_per_thread;
+static int last_create;
 
 /* Blocks in flight between CPUs. */
 static DEFINE_SPINLOCK(ring_lock);
@@ -202,12 +210,114 @@ static ssize_t release_write(struct file *f, const char __user *ubuf,
 	return len;
 }
 
+/* Use one block of @size bytes: fill it, give it back. */
+static int use_block(void *p, size_t size)
+{
+	if (!p)
+		return -ENOSPC;
+	memset(p, 0x5a, size);
+	return 0;
+}
+
+static int create_slab(size_t size, size_t count, unsigned int flags)
+{
+	struct mpool_slab *s = mpool_slab_create("mpool_stress_fi", size,
+						 count, flags);
+	void *p;
+	int ret;
+
+	if (IS_ERR(s))
+		return PTR_ERR(s);
+	p = mpool_slab_alloc(s);
+	ret = use_block(p, size);
+	if (!ret)
+		ret = mpool_slab_free(s, p);
+	mpool_slab_destroy(s);
+	return ret;
+}
+
+static int create_pool(size_t size, size_t cache, size_t capacity,
+		       unsigned int flags)
+{
+	struct mpool_pool *pl = mpool_pool_create("mpool_stress_fi", size,
+						  cache, capacity, flags);
+	void *p;
+	int ret;
+
+	if (IS_ERR(pl))
+		return PTR_ERR(pl);
+	p = mpool_pool_alloc(pl);
+	ret = use_block(p, size);
+	if (!ret)
+		ret = mpool_pool_free(pl, p);
+	mpool_pool_destroy(pl);
+	return ret;
+}
+
+static int create_arena(size_t capacity)
+{
+	struct mpool_arena *a = mpool_arena_create("mpool_stress_fi",
+						   capacity);
+	int ret;
+
+	if (IS_ERR(a))
+		return PTR_ERR(a);
+	ret = use_block(mpool_arena_alloc(a, 1), 1);
+	mpool_arena_destroy(a);
+	return ret;
+}
+
+/* "KIND N N ...": the kind, then how many numbers; -EINVAL for junk. */
+static int parse_create(char *buf, char *kind, size_t kind_len,
+			unsigned long *v, int max)
+{
+	char *tok, *s = strim(buf);
+	int n = 0;
+
+	tok = strsep(&s, " ");
+	if (strscpy(kind, tok, kind_len) < 0)
+		return -EINVAL;
+	while ((tok = strsep(&s, " "))) {
+		if (n == max || kstrtoul(tok, 10, &v[n]))
+			return -EINVAL;
+		n++;
+	}
+	return n;
+}
+
+static ssize_t create_write(struct file *f, const char __user *ubuf,
+			    size_t len, loff_t *ppos)
+{
+	unsigned long v[4];
+	char buf[96], kind[8];
+	int n, ret;
+
+	if (len >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, len))
+		return -EFAULT;
+	buf[len] = 0;
+	n = parse_create(buf, kind, sizeof(kind), v, ARRAY_SIZE(v));
+	if (!strcmp(kind, "slab") && n == 3 && v[2] < 2)
+		ret = create_slab(v[0], v[1], v[2] ? MPOOL_F_DEBUG : 0);
+	else if (!strcmp(kind, "pool") && n == 4 && v[3] < 2)
+		ret = create_pool(v[0], v[1], v[2], v[3] ? MPOOL_F_DEBUG : 0);
+	else if (!strcmp(kind, "arena") && n == 1)
+		ret = create_arena(v[0]);
+	else
+		return -EINVAL;
+	WRITE_ONCE(last_create, ret);
+	return ret ? ret : len;
+}
+
 static int status_show(struct seq_file *m, void *unused)
 {
 	seq_printf(m, "state %s\nallocs %ld\nfrees %ld\nheld %u\nerrors %ld\n",
 		   atomic_read(&running) ? "running" : "idle",
 		   atomic_long_read(&allocs), atomic_long_read(&frees),
 		   READ_ONCE(nheld), atomic_long_read(&errors));
+	seq_printf(m, "create %d\noutstanding %ld\n", READ_ONCE(last_create),
+		   mpool_env_outstanding());
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(status);
@@ -216,6 +326,13 @@ static const struct file_operations run_fops = {
 	.owner = THIS_MODULE,
 	.open = simple_open,
 	.write = run_write,
+	.llseek = no_llseek,
+};
+
+static const struct file_operations create_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.write = create_write,
 	.llseek = no_llseek,
 };
 
@@ -241,6 +358,7 @@ static int __init stress_init(void)
 	dir = debugfs_create_dir("mpool_stress", NULL);
 	debugfs_create_file("run", 0200, dir, NULL, &run_fops);
 	debugfs_create_file("release", 0200, dir, NULL, &release_fops);
+	debugfs_create_file("create", 0200, dir, NULL, &create_fops);
 	debugfs_create_file("status", 0400, dir, NULL, &status_fops);
 	return 0;
 }

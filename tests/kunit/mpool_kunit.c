@@ -6,8 +6,10 @@
  * userspace harness runs, over the module's exported API.
  * mpool_kernel: what only the kernel has: one kthread per online CPU freeing
  * across CPUs, alloc and free in hardirq and softirq context, CPUs going
- * offline and online during use, no leak after destroy.
+ * offline and online during use, no leak after destroy, and KASAN seeing a
+ * use after free and an overflow of a pool block.
  */
+#include <kunit/resource.h>
 #include <kunit/test.h>
 #include <linux/atomic.h>
 #include <linux/cpu.h>
@@ -572,6 +574,131 @@ static void mpool_names(struct kunit *test)
 	mpool_pool_destroy(p);
 }
 
+/*
+ * KASAN sees inside the pools.  With KASAN, mempool.ko poisons free blocks,
+ * the bytes past each block and an arena's unused part (kernel/env.c), so
+ * a use after free or an overflow of a block is a KASAN report, as for a
+ * kmalloc() object.  Each deliberate bug below runs inside a window the VM
+ * runner expects its report in (tools/vm/check-log.py): "MPOOL-EXPECT-BEGIN
+ * <regex>" ... "MPOOL-EXPECT-END" in the kernel log; the report must come
+ * inside and match, and any other report fails the run.  KASAN prints only
+ * its first report unless the kernel is booted with kasan_multi_shot, as
+ * the runner boots its KASAN kernel.
+ *
+ * A KASAN report does not fail the running KUnit case in 6.1 unless the
+ * kernel has CONFIG_KASAN_KUNIT_TEST: then mm/kasan/report.c fails the case
+ * unless it holds a resource named "kasan_status", and records the report
+ * there.  This case holds one on such kernels and checks each report came.
+ * It runs last: a KASAN report taints the kernel, which turns lockdep off.
+ */
+
+/* mm/kasan/kasan.h's struct kunit_kasan_status, private to mm/kasan. */
+struct mpool_kasan_status {
+	bool report_found;
+	bool sync_fault;
+};
+
+struct mpool_kasan_ctx {
+	struct kunit_resource res;
+	struct mpool_kasan_status st;
+};
+
+static noinline void mpool_kasan_read(void *p)
+{
+	OPTIMIZER_HIDE_VAR(p);
+	(void)READ_ONCE(*(u8 *)p);
+}
+
+static noinline void mpool_kasan_write(void *p)
+{
+	OPTIMIZER_HIDE_VAR(p);
+	WRITE_ONCE(*(u8 *)p, 0x5a);
+}
+
+/* Make one access that KASAN must report as @regex says. */
+static void mpool_kasan_expect(struct kunit *test, struct mpool_kasan_ctx *c,
+			       const char *regex, void (*access)(void *),
+			       void *p)
+{
+	pr_info("MPOOL-EXPECT-BEGIN %s\n", regex);
+	barrier();
+	access(p);
+	barrier();
+	pr_info("MPOOL-EXPECT-END\n");
+	if (IS_ENABLED(CONFIG_KASAN_KUNIT_TEST)) {
+		KUNIT_EXPECT_TRUE_MSG(test, READ_ONCE(c->st.report_found),
+				      "no KASAN report: %s", regex);
+		WRITE_ONCE(c->st.report_found, false);
+	}
+}
+
+static void mpool_kasan_sees_blocks(struct kunit *test)
+{
+	struct mpool_kasan_ctx *c;
+	struct mpool_arena *arena;
+	struct mpool_pool *pool;
+	struct mpool_slab *slab;
+	u8 *p, *q;
+
+	if (!IS_ENABLED(CONFIG_KASAN))
+		kunit_skip(test, "the kernel has no KASAN");
+	c = kunit_kzalloc(test, sizeof(*c), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	/* An odd size: the last granule of a block is partly the user's. */
+	pool = mpool_pool_create("kunit-kasan", 100, 4, 8, 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(pool));
+	if (!(pool->slab.flags & MPOOL_F_CHECKER)) {
+		mpool_pool_destroy(pool);
+		kunit_skip(test,
+			   "no KASAN hooks: they need generic KASAN and KASAN_VMALLOC");
+	}
+	if (IS_ENABLED(CONFIG_KASAN_KUNIT_TEST))
+		kunit_add_named_resource(test, NULL, NULL, &c->res,
+					 "kasan_status", &c->st);
+	set_cpus_allowed_ptr(current, cpumask_of(raw_smp_processor_id()));
+
+	/* The whole block is the user's, and nothing more. */
+	p = mpool_pool_alloc(pool);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	memset(p, 0xab, 100);
+	KUNIT_EXPECT_NULL(test, memchr_inv(p, 0xab, 100));
+	mpool_kasan_expect(test, c, "KASAN: slab-out-of-bounds in mpool_kasan_write",
+			   mpool_kasan_write, p + 100);
+	/* Freed, it is KASAN's freed memory ... */
+	KUNIT_ASSERT_EQ(test, mpool_pool_free(pool, p), 0);
+	mpool_kasan_expect(test, c, "KASAN: use-after-free in mpool_kasan_read",
+			   mpool_kasan_read, p);
+	/* ... until it is handed out again. */
+	q = mpool_pool_alloc(pool);
+	KUNIT_ASSERT_NOT_NULL(test, q);
+	memset(q, 0, 100);
+	KUNIT_EXPECT_EQ(test, mpool_pool_free(pool, q), 0);
+	mpool_pool_destroy(pool);
+
+	/* A slab's block, freed. */
+	slab = mpool_slab_create("kunit-kasan-slab", 64, 4, 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(slab));
+	p = mpool_slab_alloc(slab);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	memset(p, 0, 64);
+	KUNIT_EXPECT_EQ(test, mpool_slab_free(slab, p), 0);
+	mpool_kasan_expect(test, c, "KASAN: use-after-free in mpool_kasan_read",
+			   mpool_kasan_read, p + 63);
+	mpool_slab_destroy(slab);
+
+	/* An arena: past an allocation, and its unused part. */
+	arena = mpool_arena_create("kunit-kasan-arena", 4096);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(arena));
+	p = mpool_arena_alloc(arena, 10);
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	memset(p, 0, 10);
+	mpool_kasan_expect(test, c, "KASAN: slab-out-of-bounds in mpool_kasan_read",
+			   mpool_kasan_read, p + 10);
+	mpool_kasan_expect(test, c, "KASAN: slab-out-of-bounds in mpool_kasan_read",
+			   mpool_kasan_read, p + 2048);
+	mpool_arena_destroy(arena);
+}
+
 static struct kunit_case mpool_kernel_cases[] = {
 	KUNIT_CASE(mpool_names),
 	KUNIT_CASE(mpool_percpu_cross_free),
@@ -579,6 +706,7 @@ static struct kunit_case mpool_kernel_cases[] = {
 	KUNIT_CASE(mpool_softirq_alloc_free),
 	KUNIT_CASE(mpool_cpu_hotplug),
 	KUNIT_CASE(mpool_no_leak_after_destroy),
+	KUNIT_CASE(mpool_kasan_sees_blocks),	/* last: see above */
 	{}
 };
 

@@ -18,7 +18,10 @@ What fails:
     regex is expected (the module's own misuse warning); one that falls in
     a window a test opened with "MPOOL-EXPECT-BEGIN REGEX" and closed with
     "MPOOL-EXPECT-END" is expected if it matches REGEX, and a window that
-    saw no matching report fails.
+    saw no matching report fails; one that falls in a window opened with
+    "MPOOL-ALLOW-BEGIN REGEX" and closed with "MPOOL-ALLOW-END" is allowed
+    if it matches REGEX (a fault-injection test's allocation-failure
+    warnings), and such a window may see none.
 
 The results go to OUT.tap (one "ok"/"not ok" line per KUnit case, per
 script result and per log check) for tools/tap-summary.sh, and the last
@@ -112,13 +115,22 @@ def kunit_fallback(lines):
 def kernel_reports(lines, allow):
     """Return (unexpected reports, expect windows without their report)."""
     bad, missing = [], []
-    window, seen = None, False
+    window, seen, allowed = None, False, None
     i = 0
     while i < len(lines):
         line = lines[i]
         m = re.search(r'MPOOL-EXPECT-BEGIN (.*)', line)
         if m:
             window, seen = re.compile(m.group(1).strip()), False
+            i += 1
+            continue
+        m = re.search(r'MPOOL-ALLOW-BEGIN (.*)', line)
+        if m:
+            allowed = re.compile(m.group(1).strip())
+            i += 1
+            continue
+        if 'MPOOL-ALLOW-END' in line:
+            allowed = None
             i += 1
             continue
         if 'MPOOL-EXPECT-END' in line:
@@ -136,6 +148,8 @@ def kernel_reports(lines, allow):
             head = '\n'.join(lines[max(0, i - 2):min(j + 1, i + 8)])
             if window is not None and window.search(head):
                 seen = True
+            elif allowed is not None and allowed.search(head):
+                pass
             elif not any(re.search(a, head) for a in allow):
                 bad.append(line.strip())
             i = j + 1

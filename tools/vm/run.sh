@@ -7,16 +7,18 @@
 # laptop alike.
 #
 #   run.sh -k BZIMAGE -j JOB.sh -l LOG [-f FILE]... [-c CPUS] [-m MEM] [-t SECS]
+#          [-a KERNEL-ARGS]
 #
 # Every -f FILE (modules, scripts) lands in /mpool inside the guest, and
 # JOB.sh runs there as /mpool/job.sh.  The console shows "MPOOL-VM: begin"
 # before the job and "MPOOL-VM: end rc=N" after it; a missing end marker
-# (timeout, panic) is a failure.  QEMU runs under TCG: /dev/kvm exists on
-# these machines but nested KVM hangs.  MPOOL_VM_ACCEL=kvm forces KVM.
+# (timeout, panic) is a failure.  -a adds to the kernel command line.  QEMU
+# runs under TCG: /dev/kvm exists on these machines but nested KVM hangs.
+# MPOOL_VM_ACCEL=kvm forces KVM.
 set -euo pipefail
 
-kernel= job= log= cpus=4 mem=1G secs=900 files=()
-while getopts "k:j:l:f:c:m:t:" o; do
+kernel= job= log= cpus=4 mem=1G secs=900 files=() args=
+while getopts "k:j:l:f:c:m:t:a:" o; do
 	case $o in
 	k) kernel=$OPTARG ;;
 	j) job=$OPTARG ;;
@@ -25,6 +27,7 @@ while getopts "k:j:l:f:c:m:t:" o; do
 	c) cpus=$OPTARG ;;
 	m) mem=$OPTARG ;;
 	t) secs=$OPTARG ;;
+	a) args=$OPTARG ;;
 	*) exit 2 ;;
 	esac
 done
@@ -63,7 +66,7 @@ echo "vm: booting $(basename "$kernel") on $cpus vCPUs ($accel), log $log" >&2
 set +e
 timeout --foreground -k 10 "$secs" qemu-system-x86_64 -accel "$accel" \
 	-smp "$cpus" -m "$mem" -kernel "$kernel" -initrd "$root.cpio.gz" \
-	-append "console=ttyS0 panic=-1 oops=panic loglevel=7 kmemleak=on" \
+	-append "console=ttyS0 panic=-1 oops=panic loglevel=7 kmemleak=on $args" \
 	-nographic -no-reboot -monitor none -serial stdio </dev/null \
 	> "$log" 2>&1
 rc=$?
