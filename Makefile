@@ -156,8 +156,8 @@ sanitize-tsan:
 		SANFLAGS="$(TSAN_FLAGS)" \
 		TEST_ENV="TSAN_OPTIONS=halt_on_error=1:abort_on_error=1:second_deadlock_stack=1"
 
-# --- soak: the concurrent stress for minutes, under TSan -------------------
-# (and, with the kernel half, under KCSAN in the VM).  Not part of check.
+# --- soak: the concurrent stress for minutes, under TSan, then the in-kernel
+# stress with CPU hotplug under KCSAN in the VM.  Not part of check.
 
 SOAK_SECONDS ?= 75
 soak: | deps
@@ -168,6 +168,8 @@ soak: | deps
 		build/tsan/tests/threads_test 2>&1 | \
 		tee build/tsan/soak.tap
 	@! grep -q '^not ok' build/tsan/soak.tap
+	MPOOL_SOAK_SECONDS=$$(( $(SOAK_SECONDS) * 4 )) \
+		tools/vm/kernel-tests.sh kcsan soak
 
 # --- install ------------------------------------------------------------
 

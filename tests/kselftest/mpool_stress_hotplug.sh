@@ -30,14 +30,20 @@ toggle_all() {
 }
 
 # Stress rounds while CPUs come and go, until enough hotplug cycles were
-# seen (at most 10 rounds); the last round keeps $HOLD blocks.
-toggles=0 togfail=0 errs=0 round=0 rc=0
+# seen (at most 10 rounds), or for MPOOL_SOAK_SECONDS when set (make
+# soak); the last round keeps $HOLD blocks.
+toggles=0 togfail=0 errs=0 round=0 rc=0 soak_start=$(date +%s)
 can_hotplug=0
 [ -w /sys/devices/system/cpu/cpu1/online ] && can_hotplug=1
 while :; do
 	round=$((round + 1))
 	last=0
-	[ $can_hotplug -eq 0 -o $toggles -ge 12 -o $round -ge 10 ] && last=1
+	if [ -n "$MPOOL_SOAK_SECONDS" ]; then
+		[ $(($(date +%s) - soak_start)) -ge $MPOOL_SOAK_SECONDS ] && last=1
+	else
+		[ $can_hotplug -eq 0 -o $toggles -ge 12 -o $round -ge 10 ] &&
+			last=1
+	fi
 	hold=0
 	[ $last -eq 1 ] && hold=$HOLD
 	echo "100000 $hold" > $DBG/mpool_stress/run &

@@ -8,7 +8,9 @@
 #            lockdep, debug checkers), built by build-kernel.sh;
 #            debian: Debian's own linux-image-amd64 with linux-headers-amd64.
 #   SUITE    kunit: load mempool.ko and mpool_kunit.ko (the suites run on
-#            insmod); kselftest: run tests/kselftest/mpool_*.sh as root.
+#            insmod); kselftest: run tests/kselftest/mpool_*.sh as root;
+#            soak: the stress-with-hotplug script for MPOOL_SOAK_SECONDS
+#            (default 300).
 #
 # Writes build/logs/kernel-VARIANT-SUITE.{log,tap}; the last line is
 # "N passed, N failed, N skipped".
@@ -82,6 +84,20 @@ for t in ./mpool_*.sh; do
 done
 JOB
 	checks=(--scripts "$(ls "$top"/tests/kselftest/mpool_*.sh | wc -l)")
+	;;
+soak)
+	# The stress-with-hotplug script for MPOOL_SOAK_SECONDS (make soak).
+	files+=("$top"/tests/kselftest/lib.sh \
+		"$top"/tests/kselftest/mpool_stress_hotplug.sh)
+	{
+		echo "export MPOOL_SOAK_SECONDS=${MPOOL_SOAK_SECONDS:-300}"
+		cat <<'JOB'
+echo "MPOOL-TAP-BEGIN mpool_stress_hotplug"
+sh ./mpool_stress_hotplug.sh
+echo "MPOOL-TAP-END mpool_stress_hotplug rc=$?"
+JOB
+	} > "$job"
+	checks=(--scripts 1)
 	;;
 *)
 	fail "unknown suite $suite"
