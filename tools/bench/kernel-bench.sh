@@ -20,6 +20,9 @@
 #   KBENCH_ROUNDS  timed rounds                             (default 7)
 #   KBENCH_SIZES   block sizes, comma separated      (default 64,256,4096)
 #   KBENCH_CPUS    vCPUs, one thread on each                (default 4)
+#   KBENCH_KARGS   kernel command line for the VM          (default none;
+#                  e.g. init_on_alloc=0: Debian's kernel zeroes every
+#                  kmem_cache object on allocation, which the pool does not)
 #
 # QEMU runs under TCG (run.sh), so the figures are those of an emulated CPU:
 # compare the columns with each other, not with native numbers.
@@ -32,6 +35,7 @@ pairs=${KBENCH_PAIRS:-200000}
 rounds=${KBENCH_ROUNDS:-7}
 sizes=${KBENCH_SIZES:-64,256,4096}
 cpus=${KBENCH_CPUS:-4}
+kargs=${KBENCH_KARGS:-}
 
 kver=$(ls /lib/modules | sort -V | tail -1)
 kdir=/lib/modules/$kver/build
@@ -79,6 +83,7 @@ log=$out/kernel.log
 csv=$out/kernel.csv
 start=$(date +%s)
 "$top/tools/vm/run.sh" -k "$bzimage" -j "$job" -l "$log" -c "$cpus" -t 900 \
+	-a "$kargs" \
 	-f "$mods/mempool.ko" -f "$mods/mpool_kbench.ko" ||
 	{ echo "kernel-bench: the VM did not finish; see $log" >&2; exit 1; }
 echo "kernel-bench: VM run took $(( $(date +%s) - start )) s, log $log" >&2
