@@ -46,6 +46,21 @@ static inline u64 mpool_head(u64 old, u32 idx)
 	return (((old >> 32) + 1) << 32) | idx;
 }
 
+/*
+ * After a lost compare-and-swap, wait a little before trying again, twice
+ * as long each time (up to 64 pauses): under contention the winner gets to
+ * finish and the head's cache line stops bouncing between the losers.
+ */
+static inline void mpool_backoff(u32 *wait)
+{
+	u32 i;
+
+	for (i = 0; i < *wait; i++)
+		mpool_cpu_relax();
+	if (*wait < 64)
+		*wait <<= 1;
+}
+
 /**
  * mpool_stack_init() - make an empty stack.
  * @st: the stack.
@@ -67,15 +82,17 @@ void mpool_stack_init(struct mpool_stack *st, u32 *next)
 u32 mpool_stack_pop(struct mpool_stack *st)
 {
 	u64 old = mpool_load_acquire(&st->head);
-	u32 idx;
+	u32 idx, wait = 1;
 
-	do {
+	for (;;) {
 		idx = (u32)old;
 		if (idx == MPOOL_NIL)
 			return MPOOL_NIL;
-	} while (!mpool_try_cmpxchg(&st->head, &old,
-				    mpool_head(old, MPOOL_READ(st->next[idx]))));
-	return idx;
+		if (mpool_try_cmpxchg(&st->head, &old,
+				      mpool_head(old, MPOOL_READ(st->next[idx]))))
+			return idx;
+		mpool_backoff(&wait);
+	}
 }
 
 /**
@@ -90,10 +107,14 @@ u32 mpool_stack_pop(struct mpool_stack *st)
 void mpool_stack_push_chain(struct mpool_stack *st, u32 first, u32 last)
 {
 	u64 old = MPOOL_READ(st->head);
+	u32 wait = 1;
 
-	do {
+	for (;;) {
 		MPOOL_WRITE(st->next[last], (u32)old);
-	} while (!mpool_try_cmpxchg(&st->head, &old, mpool_head(old, first)));
+		if (mpool_try_cmpxchg(&st->head, &old, mpool_head(old, first)))
+			return;
+		mpool_backoff(&wait);
+	}
 }
 
 /* --- reports ---------------------------------------------------------- */
