@@ -119,13 +119,9 @@ void mpool_stack_push_chain(struct mpool_stack *st, u32 first, u32 last)
 
 /* --- reports ---------------------------------------------------------- */
 
-/**
- * __mpool_misuse() - count and report a misuse; return its errno.
- * @s: the slab (or a pool's slab) the call was made on.
- * @ptr: the pointer the caller passed.
- * @err: -EINVAL, -EALREADY or -EUCLEAN.
- *
- * Return: @err.
+/*
+ * Count and report a misuse of @s at @ptr, described by @desc (NULL: the
+ * usual words for @err); return @err.
  */
 static int mpool_report(struct mpool_slab *s, const void *ptr, int err,
 			const char *desc)
@@ -150,6 +146,14 @@ static int mpool_report(struct mpool_slab *s, const void *ptr, int err,
 	return err;
 }
 
+/**
+ * __mpool_misuse() - count and report a misuse; return its errno.
+ * @s: the slab (or a pool's slab) the call was made on.
+ * @ptr: the pointer the caller passed.
+ * @err: -EINVAL, -EALREADY or -EUCLEAN.
+ *
+ * Return: @err.
+ */
 int __mpool_misuse(struct mpool_slab *s, const void *ptr, int err)
 {
 	return mpool_report(s, ptr, err, NULL);
