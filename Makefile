@@ -221,6 +221,7 @@ $(CHECKPATCH_DIR)/scripts/checkpatch.pl: | deps
 	@mkdir -p $(CHECKPATCH_DIR)
 	tar -xJf $(KSRC_TAR) -C $(CHECKPATCH_DIR) --strip-components=1 \
 		linux-source-6.1/scripts/checkpatch.pl \
+		linux-source-6.1/scripts/kernel-doc \
 		linux-source-6.1/scripts/spelling.txt \
 		linux-source-6.1/scripts/const_structs.checkpatch
 	touch $@
@@ -228,7 +229,7 @@ $(CHECKPATCH_DIR)/scripts/checkpatch.pl: | deps
 LINT_SRC := $(wildcard common/*.[ch] kernel/*.[ch])
 lint: $(CHECKPATCH_DIR)/scripts/checkpatch.pl | deps-kernel
 	@mkdir -p build/logs
-	@{ echo "TAP version 13"; echo "1..2"; \
+	@{ echo "TAP version 13"; echo "1..3"; \
 	if $(CHECKPATCH_DIR)/scripts/checkpatch.pl --strict --no-tree \
 		--quiet -f $(LINT_SRC) >build/logs/checkpatch.out 2>&1; \
 	then echo "ok 1 checkpatch.pl --strict: common/ and kernel/"; \
@@ -239,6 +240,12 @@ lint: $(CHECKPATCH_DIR)/scripts/checkpatch.pl | deps-kernel
 	if ! grep -E 'warning:|error:' build/logs/sparse.out >&2; \
 	then echo "ok 2 sparse (make C=2): no warnings"; \
 	else echo "not ok 2 sparse (make C=2): no warnings"; fi; \
+	if $(CHECKPATCH_DIR)/scripts/kernel-doc -none $(LINT_SRC) user/mempool.h \
+		>build/logs/kernel-doc.out 2>&1 && \
+		! grep -q warning build/logs/kernel-doc.out; \
+	then echo "ok 3 kernel-doc: every documented function and struct"; \
+	else cat build/logs/kernel-doc.out >&2; \
+		echo "not ok 3 kernel-doc: every documented function and struct"; fi; \
 	} > build/logs/lint.tap
 	@cat build/logs/lint.tap
 
