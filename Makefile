@@ -16,7 +16,7 @@
 #   make kunit         the KUnit suites in QEMU, on the KASAN and KCSAN kernels
 #   make kselftest     the kselftest scripts in QEMU, on both test kernels and
 #                      on Debian's stock kernel
-#   make lint          checkpatch.pl --strict and sparse on common/ and kernel/
+#   make lint          checkpatch --strict, sparse, kernel-doc: common/, kernel/
 #   make bench         every benchmark cell against glibc, jemalloc, mimalloc,
 #                      tcmalloc and a bare free list; CSV, charts, callgrind
 #   make bench_vs_malloc  the head-to-head table from a short run
