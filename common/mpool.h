@@ -526,7 +526,7 @@ static inline int mpool_cache_free(struct mpool_pool *p, struct mpool_cache *c,
  * @p: the pool.
  * @c: the calling context's cache (the caller owns it).
  *
- * A build calls this first and, when it returns NULL, calls
+ * A build calls this first and, when it returns false, calls
  * mpool_cache_alloc(), which handles every other case (an empty cache, a
  * state word that is not FREE).  Kept free of calls so that the compiler
  * can make the caller's fast path a leaf.
@@ -535,26 +535,29 @@ static inline int mpool_cache_free(struct mpool_pool *p, struct mpool_cache *c,
  * caller checks the flag, once per pool if it can, and sends such a pool
  * to mpool_cache_alloc() always.
  *
- * Return: a block, or NULL with nothing changed.
+ * @out: where the block goes.
+ *
+ * Return: true with a block in *@out, or false with nothing changed.
  */
-static inline void *mpool_cache_alloc_fast(struct mpool_pool *p,
-					   struct mpool_cache *c)
+static inline bool mpool_cache_alloc_fast(struct mpool_pool *p,
+					  struct mpool_cache *c, void **out)
 {
 	struct mpool_slab *s = &p->slab;
 	u32 n = c->count, idx;
 	void *ptr;
 
 	if (unlikely(!n))
-		return NULL;
+		return false;
 	ptr = c->objs[n - 1];
 	idx = mpool_slab_idx(s, ptr);
 	if (unlikely(MPOOL_READ(s->state[idx]) != MPOOL_BLK_FREE))
-		return NULL;
+		return false;
 	MPOOL_WRITE(s->state[idx], MPOOL_BLK_ALLOC);
 	MPOOL_WRITE(c->count, n - 1);
 	/* No MPOOL_F_CHECKER here: only ASan's poisoning can remain. */
 	mpool_env_block_alloc(s, 0, ptr, s->block_size);
-	return ptr;
+	*out = ptr;
+	return true;
 }
 
 /**

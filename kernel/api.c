@@ -359,9 +359,8 @@ void *mpool_pool_alloc(struct mpool_pool *p)
 		return mpool_slab_alloc(&p->slab);
 	local_lock_irqsave(&kp->pcp->lock, flags);
 	c = &this_cpu_ptr(kp->pcp)->c;
-	ptr = likely(!(p->slab.flags & MPOOL_F_SLOW)) ?
-	      mpool_cache_alloc_fast(p, c) : NULL;
-	if (unlikely(!ptr))
+	if (unlikely(p->slab.flags & MPOOL_F_SLOW) ||
+	    !mpool_cache_alloc_fast(p, c, &ptr))
 		ptr = mpool_cache_alloc(p, c);
 	local_unlock_irqrestore(&kp->pcp->lock, flags);
 	return ptr;

@@ -538,11 +538,9 @@ void *pool_alloc(mempool_t *p)
 {
 	void *ptr;
 
-	if (likely(p && mpool_tls_hit(p))) {
-		ptr = mpool_cache_alloc_fast(&p->core, &mpool_tls.memo->c);
-		if (likely(ptr))
-			return ptr;
-	}
+	if (likely(p && mpool_tls_hit(p)) &&
+	    mpool_cache_alloc_fast(&p->core, &mpool_tls.memo->c, &ptr))
+		return ptr;
 	return pool_alloc_slow(p);
 }
 
