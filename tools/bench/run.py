@@ -71,14 +71,20 @@ def allocators(pattern, threads):
     return names
 
 
-def run_cell(name, size, pattern, threads, pairs):
+def cell_kind_env(name):
+    """The bench's allocator kind for @name, and the environment to run it
+    in: a peer is "malloc" with its library preloaded (glibc: nothing)."""
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)
-    kind = name
-    if name in PEERS:
-        kind = "malloc"
-        if PEERS[name]:
-            env["LD_PRELOAD"] = PEERS[name]
+    if name not in PEERS:
+        return name, env
+    if PEERS[name]:
+        env["LD_PRELOAD"] = PEERS[name]
+    return "malloc", env
+
+
+def run_cell(name, size, pattern, threads, pairs):
+    kind, env = cell_kind_env(name)
     cmd = [BENCH, "cell", kind, str(size), pattern, str(threads), str(pairs)]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if out.returncode != 0:
@@ -245,14 +251,8 @@ def icount(out):
     res = {}
     for name in OURS + list(PEERS) + [FLOOR]:
         counts = []
+        kind, env = cell_kind_env(name)
         for n in (200000, 400000):
-            env = dict(os.environ)
-            env.pop("LD_PRELOAD", None)
-            kind = name
-            if name in PEERS:
-                kind = "malloc"
-                if PEERS[name]:
-                    env["LD_PRELOAD"] = PEERS[name]
             cg = os.path.join(out, "callgrind.%s.%d" % (name, n))
             subprocess.run(["valgrind", "--tool=callgrind",
                             "--toggle-collect=run_pairs",
