@@ -82,7 +82,7 @@ void *mpool_arena_alloc(struct mpool_arena *a, size_t size)
 		if (end > a->capacity)
 			end = a->capacity;
 	} while (!mpool_try_cmpxchg(&a->offset, &old, end));
-	mpool_env_block_alloc(a, a->flags, a->base + old, size);
+	mpool_env_block_alloc(a, a->flags, a->base + old, size, end - old);
 	return a->base + old;
 }
 EXPORT_SYMBOL_MPOOL(mpool_arena_alloc);

@@ -348,7 +348,7 @@ static inline void *__mpool_handout(struct mpool_slab *s, u32 idx)
 
 	if (unlikely(s->flags & MPOOL_F_DEBUG) && __mpool_debug_alloc(s, idx))
 		return NULL;
-	mpool_env_block_alloc(s, s->flags, ptr, s->block_size);
+	mpool_env_block_alloc(s, s->flags, ptr, s->block_size, s->stride);
 	return ptr;
 }
 
@@ -555,7 +555,7 @@ static inline bool mpool_cache_alloc_fast(struct mpool_pool *p,
 	MPOOL_WRITE(s->state[idx], MPOOL_BLK_ALLOC);
 	MPOOL_WRITE(c->count, n - 1);
 	/* No MPOOL_F_CHECKER here: only ASan's poisoning can remain. */
-	mpool_env_block_alloc(s, 0, ptr, s->block_size);
+	mpool_env_block_alloc(s, 0, ptr, s->block_size, s->stride);
 	*out = ptr;
 	return true;
 }

@@ -103,19 +103,15 @@ void mpool_kasan_region(void *base, size_t size, bool live)
 }
 
 /*
- * Block @p is handed out: its @size bytes become accessible, to the byte,
- * and the rest of its stride is a red zone.  The stride follows the core's
- * rule (mpool_slab_init()): @size plus the debug red zone, rounded up to a
- * line; an arena's flags never hold MPOOL_F_DEBUG, and its padding up to
- * the next line is never handed out either.
+ * Block @p, occupying @span bytes, is handed out: its @size bytes become
+ * accessible, to the byte, and the rest of the span is a red zone.
  */
-void mpool_kasan_block_alloc(u32 flags, void *p, size_t size)
+void mpool_kasan_block_alloc(void *p, size_t size, size_t span)
 {
 	size_t whole = round_down(size, MPOOL_KASAN_GRANULE);
-	size_t end = size + ((flags & MPOOL_F_DEBUG) ? MPOOL_REDZONE : 0);
+	size_t end = round_up(span, MPOOL_KASAN_GRANULE);
 	u8 *q = p;
 
-	end = round_up(end, (size_t)MPOOL_ALIGN);
 	mpool_kasan_set(q, whole, 0);
 	if (whole < size) {
 		mpool_kasan_set(q + whole, MPOOL_KASAN_GRANULE, size - whole);

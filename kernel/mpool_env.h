@@ -120,7 +120,7 @@ void kasan_poison(const void *addr, size_t size, u8 value, bool init);
 
 /* kernel/env.c */
 void mpool_kasan_region(void *base, size_t size, bool live);
-void mpool_kasan_block_alloc(u32 flags, void *p, size_t size);
+void mpool_kasan_block_alloc(void *p, size_t size, size_t span);
 void mpool_kasan_block_free(void *p, size_t size);
 
 /* Whether KASAN watches the kernel and the pools can tell it about blocks. */
@@ -150,10 +150,10 @@ static inline void mpool_env_region_fini(const void *id, u32 flags,
 }
 
 static inline void mpool_env_block_alloc(const void *id, u32 flags, void *p,
-					 size_t size)
+					 size_t size, size_t span)
 {
 	if (mpool_kasan_on(flags))
-		mpool_kasan_block_alloc(flags, p, size);
+		mpool_kasan_block_alloc(p, size, span);
 }
 
 static inline void mpool_env_block_free(const void *id, u32 flags, void *p,

@@ -116,7 +116,10 @@ void mpool_env_unmap(void *p, size_t size);
  * valgrind's memcheck about its memory.
  *
  *   region_init/fini   a segment comes into use, all free / goes away
- *   block_alloc/free   a block is handed to the user / given back
+ *   block_alloc/free   a block is handed to the user / given back; a
+ *                      block handed out occupies @span bytes (its stride,
+ *                      or an arena block up to the next line), of which
+ *                      only the first @size may be touched
  *   open/close         the allocator itself reads free memory (debug mode)
  *
  * @id names the allocator to memcheck (its mempool anchor); @flags are the
@@ -199,9 +202,10 @@ static inline void mpool_env_region_fini(const void *id, u32 flags,
 }
 
 static inline void mpool_env_block_alloc(const void *id, u32 flags, void *p,
-					 size_t size)
+					 size_t size, size_t span)
 {
 	(void)id;
+	(void)span;	/* the rest of the span is still poisoned */
 	mpool_asan_unpoison(p, size);
 	mpool_vg(flags, VALGRIND_MEMPOOL_ALLOC(id, p, size));
 }
