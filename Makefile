@@ -43,10 +43,12 @@ URCU_CFLAGS := $(shell pkg-config --cflags liburcu 2>/dev/null)
 KSRC_TAR := /usr/src/linux-source-6.1.tar.xz
 HDR := $(abspath build/include)
 
-LIB_SRC := common/slab.c common/arena.c common/pool.c user/env.c user/lib.c
+LIB_SRC := common/stack.c common/slab.c common/arena.c common/pool.c \
+	user/env.c user/lib.c
 LIB_OBJ := $(patsubst %.c,$(O)/obj/%.o,$(LIB_SRC))
 LIB_PIC := $(patsubst %.c,$(O)/pic/%.o,$(LIB_SRC))
-HEADERS := common/mpool.h user/mpool_env.h user/mempool.h user/mpool_testing.h
+HEADERS := $(wildcard common/*.h) user/mpool_env.h user/mempool.h \
+	user/mpool_testing.h
 
 TESTS := cases_test api_test threads_test checkers_test
 TEST_BIN := $(addprefix $(O)/tests/,$(TESTS))
@@ -215,7 +217,9 @@ kselftest: | deps-kernel
 		tools/vm/kernel-tests.sh $$v kselftest || rc=1; done; exit $$rc
 
 # checkpatch.pl comes from Debian's linux-source-6.1, unpacked at build
-# time; sparse runs through Kbuild (C=2 checks every file).
+# time; sparse runs through Kbuild (C=2 checks every file).  checkpatch runs
+# from its own directory: in a git work tree it would leave a
+# .checkpatch-camelcase.git.* cache file behind.
 CHECKPATCH_DIR := build/checkpatch
 $(CHECKPATCH_DIR)/scripts/checkpatch.pl: | deps
 	@mkdir -p $(CHECKPATCH_DIR)
@@ -230,8 +234,8 @@ LINT_SRC := $(wildcard common/*.[ch] kernel/*.[ch])
 lint: $(CHECKPATCH_DIR)/scripts/checkpatch.pl | deps-kernel
 	@mkdir -p build/logs
 	@{ echo "TAP version 13"; echo "1..3"; \
-	if $(CHECKPATCH_DIR)/scripts/checkpatch.pl --strict --no-tree \
-		--quiet -f $(LINT_SRC) >build/logs/checkpatch.out 2>&1; \
+	if (cd $(CHECKPATCH_DIR) && scripts/checkpatch.pl --strict --no-tree \
+		--quiet -f $(abspath $(LINT_SRC))) >build/logs/checkpatch.out 2>&1; \
 	then echo "ok 1 checkpatch.pl --strict: common/ and kernel/"; \
 	else cat build/logs/checkpatch.out >&2; \
 		echo "not ok 1 checkpatch.pl --strict: common/ and kernel/"; fi; \
@@ -383,7 +387,14 @@ check-fuzz: | deps
 	done; } > build/logs/fuzz.tap
 	@cat build/logs/fuzz.tap
 
+# The library's build and every by-product of a Kbuild run in this tree
+# (module, stress and KUnit objects, .cmd files, Module.symvers).
 clean:
 	rm -rf build
+	find . \( -name '*.o' -o -name '*.ko' -o -name '*.mod' -o \
+		-name '*.mod.c' -o -name '.*.cmd' -o -name '*.o.d' -o \
+		-name '.*.o.d' \) -not -path './.git/*' -delete
+	rm -f Module.symvers modules.order .checkpatch-camelcase.*
+	rm -rf .tmp_versions
 
 endif

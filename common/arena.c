@@ -22,23 +22,26 @@
  * mpool_arena_init() - map an arena of @capacity bytes.
  * @a: the arena.
  * @capacity: bytes (> 0).
- * @flags: 0 or MPOOL_F_CHECKER.
+ *
+ * An arena takes no create flags; the core adds MPOOL_F_CHECKER when a
+ * memory checker watches.
  *
  * Return: 0, -EINVAL (zero or absurd capacity) or -ENOMEM.
  */
-int mpool_arena_init(struct mpool_arena *a, size_t capacity, u32 flags)
+int mpool_arena_init(struct mpool_arena *a, size_t capacity)
 {
 	memset(a, 0, sizeof(*a));
-	if (!capacity || capacity > SIZE_MAX / 2 || (flags & ~MPOOL_F_CHECKER))
+	if (!capacity || capacity > SIZE_MAX / 2)
 		return -EINVAL;
-	a->flags = flags;
+	__mpool_create_flags(0, 0, &a->flags);
 	a->capacity = capacity;
 	a->map_size = (capacity + MPOOL_PAGE_SIZE - 1) &
 		      ~(size_t)(MPOOL_PAGE_SIZE - 1);
 	a->base = mpool_env_map(a->map_size);
 	if (!a->base)
 		return -ENOMEM;
-	mpool_env_region_init(a, flags, a->base, a->map_size);
+	mpool_env_region_init(a, a->flags & MPOOL_F_CHECKER, a->base,
+			      a->map_size);
 	return 0;
 }
 
@@ -50,20 +53,13 @@ void mpool_arena_fini(struct mpool_arena *a)
 {
 	if (!a->base)
 		return;
-	mpool_env_region_fini(a, a->flags, a->base, a->map_size);
+	mpool_env_region_fini(a, a->flags & MPOOL_F_CHECKER, a->base,
+			      a->map_size);
 	mpool_env_unmap(a->base, a->map_size);
 	a->base = NULL;
 }
 
-/**
- * mpool_arena_alloc() - bump-allocate @size bytes.
- * @a: the arena.
- * @size: bytes (> 0); the next block starts on the next 64-byte line.
- *
- * Context: any; lock-free, never sleeps.
- * Return: a 64-byte aligned block, or NULL when @size is 0 or @size bytes
- * do not fit in what is left (the latter counted as failed).
- */
+/* Documented in mpool_public.h. */
 void *mpool_arena_alloc(struct mpool_arena *a, size_t size)
 {
 	size_t old, end;
@@ -82,32 +78,26 @@ void *mpool_arena_alloc(struct mpool_arena *a, size_t size)
 		if (end > a->capacity)
 			end = a->capacity;
 	} while (!mpool_try_cmpxchg(&a->offset, &old, end));
-	mpool_env_block_alloc(a, a->flags, a->base + old, size, end - old);
+	mpool_env_block_alloc(a, a->flags & MPOOL_F_CHECKER, a->base + old, size,
+			      end - old);
 	return a->base + old;
 }
 EXPORT_SYMBOL_MPOOL(mpool_arena_alloc);
 
-/**
- * mpool_arena_reset() - make the whole arena free again.
- * @a: the arena.
- *
- * Context: no allocation from @a may run concurrently.
- */
+/* Documented in mpool_public.h. */
 void mpool_arena_reset(struct mpool_arena *a)
 {
+	bool on = a->flags & MPOOL_F_CHECKER;
+
 	/* offset only grows between resets: its peak is its value now. */
 	mpool_counter_max(&a->high_water, (long)MPOOL_READ(a->offset));
-	mpool_env_region_fini(a, a->flags, a->base, a->map_size);
-	mpool_env_region_init(a, a->flags, a->base, a->map_size);
+	mpool_env_region_fini(a, on, a->base, a->map_size);
+	mpool_env_region_init(a, on, a->base, a->map_size);
 	mpool_store_release(&a->offset, 0);
 }
 EXPORT_SYMBOL_MPOOL(mpool_arena_reset);
 
-/**
- * mpool_arena_stats() - report what an arena is doing, in bytes.
- * @a: the arena.
- * @st: filled in.
- */
+/* Documented in mpool_public.h. */
 void mpool_arena_stats(struct mpool_arena *a, struct mpool_stats *st)
 {
 	size_t used = MPOOL_READ(a->offset);

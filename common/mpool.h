@@ -2,9 +2,24 @@
 /*
  * mpool.h - the allocator core shared by mempool.ko and libmempool.
  *
- * Three allocators live here, written once and compiled unchanged into both
- * builds; each build supplies mpool_env.h (its world) and the place where a
- * context's cache lives (TLS or per-CPU), nothing else.
+ * Read this first.  The core is three layers, one file each, every one
+ * compiled unchanged into both builds:
+ *
+ *   common/stack.c  a lock-free stack of 32-bit indices (Treiber, tagged head)
+ *   common/slab.c   fixed-size blocks over one such stack: block states,
+ *                   pointer checks, debug checks, reports, statistics
+ *   common/pool.c   per-context caches and a depot of magazines over a slab
+ *
+ * beside them common/arena.c, a bump allocator that stands alone.  Calls go
+ * down the layers only (pool -> slab -> stack).
+ *
+ * What a world must supply is written once, in common/env.h: each world's
+ * mpool_env.h (user/: liburcu, C11 atomics, mmap; kernel/: READ_ONCE,
+ * try_cmpxchg, vmalloc, KASAN) and its env.c.  What the worlds' APIs show of
+ * the core is common/mpool_public.h.  The one thing that truly differs in
+ * the pool is where the calling context's cache lives and what protects it:
+ * TLS in user/lib.c, a per-CPU cache under a local lock in kernel/api.c.
+ * docs/design.md says the same at more length.
  *
  *  - struct mpool_slab: @count fixed-size blocks in one page-aligned segment,
  *    handed out through a lock-free stack of block indices.  It is both the
@@ -27,7 +42,9 @@
  * (MPOOL_BLK_ALLOC or MPOOL_BLK_FREE).  Misuse returns -EINVAL (not a block
  * of this allocator), -EALREADY (already free) or -EUCLEAN (metadata in a
  * state it can never legally hold), is counted, and is reported through
- * mpool_env_report(); the allocator's state is left unchanged.
+ * mpool_env_report(); the allocator's state is left unchanged.  Create
+ * arguments are checked here too, once for both worlds, against the
+ * stride that results, not just the size asked for.
  *
  * Coding conventions in this file: functions and types take the mpool_
  * prefix, internal helpers __mpool_; shared words are only touched through
@@ -36,32 +53,15 @@
 #ifndef MPOOL_CORE_H
 #define MPOOL_CORE_H
 
-/*
- * MPOOL_F_DEBUG: every state change is a compare-and-swap; each block gets a
- * red zone after it (at least MPOOL_REDZONE bytes, so the stride may grow
- * by a line); free blocks are filled with MPOOL_POISON_FREE, checked when
- * handed out, and red zones are checked on free.  A block found corrupt is
- * quarantined (never handed out again) and reported as -EUCLEAN.
- *
- * MPOOL_F_CHECKER: a memory checker (valgrind, KASAN) is told of every
- * block handed out and given back.  Set by the build, not by users.
- *
- * Either flag sends every operation down the slow path.
- */
-#define MPOOL_F_DEBUG		0x1u
-#define MPOOL_F_CHECKER		0x2u
-#define MPOOL_F_SLOW		(MPOOL_F_DEBUG | MPOOL_F_CHECKER)
-#define MPOOL_F_VALID		(MPOOL_F_DEBUG | MPOOL_F_CHECKER)
+#include "mpool_public.h"
+#include "stack.h"
 
 #define MPOOL_REDZONE		8
 #define MPOOL_POISON_FREE	0x6b
 #define MPOOL_POISON_RED	0xbb
 
-#include "mpool_env.h"
-
 #define MPOOL_ALIGN		64u
 #define MPOOL_ALIGN_SHIFT	6
-#define MPOOL_NIL		0xffffffffu
 /* Blocks are numbered with 32 bits; MPOOL_NIL is reserved. */
 #define MPOOL_MAX_COUNT		0x7fffffffu
 
@@ -71,14 +71,6 @@
 #define MPOOL_BLK_STACKED	0x57acced0u
 #define MPOOL_BLK_BAD		0xbad0b10cu	/* quarantined, never reused */
 
-/* Create flags, shared by every allocator. */
-
-enum mpool_kind {
-	MPOOL_KIND_SLAB,
-	MPOOL_KIND_ARENA,
-	MPOOL_KIND_POOL,
-};
-
 enum mpool_misuse {
 	MPOOL_MISUSE_INVALID,	/* -EINVAL: not a block of this allocator */
 	MPOOL_MISUSE_DOUBLE,	/* -EALREADY: block already free */
@@ -87,49 +79,15 @@ enum mpool_misuse {
 };
 
 /**
- * struct mpool_event - one detected misuse, as handed to the report hook.
- * @kind: "slab", "arena" or "pool".
- * @name: the allocator's name, or NULL when it has none.
- * @allocator: the allocator the call was made on.
- * @ptr: the pointer the caller passed.
- * @err: the negative errno the caller gets back.
- * @what: a short description of the misuse.
- */
-struct mpool_event {
-	const char *kind;
-	const char *name;
-	const void *allocator;
-	const void *ptr;
-	int err;
-	const char *what;
-};
-
-/**
- * struct mpool_stack - a lock-free LIFO of 32-bit indices (a Treiber stack).
- * @head: {tag:32, index:32}, swapped whole by compare-and-swap.
- * @next: per-index link; owned by the stack while the index is on it.
- *
- * Invariant: following @next from the index in @head reaches MPOOL_NIL after
- * exactly the number of indices pushed and not popped.  The tag changes on
- * every successful swap, so a pop that read index i and then i's next cannot
- * succeed if i was popped and pushed back in between (ABA).  Reading a stale
- * next[] is harmless: the array lives as long as the stack, and the
- * compare-and-swap that would use the stale value fails.
- */
-struct mpool_stack {
-	u64 head;
-	u32 *next;
-};
-
-/**
  * struct mpool_slab - fixed-size blocks over a lock-free stack.
  * @base: first block; page aligned.
  * @state: one MPOOL_BLK_* word per block.
  * @inv: the inverse of @stride's odd factor modulo 2^64 (see
- *	mpool_slab_index()).
+ *	mpool_slab_index_checked()).
  * @count: number of blocks.
  * @shift: log2 of the largest power of two dividing @stride (at least 6).
- * @flags: MPOOL_F_* given at create.
+ * @flags: MPOOL_F_* flags in force (the caller's, and the core's choice of
+ *	debug mode and checker).
  * @cache_max: for a pool, the most blocks one cache may hold (twice the
  *	magazine size); 0 for a plain slab.  Here because the cache fast
  *	path reads it beside the geometry.
@@ -174,63 +132,18 @@ struct mpool_slab {
 	struct mpool_counter misuse[MPOOL_MISUSE_NR];
 };
 
-/**
- * struct mpool_stats - what an allocator is doing, for humans and tests.
- * @block_size: bytes per block as asked (arena: 0).
- * @stride: bytes between blocks (arena: the allocation granule).
- * @capacity: blocks (arena: bytes).
- * @in_use: blocks handed out and not freed (arena: bytes handed out).
- * @free: blocks in the shared backing (arena: bytes left).
- * @cached: free blocks held in per-thread/per-CPU caches (pool only).
- * @high_water: the most blocks (arena: bytes) ever out of the backing at
- *	once; for a pool this counts blocks held in caches too.
- * @failed: allocations that returned NULL because everything was out.
- * @invalid: frees of pointers that are not blocks of this allocator.
- * @double_free: frees of blocks that were already free.
- * @corrupt: blocks or metadata found corrupt (debug mode: red zone or
- *	free-block poison overwritten; any mode: impossible metadata).
- * @quarantined: blocks withdrawn for good because they were found corrupt;
- *	they count neither as in use nor as free.
- *
- * The figures are read without stopping the world: each is exact when the
- * allocator is quiescent, and a near snapshot while it runs.
- */
-struct mpool_stats {
-	size_t block_size;
-	size_t stride;
-	size_t capacity;
-	size_t in_use;
-	size_t free;
-	size_t cached;
-	size_t high_water;
-	u64 failed;
-	u64 invalid;
-	u64 double_free;
-	u64 corrupt;
-	u64 quarantined;
-};
-
-/* --- the lock-free stack ---------------------------------------------- */
-
-void mpool_stack_init(struct mpool_stack *st, u32 *next);
-u32 mpool_stack_pop(struct mpool_stack *st);
-void mpool_stack_push_chain(struct mpool_stack *st, u32 first, u32 last);
-
-/* --- the slab --------------------------------------------------------- */
+/* --- the slab (common/slab.c) ---------------------------------------- */
 
 int mpool_slab_init(struct mpool_slab *s, size_t block_size, size_t count,
-		    u32 flags);
+		    unsigned int flags);
 void mpool_slab_fini(struct mpool_slab *s);
-void *mpool_slab_alloc(struct mpool_slab *s);
-int mpool_slab_free(struct mpool_slab *s, void *ptr);
-void mpool_slab_stats(struct mpool_slab *s, struct mpool_stats *st);
 void mpool_slab_rebuild(struct mpool_slab *s);
+int __mpool_create_flags(unsigned int flags, unsigned int allowed, u32 *out);
 void __mpool_took(struct mpool_slab *s, long n);
-bool __mpool_stack_block(struct mpool_slab *s, u32 idx);
-int __mpool_misuse(struct mpool_slab *s, const void *ptr, int err);
+int __mpool_report(struct mpool_slab *s, const void *ptr, int err,
+		   const char *desc);
 int __mpool_debug_alloc(struct mpool_slab *s, u32 idx);
 int __mpool_debug_free(struct mpool_slab *s, u32 idx);
-long mpool_slab_audit(struct mpool_slab *s);
 
 /* Address of block @idx. */
 static inline void *mpool_slab_block(const struct mpool_slab *s, u32 idx)
@@ -244,8 +157,14 @@ static inline u64 mpool_ror64(u64 x, u32 n)
 	return (x >> n) | (x << (64 - n));
 }
 
-/* Index of @ptr, known to be a block start of @s. */
-static inline u32 mpool_slab_idx(const struct mpool_slab *s, const void *ptr)
+/*
+ * mpool_slab_index_unchecked() - the index of @ptr, which the caller knows
+ * to be the start of a block of @s (it took @ptr from a cache or magazine
+ * of @s).  Any other pointer gives a meaningless index: a pointer from a
+ * caller goes through mpool_slab_index_checked().
+ */
+static inline u32 mpool_slab_index_unchecked(const struct mpool_slab *s,
+					     const void *ptr)
 {
 	u64 off = (u64)((const u8 *)ptr - s->base);
 
@@ -253,7 +172,7 @@ static inline u32 mpool_slab_idx(const struct mpool_slab *s, const void *ptr)
 }
 
 /**
- * mpool_slab_index() - map a pointer to its block index, by arithmetic only.
+ * mpool_slab_index_checked() - map any pointer to its block index, or refuse.
  * @s: the slab.
  * @ptr: any pointer.
  * @idx: where to store the index.
@@ -270,8 +189,8 @@ static inline u32 mpool_slab_idx(const struct mpool_slab *s, const void *ptr)
  *
  * Return: 0, or -EINVAL when @ptr is not the start of a block of @s.
  */
-static inline int mpool_slab_index(const struct mpool_slab *s,
-				   const void *ptr, u32 *idx)
+static inline int mpool_slab_index_checked(const struct mpool_slab *s,
+					   const void *ptr, u32 *idx)
 {
 	u64 off = (u64)((const u8 *)ptr - s->base);
 	u64 q = mpool_ror64(off * s->inv, s->shift);
@@ -348,7 +267,8 @@ static inline void *__mpool_handout(struct mpool_slab *s, u32 idx)
 
 	if (unlikely(s->flags & MPOOL_F_DEBUG) && __mpool_debug_alloc(s, idx))
 		return NULL;
-	mpool_env_block_alloc(s, s->flags, ptr, s->block_size, s->stride);
+	mpool_env_block_alloc(s, s->flags & MPOOL_F_CHECKER, ptr, s->block_size,
+			      s->stride);
 	return ptr;
 }
 
@@ -362,11 +282,12 @@ static inline int __mpool_takeback(struct mpool_slab *s, u32 idx)
 {
 	if (unlikely(s->flags & MPOOL_F_DEBUG) && __mpool_debug_free(s, idx))
 		return -EUCLEAN;
-	mpool_env_block_free(s, s->flags, mpool_slab_block(s, idx), s->stride);
+	mpool_env_block_free(s, s->flags & MPOOL_F_CHECKER,
+			     mpool_slab_block(s, idx), s->stride);
 	return 0;
 }
 
-/* --- the arena -------------------------------------------------------- */
+/* --- the arena (common/arena.c) -------------------------------------- */
 
 /**
  * struct mpool_arena - a bump allocator.
@@ -379,7 +300,7 @@ static inline int __mpool_takeback(struct mpool_slab *s, u32 idx)
  * @base: the segment; page aligned.
  * @capacity: usable bytes.
  * @map_size: bytes mapped (@capacity rounded up to a page).
- * @flags: 0 or MPOOL_F_CHECKER.
+ * @flags: 0 or MPOOL_F_CHECKER (the core's choice).
  * @name: the name reports carry, or NULL.
  */
 struct mpool_arena {
@@ -394,13 +315,10 @@ struct mpool_arena {
 	const char *name;
 };
 
-int mpool_arena_init(struct mpool_arena *a, size_t capacity, u32 flags);
+int mpool_arena_init(struct mpool_arena *a, size_t capacity);
 void mpool_arena_fini(struct mpool_arena *a);
-void *mpool_arena_alloc(struct mpool_arena *a, size_t size);
-void mpool_arena_reset(struct mpool_arena *a);
-void mpool_arena_stats(struct mpool_arena *a, struct mpool_stats *st);
 
-/* --- the pool --------------------------------------------------------- */
+/* --- the pool (common/pool.c) ---------------------------------------- */
 
 /**
  * struct mpool_cache - one thread's or one CPU's free blocks.
@@ -438,88 +356,15 @@ struct mpool_pool {
 };
 
 int mpool_pool_init(struct mpool_pool *p, size_t block_size,
-		    size_t cache_size, size_t capacity, u32 flags);
+		    size_t cache_size, size_t capacity, unsigned int flags);
 void mpool_pool_fini(struct mpool_pool *p);
 size_t mpool_cache_bytes(const struct mpool_pool *p);
-bool __mpool_cache_refill(struct mpool_pool *p, struct mpool_cache *c);
-void __mpool_cache_spill(struct mpool_pool *p, struct mpool_cache *c);
+void *mpool_cache_alloc(struct mpool_pool *p, struct mpool_cache *c);
+int mpool_cache_free(struct mpool_pool *p, struct mpool_cache *c, void *ptr);
 void mpool_cache_drain(struct mpool_pool *p, struct mpool_cache *c);
-void *__mpool_cache_alloc_bad(struct mpool_pool *p, struct mpool_cache *c,
-			      u32 idx, int err);
 void mpool_pool_fill_stats(struct mpool_pool *p, struct mpool_stats *st,
 			   size_t cached);
 void mpool_pool_rebuild(struct mpool_pool *p);
-
-/**
- * mpool_cache_alloc() - take a block through a cache.
- * @p: the pool.
- * @c: the calling context's cache (the caller owns it).
- *
- * Context: whatever protects @c (TLS, or the CPU's local lock).
- * Return: a block, or NULL when the pool is out of blocks (counted).
- */
-static inline void *mpool_cache_alloc(struct mpool_pool *p,
-				      struct mpool_cache *c)
-{
-	u32 n = c->count;
-	void *ptr;
-	u32 idx;
-	int err;
-
-	if (unlikely(!n)) {
-		if (!__mpool_cache_refill(p, c))
-			return NULL;
-		n = c->count;
-	}
-	idx = mpool_slab_idx(&p->slab, c->objs[--n]);
-	/* No stale address left behind: memcheck's leak check looks. */
-	c->objs[n] = NULL;
-	MPOOL_WRITE(c->count, n);
-	err = __mpool_transition(&p->slab, idx, MPOOL_BLK_FREE,
-				 MPOOL_BLK_ALLOC, __mpool_debug(&p->slab));
-	if (unlikely(err))
-		return __mpool_cache_alloc_bad(p, c, idx, err);
-	ptr = __mpool_handout(&p->slab, idx);
-	if (unlikely(!ptr))
-		return mpool_cache_alloc(p, c);
-	return ptr;
-}
-
-/**
- * mpool_cache_free() - return a block through a cache.
- * @p: the pool.
- * @c: the calling context's cache (the caller owns it).
- * @ptr: a block of @p, or NULL.
- *
- * The block may have been allocated by any thread or CPU.
- *
- * Return: 0, -EINVAL (not a block of @p), -EALREADY (already free) or
- * -EUCLEAN (corrupt metadata); on error nothing changed.
- */
-static inline int mpool_cache_free(struct mpool_pool *p, struct mpool_cache *c,
-				   void *ptr)
-{
-	u32 idx;
-	int err;
-
-	if (unlikely(!ptr))
-		return 0;
-	err = mpool_slab_index(&p->slab, ptr, &idx);
-	if (likely(!err))
-		err = __mpool_transition(&p->slab, idx, MPOOL_BLK_ALLOC,
-					 MPOOL_BLK_FREE,
-					 __mpool_debug(&p->slab));
-	if (unlikely(err))
-		return __mpool_misuse(&p->slab, ptr, err);
-	err = __mpool_takeback(&p->slab, idx);
-	if (unlikely(err))
-		return err;
-	if (unlikely(c->count == p->slab.cache_max))
-		__mpool_cache_spill(p, c);
-	c->objs[c->count] = ptr;
-	MPOOL_WRITE(c->count, c->count + 1);
-	return 0;
-}
 
 /**
  * mpool_cache_alloc_fast() - the common case of mpool_cache_alloc() alone.
@@ -549,13 +394,13 @@ static inline bool mpool_cache_alloc_fast(struct mpool_pool *p,
 	if (unlikely(!n))
 		return false;
 	ptr = c->objs[n - 1];
-	idx = mpool_slab_idx(s, ptr);
+	idx = mpool_slab_index_unchecked(s, ptr);
 	if (unlikely(MPOOL_READ(s->state[idx]) != MPOOL_BLK_FREE))
 		return false;
 	MPOOL_WRITE(s->state[idx], MPOOL_BLK_ALLOC);
 	MPOOL_WRITE(c->count, n - 1);
 	/* No MPOOL_F_CHECKER here: only ASan's poisoning can remain. */
-	mpool_env_block_alloc(s, 0, ptr, s->block_size, s->stride);
+	mpool_env_block_alloc(s, false, ptr, s->block_size, s->stride);
 	*out = ptr;
 	return true;
 }
@@ -579,12 +424,13 @@ static inline bool mpool_cache_free_fast(struct mpool_pool *p,
 	struct mpool_slab *s = &p->slab;
 	u32 n = c->count, idx;
 
-	if (unlikely(mpool_slab_index(s, ptr, &idx) || n == s->cache_max))
+	if (unlikely(mpool_slab_index_checked(s, ptr, &idx) ||
+		     n == s->cache_max))
 		return false;
 	if (unlikely(MPOOL_READ(s->state[idx]) != MPOOL_BLK_ALLOC))
 		return false;
 	MPOOL_WRITE(s->state[idx], MPOOL_BLK_FREE);
-	mpool_env_block_free(s, 0, ptr, s->stride);
+	mpool_env_block_free(s, false, ptr, s->stride);
 	c->objs[n] = ptr;
 	MPOOL_WRITE(c->count, n + 1);
 	return true;

@@ -6,8 +6,8 @@
  * caches of free blocks over a shared lock-free backing, after Bonwick and
  * Adams, "Magazines and Vmem" (USENIX 2001).
  *
- * Shape.  A cache is a stack of up to 2 * M free block indices, M being the
- * magazine size (cache_size / 2, rounded up).  An allocation that finds the
+ * Shape.  A cache is a stack of up to 2 * M free blocks' addresses, M being
+ * the magazine size (cache_size / 2, rounded up).  An allocation that finds the
  * cache empty refills it with one full magazine from the depot (M blocks,
  * two compare-and-swaps), or failing that with up to M blocks from the
  * slab's free stack.  A free that finds the cache full spills its top M
@@ -17,9 +17,13 @@
  * context never holds more than 2 * M free blocks: that is the bound on
  * blocks stranded in an idle context.
  *
- * Magazines are plain arrays: a duplicate index in one (left by two racing
- * double frees, see __mpool_transition()) cannot corrupt anything, and is
- * dropped when its allocation finds the block not FREE.
+ * Magazines are plain arrays of addresses: a duplicate in one (left by two
+ * racing double frees, see __mpool_transition()) cannot corrupt anything,
+ * and is dropped when its allocation finds the block not FREE.
+ *
+ * Calls go down: a cache spills into the depot or onto the slab's stack
+ * (mpool_pool_stack_block() -> mpool_stack_push_chain()), and refills from
+ * them; nothing below calls back up.
  *
  * Depot invariant: every magazine index is on exactly one of @full and
  * @empty, or held by one context between its pop and its push; a magazine
@@ -40,12 +44,12 @@
  * @cache_size: the most free blocks a context keeps (0: no caches); at
  *	most @capacity.
  * @capacity: blocks in all (> 0).
- * @flags: MPOOL_F_* flags.
+ * @flags: the caller's create flags: MPOOL_F_DEBUG or 0.
  *
  * Return: 0, -EINVAL or -ENOMEM; on error nothing is left allocated.
  */
 int mpool_pool_init(struct mpool_pool *p, size_t block_size,
-		    size_t cache_size, size_t capacity, u32 flags)
+		    size_t cache_size, size_t capacity, unsigned int flags)
 {
 	u32 *next, i;
 	int err;
@@ -111,8 +115,8 @@ static inline void **mpool_mag(struct mpool_pool *p, u32 m)
 	return p->rounds + (size_t)m * p->mag_size;
 }
 
-/**
- * __mpool_cache_refill() - fill an empty cache from the backing.
+/*
+ * mpool_cache_refill() - fill an empty cache from the backing.
  * @p: the pool; its magazine size is not 0.
  * @c: the caller's cache, empty.
  *
@@ -121,7 +125,7 @@ static inline void **mpool_mag(struct mpool_pool *p, u32 m)
  * contexts' caches are not reclaimed: a caller that must not fail while
  * others hold cached blocks asks them to flush.
  */
-bool __mpool_cache_refill(struct mpool_pool *p, struct mpool_cache *c)
+static bool mpool_cache_refill(struct mpool_pool *p, struct mpool_cache *c)
 {
 	u32 m = mpool_stack_pop(&p->full), n = 0, idx;
 	int err;
@@ -141,9 +145,9 @@ bool __mpool_cache_refill(struct mpool_pool *p, struct mpool_cache *c)
 						 MPOOL_BLK_STACKED,
 						 MPOOL_BLK_FREE, false);
 			if (unlikely(err))
-				__mpool_misuse(&p->slab,
+				__mpool_report(&p->slab,
 					       mpool_slab_block(&p->slab, idx),
-					       err);
+					       err, NULL);
 			else
 				c->objs[n++] = mpool_slab_block(&p->slab, idx);
 		}
@@ -157,37 +161,55 @@ bool __mpool_cache_refill(struct mpool_pool *p, struct mpool_cache *c)
 	return true;
 }
 
-/* Give @n blocks from the top of @c to the backing. */
-static void mpool_cache_give(struct mpool_pool *p, struct mpool_cache *c,
-			     u32 n)
+/*
+ * Put one free block on the slab's free stack.  @idx is a block whose state
+ * is FREE (it was held in a cache or magazine).  Return: true if pushed;
+ * false (reported as -EUCLEAN) if the block was not FREE, that is, a
+ * duplicate left by a racing double free.
+ */
+static bool mpool_pool_stack_block(struct mpool_pool *p, u32 idx)
 {
+	struct mpool_slab *s = &p->slab;
+	int err = __mpool_transition(s, idx, MPOOL_BLK_FREE, MPOOL_BLK_STACKED,
+				     true);
+
+	if (unlikely(err)) {
+		__mpool_report(s, mpool_slab_block(s, idx), err, NULL);
+		return false;
+	}
+	/* Count first: the figure never runs below the truth. */
+	mpool_counter_add_return(&s->nfree, 1);
+	mpool_stack_push_chain(&s->free, idx, idx);
+	return true;
+}
+
+/*
+ * mpool_cache_spill() - give @n blocks from the top of @c to the backing:
+ * as one full magazine when @n is a magazine's worth and an empty one is at
+ * hand, else one by one onto the slab's stack.
+ */
+static void mpool_cache_spill(struct mpool_pool *p, struct mpool_cache *c,
+			      u32 n)
+{
+	struct mpool_slab *s = &p->slab;
 	void **top = c->objs + c->count - n;
-	u32 m = MPOOL_NIL, i;
+	u32 m = MPOOL_NIL, i, idx;
 
 	if (n == p->mag_size)
 		m = mpool_stack_pop(&p->empty);
 	if (m != MPOOL_NIL) {
 		memcpy(mpool_mag(p, m), top, n * sizeof(void *));
 		/* Count first: the figure never runs below the truth. */
-		mpool_counter_add_return(&p->slab.nfree, n);
+		mpool_counter_add_return(&s->nfree, n);
 		/* Publishes the rounds to the refill that pops it. */
 		mpool_stack_push_chain(&p->full, m, m);
 	} else {
-		for (i = 0; i < n; i++)
-			__mpool_stack_block(&p->slab,
-					    mpool_slab_idx(&p->slab, top[i]));
+		for (i = 0; i < n; i++) {
+			idx = mpool_slab_index_unchecked(s, top[i]);
+			mpool_pool_stack_block(p, idx);
+		}
 	}
 	MPOOL_WRITE(c->count, c->count - n);
-}
-
-/**
- * __mpool_cache_spill() - make room in a full cache.
- * @p: the pool.
- * @c: the caller's cache, holding 2 * M blocks.
- */
-void __mpool_cache_spill(struct mpool_pool *p, struct mpool_cache *c)
-{
-	mpool_cache_give(p, c, p->mag_size);
 }
 
 /**
@@ -200,29 +222,107 @@ void mpool_cache_drain(struct mpool_pool *p, struct mpool_cache *c)
 	if (!p->mag_size)
 		return;
 	while (c->count >= p->mag_size)
-		mpool_cache_give(p, c, p->mag_size);
+		mpool_cache_spill(p, c, p->mag_size);
 	if (c->count)
-		mpool_cache_give(p, c, c->count);
+		mpool_cache_spill(p, c, c->count);
 }
 
 /**
- * __mpool_cache_alloc_bad() - a cached index whose block is not FREE.
+ * mpool_cache_alloc() - take a block through a cache.
  * @p: the pool.
- * @c: the caller's cache; the index was already taken off it.
- * @idx: the block.
- * @err: what __mpool_transition() said.
+ * @c: the calling context's cache (the caller owns it).
  *
- * The index is a duplicate left by a racing double free, or the state word
- * was overwritten.  It is reported and dropped, never handed out, and the
- * allocation is tried again.
+ * Every case: a hit, an empty cache (refilled from the backing), a debug
+ * or checker pool.  A cached block whose state word is not FREE (a
+ * duplicate left by a racing double free, or an overwritten word), or that
+ * debug mode finds corrupt, is reported and dropped, never handed out, and
+ * the next one is tried: a loop, so that any number of them costs no stack.
  *
- * Return: what mpool_cache_alloc() returns.
+ * Context: whatever protects @c (TLS, or the CPU's local lock).
+ * Return: a block, or NULL when the pool is out of blocks (counted).
  */
-void *__mpool_cache_alloc_bad(struct mpool_pool *p, struct mpool_cache *c,
-			      u32 idx, int err)
+void *mpool_cache_alloc(struct mpool_pool *p, struct mpool_cache *c)
 {
-	__mpool_misuse(&p->slab, mpool_slab_block(&p->slab, idx), err);
-	return mpool_cache_alloc(p, c);
+	struct mpool_slab *s = &p->slab;
+	void *ptr;
+	u32 n, idx;
+	int err;
+
+	for (;;) {
+		n = c->count;
+		if (unlikely(!n)) {
+			if (!mpool_cache_refill(p, c))
+				return NULL;
+			n = c->count;
+		}
+		ptr = c->objs[--n];
+		idx = mpool_slab_index_unchecked(s, ptr);
+		/* No stale address left behind: memcheck's leak check looks. */
+		c->objs[n] = NULL;
+		MPOOL_WRITE(c->count, n);
+		err = __mpool_transition(s, idx, MPOOL_BLK_FREE,
+					 MPOOL_BLK_ALLOC, __mpool_debug(s));
+		if (unlikely(err)) {
+			__mpool_report(s, ptr, err, NULL);
+			continue;
+		}
+		ptr = __mpool_handout(s, idx);
+		if (likely(ptr))
+			return ptr;
+	}
+}
+
+/**
+ * mpool_cache_free() - return a block through a cache.
+ * @p: the pool.
+ * @c: the calling context's cache (the caller owns it).
+ * @ptr: a block of @p allocated by any thread or CPU, or NULL.
+ *
+ * Every case, as mpool_cache_alloc() is for allocations.
+ *
+ * Context: whatever protects @c (TLS, or the CPU's local lock).
+ * Return: 0, -EINVAL (not a block of @p), -EALREADY (already free) or
+ * -EUCLEAN (corrupt metadata); on error nothing changed.
+ */
+int mpool_cache_free(struct mpool_pool *p, struct mpool_cache *c, void *ptr)
+{
+	struct mpool_slab *s = &p->slab;
+	u32 idx;
+	int err;
+
+	if (unlikely(!ptr))
+		return 0;
+	err = mpool_slab_index_checked(s, ptr, &idx);
+	if (likely(!err))
+		err = __mpool_transition(s, idx, MPOOL_BLK_ALLOC,
+					 MPOOL_BLK_FREE, __mpool_debug(s));
+	if (unlikely(err))
+		return __mpool_report(s, ptr, err, NULL);
+	err = __mpool_takeback(s, idx);
+	if (unlikely(err))
+		return err;
+	if (unlikely(c->count == s->cache_max))
+		mpool_cache_spill(p, c, p->mag_size);
+	c->objs[c->count] = ptr;
+	MPOOL_WRITE(c->count, c->count + 1);
+	return 0;
+}
+
+/**
+ * mpool_pool_fill_stats() - report what a pool is doing.
+ * @p: the pool.
+ * @st: filled in.
+ * @cached: the blocks its build counted in the caches it keeps.
+ */
+void mpool_pool_fill_stats(struct mpool_pool *p, struct mpool_stats *st,
+			   size_t cached)
+{
+	size_t out;
+
+	mpool_slab_stats(&p->slab, st);
+	st->cached = cached;
+	out = st->free + cached + st->quarantined;
+	st->in_use = st->capacity > out ? st->capacity - out : 0;
 }
 
 /**
@@ -239,10 +339,11 @@ void mpool_pool_rebuild(struct mpool_pool *p)
 	u32 i;
 
 	if (p->mag_size) {
-		mpool_stack_init(&p->full, p->full.next);
-		mpool_stack_init(&p->empty, p->full.next);
 		for (i = 0; i < p->nmags; i++)
-			mpool_stack_push_chain(&p->empty, i, i);
+			MPOOL_WRITE(p->empty.next[i], i + 1 < p->nmags ?
+				    i + 1 : MPOOL_NIL);
+		mpool_stack_reset(&p->full, MPOOL_NIL);
+		mpool_stack_reset(&p->empty, 0);
 	}
 	mpool_slab_rebuild(&p->slab);
 }

@@ -29,102 +29,26 @@ static const char *const mpool_misuse_names[] = {
 	[MPOOL_MISUSE_CORRUPT] = "block metadata corrupt",
 };
 
-/* --- the lock-free stack ----------------------------------------------
- *
- * head = {tag:32 (high), index:32 (low)}.  Every successful swap adds one to
- * the tag.  Memory orders: a push's successful compare-and-swap is a
- * release (it is fully ordered), publishing the pusher's writes of next[]
- * and of the blocks' state words; a pop reads head with acquire (the
- * initial load, and the refreshed value on a failed swap), pairing with that
- * release before it reads next[].  next[] itself is accessed with relaxed
- * atomics because a pop may read it while a new owner rewrites it; such a
- * pop's swap then fails on the tag.
- */
-
-static inline u64 mpool_head(u64 old, u32 idx)
+/* The names in mpool_public.h; see there. */
+const char *mpool_kind_name(enum mpool_kind kind)
 {
-	return (((old >> 32) + 1) << 32) | idx;
+	return kind < MPOOL_KIND_NR ? mpool_kind_names[kind] : "?";
 }
-
-/*
- * After a lost compare-and-swap, wait a little before trying again, twice
- * as long each time (up to 64 pauses): under contention the winner gets to
- * finish and the head's cache line stops bouncing between the losers.
- */
-static inline void mpool_backoff(u32 *wait)
-{
-	u32 i;
-
-	for (i = 0; i < *wait; i++)
-		mpool_cpu_relax();
-	if (*wait < 64)
-		*wait <<= 1;
-}
-
-/**
- * mpool_stack_init() - make an empty stack.
- * @st: the stack.
- * @next: its link array, one u32 per index that may ever be pushed.
- */
-void mpool_stack_init(struct mpool_stack *st, u32 *next)
-{
-	st->next = next;
-	st->head = MPOOL_NIL;
-}
-
-/**
- * mpool_stack_pop() - take the top index.
- * @st: the stack.
- *
- * Context: any; lock-free.
- * Return: the index, or MPOOL_NIL when the stack is empty.
- */
-u32 mpool_stack_pop(struct mpool_stack *st)
-{
-	u64 old = mpool_load_acquire(&st->head);
-	u32 idx, wait = 1;
-
-	for (;;) {
-		idx = (u32)old;
-		if (idx == MPOOL_NIL)
-			return MPOOL_NIL;
-		if (mpool_try_cmpxchg(&st->head, &old,
-				      mpool_head(old, MPOOL_READ(st->next[idx]))))
-			return idx;
-		mpool_backoff(&wait);
-	}
-}
-
-/**
- * mpool_stack_push_chain() - push a chain linked first -> ... -> last.
- * @st: the stack.
- * @first: the chain's first index (the new top).
- * @last: its last index; its link is overwritten here.
- *
- * The caller owns the chain and has linked it through @st->next.
- * Context: any; lock-free.
- */
-void mpool_stack_push_chain(struct mpool_stack *st, u32 first, u32 last)
-{
-	u64 old = MPOOL_READ(st->head);
-	u32 wait = 1;
-
-	for (;;) {
-		MPOOL_WRITE(st->next[last], (u32)old);
-		if (mpool_try_cmpxchg(&st->head, &old, mpool_head(old, first)))
-			return;
-		mpool_backoff(&wait);
-	}
-}
+EXPORT_SYMBOL_MPOOL(mpool_kind_name);
 
 /* --- reports ---------------------------------------------------------- */
 
-/*
- * Count and report a misuse of @s at @ptr, described by @desc (NULL: the
- * usual words for @err); return @err.
+/**
+ * __mpool_report() - count and report a misuse; return its errno.
+ * @s: the slab (or a pool's slab) the call was made on.
+ * @ptr: the pointer the caller passed, or the block found corrupt.
+ * @err: -EINVAL, -EALREADY or -EUCLEAN.
+ * @desc: what was found, or NULL for the usual words for @err.
+ *
+ * Return: @err.
  */
-static int mpool_report(struct mpool_slab *s, const void *ptr, int err,
-			const char *desc)
+int __mpool_report(struct mpool_slab *s, const void *ptr, int err,
+		   const char *desc)
 {
 	struct mpool_event ev;
 	int what;
@@ -144,19 +68,6 @@ static int mpool_report(struct mpool_slab *s, const void *ptr, int err,
 	ev.what = desc ? desc : mpool_misuse_names[what];
 	mpool_env_report(&ev);
 	return err;
-}
-
-/**
- * __mpool_misuse() - count and report a misuse; return its errno.
- * @s: the slab (or a pool's slab) the call was made on.
- * @ptr: the pointer the caller passed.
- * @err: -EINVAL, -EALREADY or -EUCLEAN.
- *
- * Return: @err.
- */
-int __mpool_misuse(struct mpool_slab *s, const void *ptr, int err)
-{
-	return mpool_report(s, ptr, err, NULL);
 }
 
 /* --- debug mode: red zones and free-block poison ---------------------- */
@@ -182,12 +93,14 @@ static bool mpool_debug_intact(struct mpool_slab *s, u32 idx, bool free)
 	size_t from = free ? 0 : s->block_size;
 	bool ok;
 
+	bool on = s->flags & MPOOL_F_CHECKER;
+
 	/* Open what is read: a live block's body stays the user's. */
-	mpool_env_open(s->flags, p + from, s->stride - from);
+	mpool_env_open(on, p + from, s->stride - from);
 	ok = mpool_all(p + s->block_size, s->stride - s->block_size,
 		       MPOOL_POISON_RED) &&
 	     (!free || mpool_all(p, s->block_size, MPOOL_POISON_FREE));
-	mpool_env_close(s->flags, p + from, s->stride - from);
+	mpool_env_close(on, p + from, s->stride - from);
 	return ok;
 }
 
@@ -196,7 +109,7 @@ static int mpool_quarantine(struct mpool_slab *s, u32 idx, const char *desc)
 {
 	MPOOL_WRITE(s->state[idx], MPOOL_BLK_BAD);
 	mpool_counter_inc(&s->quarantined);
-	return mpool_report(s, mpool_slab_block(s, idx), -EUCLEAN, desc);
+	return __mpool_report(s, mpool_slab_block(s, idx), -EUCLEAN, desc);
 }
 
 /**
@@ -214,7 +127,6 @@ int __mpool_debug_alloc(struct mpool_slab *s, u32 idx)
 	return mpool_quarantine(s, idx,
 				"free block written (use after free or overflow)");
 }
-EXPORT_SYMBOL_MPOOL(__mpool_debug_alloc);
 
 /**
  * __mpool_debug_free() - check and poison a block being freed (debug mode).
@@ -235,20 +147,8 @@ int __mpool_debug_free(struct mpool_slab *s, u32 idx)
 	memset(p, MPOOL_POISON_FREE, s->block_size);
 	return 0;
 }
-EXPORT_SYMBOL_MPOOL(__mpool_debug_free);
 
-/**
- * mpool_slab_audit() - check every block of a slab or pool.
- * @s: the slab (or a pool's slab).
- *
- * Every state word must be one a block can hold.  In debug mode, every red
- * zone must be intact, and every free block's poison too.  Each problem is
- * reported (as -EUCLEAN); nothing is changed: a corrupt free block is
- * quarantined when it is next handed out.
- *
- * Context: no allocation or free on @s may run concurrently.
- * Return: the number of corrupt blocks found.
- */
+/* Documented in mpool_public.h. */
 long mpool_slab_audit(struct mpool_slab *s)
 {
 	bool debug = s->flags & MPOOL_F_DEBUG;
@@ -272,7 +172,7 @@ long mpool_slab_audit(struct mpool_slab *s)
 		if (!desc)
 			continue;
 		bad++;
-		mpool_report(s, mpool_slab_block(s, i), -EUCLEAN, desc);
+		__mpool_report(s, mpool_slab_block(s, i), -EUCLEAN, desc);
 	}
 	return bad;
 }
@@ -286,29 +186,6 @@ void __mpool_took(struct mpool_slab *s, long n)
 	long left = mpool_counter_add_return(&s->nfree, -n);
 
 	mpool_counter_max(&s->high_water, (long)s->count - left);
-}
-
-/**
- * __mpool_stack_block() - put one free block on the free stack.
- * @s: the slab.
- * @idx: a block whose state is FREE (held in a cache or magazine).
- *
- * Return: true if pushed; false (reported as -EUCLEAN) if the block was not
- * FREE, that is, a duplicate left by a racing double free.
- */
-bool __mpool_stack_block(struct mpool_slab *s, u32 idx)
-{
-	int err = __mpool_transition(s, idx, MPOOL_BLK_FREE, MPOOL_BLK_STACKED,
-				     true);
-
-	if (unlikely(err)) {
-		__mpool_misuse(s, mpool_slab_block(s, idx), err);
-		return false;
-	}
-	/* Count first: the figure never runs below the truth. */
-	mpool_counter_add_return(&s->nfree, 1);
-	mpool_stack_push_chain(&s->free, idx, idx);
-	return true;
 }
 
 /*
@@ -326,50 +203,94 @@ static u64 mpool_inverse(u64 m)
 }
 
 /**
+ * __mpool_create_flags() - the flags an allocator is made with.
+ * @flags: the caller's create flags.
+ * @allowed: the flags this kind of allocator accepts from a caller.
+ * @out: the flags in force: the caller's, MPOOL_F_DEBUG when the world
+ *	asks for debug mode everywhere (and @allowed has it), and
+ *	MPOOL_F_CHECKER when a memory checker watches.
+ *
+ * The one place where create flags are checked and completed, for both
+ * worlds and every allocator.
+ *
+ * Return: 0, or -EINVAL for a flag outside @allowed.
+ */
+int __mpool_create_flags(unsigned int flags, unsigned int allowed, u32 *out)
+{
+	if (flags & ~allowed)
+		return -EINVAL;
+	if ((allowed & MPOOL_F_DEBUG) && mpool_env_debug_all())
+		flags |= MPOOL_F_DEBUG;
+	if (mpool_env_checker())
+		flags |= MPOOL_F_CHECKER;
+	*out = flags;
+	return 0;
+}
+
+/*
+ * The stride of blocks of @block_size bytes with @flags, or 0 when it
+ * cannot be had: the red zone and the rounding up to a line are added
+ * before anything is checked, so that no size near SIZE_MAX can wrap.
+ */
+static size_t mpool_stride(size_t block_size, u32 flags)
+{
+	size_t extra = ((flags & MPOOL_F_DEBUG) ? MPOOL_REDZONE : 0) +
+		       MPOOL_ALIGN - 1;
+
+	if (block_size > SIZE_MAX - extra)
+		return 0;
+	return (block_size + extra) & ~(size_t)(MPOOL_ALIGN - 1);
+}
+
+/**
  * mpool_slab_init() - set up @count blocks of @block_size bytes.
  * @s: the slab to initialise.
  * @block_size: bytes per block (> 0).
  * @count: blocks (> 0, at most MPOOL_MAX_COUNT).
- * @flags: MPOOL_F_* flags.
+ * @flags: the caller's create flags: MPOOL_F_DEBUG or 0.
  *
- * Return: 0; -EINVAL for a zero or overflowing size or count, or unknown
- * flags; -ENOMEM when memory could not be had (nothing is leaked).
+ * The segment is mapped before any metadata is touched, so that a request
+ * the world cannot map fails before megabytes are zeroed for nothing.
+ *
+ * Return: 0; -EINVAL for a zero size or count, unknown flags, or a stride
+ * or span that does not fit in a size_t; -ENOMEM when memory could not be
+ * had (nothing is leaked).
  */
 int mpool_slab_init(struct mpool_slab *s, size_t block_size, size_t count,
-		    u32 flags)
+		    unsigned int flags)
 {
 	size_t stride, i;
 	u32 *next;
+	int err;
 
 	memset(s, 0, sizeof(*s));
-	if (!block_size || !count || count > MPOOL_MAX_COUNT ||
-	    (flags & ~MPOOL_F_VALID) || block_size > SIZE_MAX - MPOOL_ALIGN)
-		return -EINVAL;
-	stride = block_size + ((flags & MPOOL_F_DEBUG) ? MPOOL_REDZONE : 0);
-	if (stride < block_size)
-		return -EINVAL;
-	stride = (stride + MPOOL_ALIGN - 1) & ~(size_t)(MPOOL_ALIGN - 1);
-	if (stride > SIZE_MAX / count)
+	err = __mpool_create_flags(flags, MPOOL_F_DEBUG, &s->flags);
+	if (err)
+		return err;
+	stride = mpool_stride(block_size, s->flags);
+	if (!block_size || !count || count > MPOOL_MAX_COUNT || !stride ||
+	    stride > SIZE_MAX / count)
 		return -EINVAL;
 	s->stride = stride;
 	s->span = stride * count;
 	s->block_size = block_size;
 	s->count = (u32)count;
-	s->flags = flags;
 	s->shift = (u32)__builtin_ctzll(stride);
 	s->inv = mpool_inverse(stride >> s->shift);
 
-	s->state = mpool_env_zalloc(count * sizeof(u32));
-	next = mpool_env_zalloc(count * sizeof(u32));
-	s->base = s->state && next ? mpool_env_map(s->span) : NULL;
-	if (!s->base) {
-		mpool_env_free(next);
+	s->base = mpool_env_map(s->span);
+	s->state = s->base ? mpool_env_zalloc(count * sizeof(u32)) : NULL;
+	next = s->state ? mpool_env_zalloc(count * sizeof(u32)) : NULL;
+	if (!next) {
 		mpool_env_free(s->state);
+		if (s->base)
+			mpool_env_unmap(s->base, s->span);
 		s->state = NULL;
+		s->base = NULL;
 		return -ENOMEM;
 	}
 	mpool_stack_init(&s->free, next);
-	if (flags & MPOOL_F_DEBUG)
+	if (s->flags & MPOOL_F_DEBUG)
 		for (i = 0; i < count; i++) {
 			u8 *p = mpool_slab_block(s, (u32)i);
 
@@ -377,7 +298,7 @@ int mpool_slab_init(struct mpool_slab *s, size_t block_size, size_t count,
 			memset(p + block_size, MPOOL_POISON_RED,
 			       stride - block_size);
 		}
-	mpool_env_region_init(s, flags, s->base, s->span);
+	mpool_env_region_init(s, s->flags & MPOOL_F_CHECKER, s->base, s->span);
 	mpool_slab_rebuild(s);
 	return 0;
 }
@@ -387,23 +308,23 @@ int mpool_slab_init(struct mpool_slab *s, size_t block_size, size_t count,
  * @s: the slab.
  *
  * Used at init, and after fork() in the child, where other threads' caches
- * and in-flight operations are gone.  Context: nobody else uses @s.
+ * and in-flight operations are gone.  Quarantined blocks stay out.
+ * Context: nobody else uses @s.
  */
 void mpool_slab_rebuild(struct mpool_slab *s)
 {
-	u32 top = MPOOL_NIL, nfree = 0, i;
+	u32 top = MPOOL_NIL, nfree = 0, i, st;
 
 	for (i = s->count; i-- > 0; ) {
-		if (MPOOL_READ(s->state[i]) == MPOOL_BLK_ALLOC ||
-		    MPOOL_READ(s->state[i]) == MPOOL_BLK_BAD)
+		st = MPOOL_READ(s->state[i]);
+		if (st == MPOOL_BLK_ALLOC || st == MPOOL_BLK_BAD)
 			continue;
 		MPOOL_WRITE(s->state[i], MPOOL_BLK_STACKED);
 		MPOOL_WRITE(s->free.next[i], top);
 		top = i;
 		nfree++;
 	}
-	mpool_store_release(&s->free.head,
-			    mpool_head(MPOOL_READ(s->free.head), top));
+	mpool_stack_reset(&s->free, top);
 	mpool_counter_set(&s->nfree, nfree);
 	mpool_counter_max(&s->high_water, (long)(s->count - nfree));
 }
@@ -416,20 +337,14 @@ void mpool_slab_fini(struct mpool_slab *s)
 {
 	if (!s->base)
 		return;
-	mpool_env_region_fini(s, s->flags, s->base, s->span);
+	mpool_env_region_fini(s, s->flags & MPOOL_F_CHECKER, s->base, s->span);
 	mpool_env_unmap(s->base, s->span);
 	mpool_env_free(s->free.next);
 	mpool_env_free(s->state);
 	s->base = NULL;
 }
 
-/**
- * mpool_slab_alloc() - take a block.
- * @s: the slab.
- *
- * Context: any; lock-free, never sleeps.
- * Return: a 64-byte aligned block, or NULL when all are out (counted).
- */
+/* Documented in mpool_public.h. */
 void *mpool_slab_alloc(struct mpool_slab *s)
 {
 	void *ptr;
@@ -448,7 +363,7 @@ void *mpool_slab_alloc(struct mpool_slab *s)
 					 MPOOL_BLK_ALLOC, __mpool_debug(s));
 		if (unlikely(err)) {
 			/* Impossible metadata: never hand the block out. */
-			__mpool_misuse(s, mpool_slab_block(s, idx), err);
+			__mpool_report(s, mpool_slab_block(s, idx), err, NULL);
 			continue;
 		}
 		ptr = __mpool_handout(s, idx);
@@ -458,15 +373,7 @@ void *mpool_slab_alloc(struct mpool_slab *s)
 }
 EXPORT_SYMBOL_MPOOL(mpool_slab_alloc);
 
-/**
- * mpool_slab_free() - give a block back.
- * @s: the slab.
- * @ptr: a block from mpool_slab_alloc(), or NULL.
- *
- * Context: any; lock-free, never sleeps.
- * Return: 0; -EINVAL (not a block of @s), -EALREADY (already free) or
- * -EUCLEAN (corrupt metadata), with nothing changed.
- */
+/* Documented in mpool_public.h. */
 int mpool_slab_free(struct mpool_slab *s, void *ptr)
 {
 	u32 idx;
@@ -474,12 +381,12 @@ int mpool_slab_free(struct mpool_slab *s, void *ptr)
 
 	if (!ptr)
 		return 0;
-	err = mpool_slab_index(s, ptr, &idx);
+	err = mpool_slab_index_checked(s, ptr, &idx);
 	if (likely(!err))
 		err = __mpool_transition(s, idx, MPOOL_BLK_ALLOC,
 					 MPOOL_BLK_STACKED, true);
 	if (unlikely(err))
-		return __mpool_misuse(s, ptr, err);
+		return __mpool_report(s, ptr, err, NULL);
 	err = __mpool_takeback(s, idx);
 	if (unlikely(err))
 		return err;
@@ -489,10 +396,11 @@ int mpool_slab_free(struct mpool_slab *s, void *ptr)
 }
 EXPORT_SYMBOL_MPOOL(mpool_slab_free);
 
-/* Fill the fields every block allocator shares. */
-static void mpool_fill_stats(struct mpool_slab *s, struct mpool_stats *st)
+/* Documented in mpool_public.h. */
+void mpool_slab_stats(struct mpool_slab *s, struct mpool_stats *st)
 {
 	long nfree = mpool_counter_read(&s->nfree);
+	size_t out;
 
 	memset(st, 0, sizeof(*st));
 	st->block_size = s->block_size;
@@ -505,36 +413,7 @@ static void mpool_fill_stats(struct mpool_slab *s, struct mpool_stats *st)
 	st->double_free = (u64)mpool_counter_read(&s->misuse[MPOOL_MISUSE_DOUBLE]);
 	st->corrupt = (u64)mpool_counter_read(&s->misuse[MPOOL_MISUSE_CORRUPT]);
 	st->quarantined = (u64)mpool_counter_read(&s->quarantined);
-}
-
-/**
- * mpool_slab_stats() - report what a slab is doing.
- * @s: the slab.
- * @st: filled in.
- */
-void mpool_slab_stats(struct mpool_slab *s, struct mpool_stats *st)
-{
-	size_t out;
-
-	mpool_fill_stats(s, st);
 	out = st->free + st->quarantined;
 	st->in_use = st->capacity > out ? st->capacity - out : 0;
 }
 EXPORT_SYMBOL_MPOOL(mpool_slab_stats);
-
-/**
- * mpool_pool_fill_stats() - report what a pool is doing.
- * @p: the pool.
- * @st: filled in.
- * @cached: the blocks its build counted in the caches it keeps.
- */
-void mpool_pool_fill_stats(struct mpool_pool *p, struct mpool_stats *st,
-			   size_t cached)
-{
-	size_t out;
-
-	mpool_fill_stats(&p->slab, st);
-	st->cached = cached;
-	out = st->free + cached + st->quarantined;
-	st->in_use = st->capacity > out ? st->capacity - out : 0;
-}

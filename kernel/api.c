@@ -26,12 +26,6 @@ DEFINE_MUTEX(mpool_lock);
 LIST_HEAD(mpool_objects);
 struct dentry *mpool_debugfs_root;
 
-static const char *const mpool_kind_name[] = {
-	[MPOOL_KIND_SLAB] = "slab",
-	[MPOOL_KIND_ARENA] = "arena",
-	[MPOOL_KIND_POOL] = "pool",
-};
-
 /* --- statistics in debugfs -------------------------------------------- */
 
 static void mpool_obj_stats(struct mpool_obj *obj, struct mpool_stats *st)
@@ -58,7 +52,7 @@ static int mpool_stats_show(struct seq_file *m, void *unused)
 	struct mpool_stats st;
 
 	mpool_obj_stats(obj, &st);
-	seq_printf(m, "name %s\nkind %s\n", obj->name, mpool_kind_name[obj->kind]);
+	seq_printf(m, "name %s\nkind %s\n", obj->name, mpool_kind_name(obj->kind));
 	seq_printf(m, "block_size %zu\nstride %zu\ncapacity %zu\n",
 		   st.block_size, st.stride, st.capacity);
 	seq_printf(m, "in_use %zu\nfree %zu\ncached %zu\nhigh_water %zu\n",
@@ -161,28 +155,7 @@ static void mpool_unpublish(struct mpool_obj *obj)
 
 /* --- slab ------------------------------------------------------------- */
 
-/*
- * The core's flags for a create: the caller's (MPOOL_F_DEBUG or 0; anything
- * else is passed through to be refused by the core), plus MPOOL_F_CHECKER
- * when a memory checker watches the kernel.
- */
-static u32 mpool_kflags(unsigned int flags)
-{
-	if (flags & ~MPOOL_F_DEBUG)
-		return ~0u;
-	return flags | (mpool_env_checker() ? MPOOL_F_CHECKER : 0);
-}
-
-/**
- * mpool_slab_create() - reserve @count blocks of @block_size bytes.
- * @name: unique name, also its debugfs directory.
- * @block_size: bytes per block (> 0).
- * @count: blocks (> 0).
- * @flags: MPOOL_F_DEBUG or 0.
- *
- * Context: process context; may sleep.
- * Return: the slab, or an ERR_PTR() (see mpool_api.h).
- */
+/* Documented in mpool_api.h. */
 struct mpool_slab *mpool_slab_create(const char *name, size_t block_size,
 				     size_t count, unsigned int flags)
 {
@@ -194,8 +167,7 @@ struct mpool_slab *mpool_slab_create(const char *name, size_t block_size,
 	ks = mpool_env_zalloc(sizeof(*ks));
 	if (!ks)
 		return ERR_PTR(-ENOMEM);
-	err = mpool_slab_init(&ks->core, block_size, count,
-			      mpool_kflags(flags));
+	err = mpool_slab_init(&ks->core, block_size, count, flags);
 	if (!err) {
 		ks->core.name = ks->obj.name;
 		err = mpool_publish(&ks->obj, name, MPOOL_KIND_SLAB);
@@ -210,12 +182,7 @@ struct mpool_slab *mpool_slab_create(const char *name, size_t block_size,
 }
 EXPORT_SYMBOL_NS_GPL(mpool_slab_create, MPOOL);
 
-/**
- * mpool_slab_destroy() - release a slab and its blocks.
- * @s: the slab, or NULL.
- *
- * Context: process context; no other call on @s may run.
- */
+/* Documented in mpool_api.h. */
 void mpool_slab_destroy(struct mpool_slab *s)
 {
 	struct mpool_kslab *ks;
@@ -231,14 +198,7 @@ EXPORT_SYMBOL_NS_GPL(mpool_slab_destroy, MPOOL);
 
 /* --- arena ------------------------------------------------------------ */
 
-/**
- * mpool_arena_create() - an arena of @capacity bytes.
- * @name: unique name, also its debugfs directory.
- * @capacity: bytes (> 0).
- *
- * Context: process context; may sleep.
- * Return: the arena, or an ERR_PTR() (see mpool_api.h).
- */
+/* Documented in mpool_api.h. */
 struct mpool_arena *mpool_arena_create(const char *name, size_t capacity)
 {
 	struct mpool_karena *ka;
@@ -249,8 +209,7 @@ struct mpool_arena *mpool_arena_create(const char *name, size_t capacity)
 	ka = mpool_env_zalloc(sizeof(*ka));
 	if (!ka)
 		return ERR_PTR(-ENOMEM);
-	err = mpool_arena_init(&ka->core, capacity,
-			       mpool_env_checker() ? MPOOL_F_CHECKER : 0);
+	err = mpool_arena_init(&ka->core, capacity);
 	if (!err) {
 		ka->core.name = ka->obj.name;
 		err = mpool_publish(&ka->obj, name, MPOOL_KIND_ARENA);
@@ -265,12 +224,7 @@ struct mpool_arena *mpool_arena_create(const char *name, size_t capacity)
 }
 EXPORT_SYMBOL_NS_GPL(mpool_arena_create, MPOOL);
 
-/**
- * mpool_arena_destroy() - unmap an arena.
- * @a: the arena, or NULL.
- *
- * Context: process context; no other call on @a may run.
- */
+/* Documented in mpool_api.h. */
 void mpool_arena_destroy(struct mpool_arena *a)
 {
 	struct mpool_karena *ka;
@@ -286,19 +240,7 @@ EXPORT_SYMBOL_NS_GPL(mpool_arena_destroy, MPOOL);
 
 /* --- pool ------------------------------------------------------------- */
 
-/**
- * mpool_pool_create() - a pool of @capacity blocks with per-CPU caches.
- * @name: unique name, also its debugfs directory.
- * @block_size: bytes per block (> 0).
- * @cache_size: the most free blocks one CPU keeps (0: no caches); at most
- *	@capacity.  CPUs trade blocks with the depot in magazines of
- *	ceil(@cache_size / 2).
- * @capacity: blocks in all (> 0).
- * @flags: MPOOL_F_DEBUG or 0.
- *
- * Context: process context; may sleep.
- * Return: the pool, or an ERR_PTR() (see mpool_api.h).
- */
+/* Documented in mpool_api.h. */
 struct mpool_pool *mpool_pool_create(const char *name, size_t block_size,
 				     size_t cache_size, size_t capacity,
 				     unsigned int flags)
@@ -313,7 +255,7 @@ struct mpool_pool *mpool_pool_create(const char *name, size_t block_size,
 	if (!kp)
 		return ERR_PTR(-ENOMEM);
 	err = mpool_pool_init(&kp->core, block_size, cache_size, capacity,
-			      mpool_kflags(flags));
+			      flags);
 	if (err)
 		goto free;
 	kp->core.slab.name = kp->obj.name;
@@ -339,15 +281,7 @@ free:
 }
 EXPORT_SYMBOL_NS_GPL(mpool_pool_create, MPOOL);
 
-/**
- * mpool_pool_alloc() - take a block, from this CPU's cache when it can.
- * @p: the pool.
- *
- * Context: any but NMI; never sleeps.
- * Return: a 64-byte aligned block, or NULL when the pool and this CPU's
- * cache are empty (other CPUs' caches may hold free blocks; see
- * mpool_pool_flush()).
- */
+/* Documented in mpool_api.h. */
 void *mpool_pool_alloc(struct mpool_pool *p)
 {
 	struct mpool_kpool *kp = mpool_kpool(p);
@@ -367,14 +301,7 @@ void *mpool_pool_alloc(struct mpool_pool *p)
 }
 EXPORT_SYMBOL_NS_GPL(mpool_pool_alloc, MPOOL);
 
-/**
- * mpool_pool_free() - give a block back into this CPU's cache.
- * @p: the pool.
- * @ptr: a block of @p allocated on any CPU, or NULL.
- *
- * Context: any but NMI; never sleeps.
- * Return: 0, -EINVAL, -EALREADY or -EUCLEAN; nothing changes on error.
- */
+/* Documented in mpool_api.h. */
 int mpool_pool_free(struct mpool_pool *p, void *ptr)
 {
 	struct mpool_kpool *kp = mpool_kpool(p);
@@ -406,13 +333,7 @@ static void mpool_flush_local(void *arg)
 	local_unlock_irqrestore(&kp->pcp->lock, flags);
 }
 
-/**
- * mpool_pool_flush() - give every online CPU's cached blocks back.
- * @p: the pool.
- *
- * Offline CPUs hold none: the hotplug callback drained them.
- * Context: process context with interrupts on (it sends IPIs).
- */
+/* Documented in mpool_api.h. */
 void mpool_pool_flush(struct mpool_pool *p)
 {
 	struct mpool_kpool *kp = mpool_kpool(p);
@@ -422,13 +343,7 @@ void mpool_pool_flush(struct mpool_pool *p)
 }
 EXPORT_SYMBOL_NS_GPL(mpool_pool_flush, MPOOL);
 
-/**
- * mpool_pool_stats() - read a pool's statistics.
- * @p: the pool.
- * @st: filled in; @st->cached sums every CPU's cache.
- *
- * Context: any but NMI.
- */
+/* Documented in mpool_api.h. */
 void mpool_pool_stats(struct mpool_pool *p, struct mpool_stats *st)
 {
 	struct mpool_kpool *kp = mpool_kpool(p);
@@ -442,12 +357,14 @@ void mpool_pool_stats(struct mpool_pool *p, struct mpool_stats *st)
 }
 EXPORT_SYMBOL_NS_GPL(mpool_pool_stats, MPOOL);
 
-/**
- * mpool_pool_destroy() - release a pool, every CPU's cache and its blocks.
- * @p: the pool, or NULL.
- *
- * Context: process context; no other call on @p may run.
- */
+/* Documented in mpool_api.h. */
+long mpool_pool_audit(struct mpool_pool *p)
+{
+	return mpool_slab_audit(&p->slab);
+}
+EXPORT_SYMBOL_NS_GPL(mpool_pool_audit, MPOOL);
+
+/* Documented in mpool_api.h. */
 void mpool_pool_destroy(struct mpool_pool *p)
 {
 	struct mpool_kpool *kp;
@@ -500,7 +417,7 @@ void mpool_destroy_obj(struct mpool_obj *obj)
 
 	mpool_obj_stats(obj, &st);
 	pr_err("mempool: %s %s was never destroyed (%zu in use); destroying it\n",
-	       mpool_kind_name[obj->kind], obj->name, st.in_use);
+	       mpool_kind_name(obj->kind), obj->name, st.in_use);
 	switch (obj->kind) {
 	case MPOOL_KIND_SLAB:
 		mpool_slab_destroy(&container_of(obj, struct mpool_kslab,

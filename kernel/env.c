@@ -6,6 +6,7 @@
 #include <linux/bug.h>
 #include <linux/math.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/printk.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
@@ -38,6 +39,16 @@ long mpool_report_count(void)
 	return atomic_long_read(&mpool_reports);
 }
 EXPORT_SYMBOL_NS_GPL(mpool_report_count, MPOOL);
+
+static bool mpool_debug;
+module_param_named(debug, mpool_debug, bool, 0444);
+MODULE_PARM_DESC(debug, "make every slab and pool in debug mode (red zones, poison)");
+
+/* mempool.debug=1: every slab and pool in debug mode. */
+bool mpool_env_debug_all(void)
+{
+	return READ_ONCE(mpool_debug);
+}
 
 /* Metadata: kvzalloc() aligns to a cache line for these sizes or a page. */
 void *mpool_env_zalloc(size_t size)

@@ -9,6 +9,7 @@
 #include <linux/local_lock.h>
 #include <linux/percpu.h>
 
+#include "mpool.h"
 #include "mpool_api.h"
 
 /**

@@ -2,8 +2,17 @@
 /*
  * mpool_api.h - the mempool.ko API for other kernel modules.
  *
- * Three allocators over the core in common/mpool.h, every block 64-byte
- * aligned and never sharing a cache line:
+ * The one header a user module includes (with -I pointing at kernel/ and
+ * common/ of this tree, or at the installed copy).  It declares every call
+ * a module may make: the ones below, and through mpool_public.h the calls
+ * the core itself implements (mpool_slab_alloc(), mpool_slab_free(),
+ * mpool_slab_stats(), mpool_slab_audit(), mpool_arena_alloc(),
+ * mpool_arena_reset(), mpool_arena_stats()), with the create flags and
+ * struct mpool_stats.  The allocators are opaque: their layout, block
+ * states and internal helpers stay in common/mpool.h.
+ *
+ * Three allocators, every block 64-byte aligned and never sharing a cache
+ * line:
  *
  *   struct mpool_slab   fixed-size blocks over a lock-free stack
  *   struct mpool_arena  an atomic bump pointer, freed only by a reset
@@ -14,11 +23,15 @@
  * loaded, so mempool.ko cannot be unloaded under it.
  *
  * Contexts.  create and destroy may sleep (process context only).  alloc,
- * free and stats never sleep and are safe in process, softirq and hardirq
- * context (a pool's per-CPU cache is taken under a local lock with
- * interrupts off); they are not NMI-safe.  destroy must not race with any
- * other call on the same allocator; arena reset must not race with arena
- * alloc.
+ * free and stats never sleep and are not NMI-safe.  On a kernel without
+ * PREEMPT_RT they are safe in process, softirq and hardirq context: a
+ * pool's per-CPU cache is taken under a local lock with interrupts off.
+ * With PREEMPT_RT, local_lock_irqsave() is a per-CPU sleeping lock that
+ * leaves interrupts on, so pool calls are for process and (threaded)
+ * softirq context only, as for any RT spinlock; slab and arena calls are
+ * lock-free and stay safe everywhere but NMI.  destroy must not race with
+ * any other call on the same allocator; arena reset must not race with
+ * arena alloc.
  *
  * Errors.  create returns ERR_PTR(-EINVAL) for a zero size, count or
  * capacity, a cache larger than the pool, unknown flags, overflowing sizes,
@@ -33,39 +46,138 @@
 #ifndef MPOOL_API_H
 #define MPOOL_API_H
 
-#include "mpool.h"
+#include "mpool_public.h"
 
 #define MPOOL_NAME_MAX	32
 
+/**
+ * mpool_slab_create() - reserve @count blocks of @block_size bytes.
+ * @name: unique name, also its debugfs directory.
+ * @block_size: bytes per block (> 0).
+ * @count: blocks (> 0).
+ * @flags: MPOOL_F_DEBUG or 0.
+ *
+ * Context: process context; may sleep.
+ * Return: the slab, or an ERR_PTR().
+ */
 struct mpool_slab *mpool_slab_create(const char *name, size_t block_size,
 				     size_t count, unsigned int flags);
+
+/**
+ * mpool_slab_destroy() - release a slab and its blocks.
+ * @s: the slab, or NULL.
+ *
+ * Context: process context; no other call on @s may run.
+ */
 void mpool_slab_destroy(struct mpool_slab *s);
-/* mpool_slab_alloc(), mpool_slab_free(), mpool_slab_stats(): common/. */
 
+/**
+ * mpool_arena_create() - an arena of @capacity bytes.
+ * @name: unique name, also its debugfs directory.
+ * @capacity: bytes (> 0).
+ *
+ * Context: process context; may sleep.
+ * Return: the arena, or an ERR_PTR().
+ */
 struct mpool_arena *mpool_arena_create(const char *name, size_t capacity);
-void mpool_arena_destroy(struct mpool_arena *a);
-/* mpool_arena_alloc(), mpool_arena_reset(), mpool_arena_stats(): common/. */
 
+/**
+ * mpool_arena_destroy() - unmap an arena.
+ * @a: the arena, or NULL.
+ *
+ * Context: process context; no other call on @a may run.
+ */
+void mpool_arena_destroy(struct mpool_arena *a);
+
+/**
+ * mpool_pool_create() - a pool of @capacity blocks with per-CPU caches.
+ * @name: unique name, also its debugfs directory.
+ * @block_size: bytes per block (> 0).
+ * @cache_size: the most free blocks one CPU keeps (0: no caches); at most
+ *	@capacity.  CPUs trade blocks with the depot in magazines of
+ *	ceil(@cache_size / 2).
+ * @capacity: blocks in all (> 0).
+ * @flags: MPOOL_F_DEBUG or 0.
+ *
+ * Context: process context; may sleep.
+ * Return: the pool, or an ERR_PTR().
+ */
 struct mpool_pool *mpool_pool_create(const char *name, size_t block_size,
 				     size_t cache_size, size_t capacity,
 				     unsigned int flags);
+
+/**
+ * mpool_pool_alloc() - take a block, from this CPU's cache when it can.
+ * @p: the pool.
+ *
+ * Context: any but NMI (see Contexts above for PREEMPT_RT).
+ * Return: a 64-byte aligned block, or NULL when the pool and this CPU's
+ * cache are empty (other CPUs' caches may hold free blocks; see
+ * mpool_pool_flush()).
+ */
 void *mpool_pool_alloc(struct mpool_pool *p);
+
+/**
+ * mpool_pool_free() - give a block back into this CPU's cache.
+ * @p: the pool.
+ * @ptr: a block of @p allocated on any CPU, or NULL.
+ *
+ * Context: any but NMI (see Contexts above for PREEMPT_RT).
+ * Return: 0, -EINVAL, -EALREADY or -EUCLEAN; nothing changes on error.
+ */
 int mpool_pool_free(struct mpool_pool *p, void *ptr);
+
+/**
+ * mpool_pool_flush() - give every online CPU's cached blocks back.
+ * @p: the pool.
+ *
+ * Offline CPUs hold none: the hotplug callback drained them.
+ * Context: process context with interrupts on (it sends IPIs).
+ */
 void mpool_pool_flush(struct mpool_pool *p);
+
+/**
+ * mpool_pool_stats() - read a pool's statistics.
+ * @p: the pool.
+ * @st: filled in; @st->cached sums every CPU's cache.
+ *
+ * Context: any but NMI.
+ */
 void mpool_pool_stats(struct mpool_pool *p, struct mpool_stats *st);
+
+/**
+ * mpool_pool_audit() - check every block of a pool.
+ * @p: the pool.
+ *
+ * As mpool_slab_audit(), for the blocks of a pool (cached ones included).
+ *
+ * Context: no other call on @p may run concurrently.
+ * Return: the number of corrupt blocks found.
+ */
+long mpool_pool_audit(struct mpool_pool *p);
+
+/**
+ * mpool_pool_destroy() - release a pool, every CPU's cache and its blocks.
+ * @p: the pool, or NULL.
+ *
+ * Context: process context; no other call on @p may run.
+ */
 void mpool_pool_destroy(struct mpool_pool *p);
 
-/*
- * mpool_slab_audit(): common/; a pool is audited through its slab.
- * Context: no other call on the allocator may run concurrently.
+/**
+ * mpool_report_count() - misuse reports made since the module loaded.
+ *
+ * For tests: each report also goes to the kernel log.
+ * Return: the count.
  */
-static inline long mpool_pool_audit(struct mpool_pool *p)
-{
-	return mpool_slab_audit(&p->slab);
-}
-
-/* For the module's own tests. */
 long mpool_report_count(void);
+
+/**
+ * mpool_env_outstanding() - metadata and segments the module holds.
+ *
+ * For leak tests: 0 when every allocator has been destroyed.
+ * Return: the number of live allocations and mappings.
+ */
 long mpool_env_outstanding(void);
 
 #endif /* MPOOL_API_H */

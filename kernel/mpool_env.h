@@ -2,9 +2,9 @@
 /*
  * mpool_env.h - the kernel environment of the mempool core.
  *
- * The twin of user/mpool_env.h: the same small vocabulary, mapped onto the
- * kernel's own primitives.  The files of common/ include this header and
- * nothing else of the kernel's.
+ * The twin of user/mpool_env.h: the same small vocabulary (common/env.h lists
+ * it), mapped onto the kernel's own primitives.  The files of common/ see
+ * the kernel only through this header.
  */
 #ifndef MPOOL_ENV_H
 #define MPOOL_ENV_H
@@ -32,7 +32,6 @@
 #define mpool_store_release(p, v) smp_store_release(p, v)
 /* Fully ordered on success; *oldp refreshed on failure. */
 #define mpool_try_cmpxchg(p, oldp, new)	try_cmpxchg(p, oldp, new)
-#define mpool_xchg(p, v)	xchg(p, v)
 
 /* A core symbol other modules may call. */
 #define EXPORT_SYMBOL_MPOOL(sym)	EXPORT_SYMBOL_NS_GPL(sym, MPOOL)
@@ -73,20 +72,10 @@ static inline void mpool_counter_max(struct mpool_counter *c, long i)
 }
 
 /*
- * Memory.  mpool_env_zalloc() returns zeroed memory aligned to a cache line
- * or NULL; mpool_env_map() returns a zeroed, page-aligned region or NULL.
- * Both may sleep: they are called from create only.
- */
-void *mpool_env_zalloc(size_t size);
-void mpool_env_free(void *p);
-void *mpool_env_map(size_t size);
-void mpool_env_unmap(void *p, size_t size);
-
-/*
- * Memory-checker hooks (see user/mpool_env.h for their meaning): KASAN.
+ * Memory-checker hooks (their meaning is in common/env.h): KASAN.
  *
  * With generic KASAN (and KASAN_VMALLOC, as segments are vmalloc memory)
- * every allocator gets MPOOL_F_CHECKER at create (kernel/api.c), which sends
+ * every allocator gets MPOOL_F_CHECKER at create (common/slab.c), which sends
  * each of its operations down the slow path, and these hooks keep KASAN's
  * shadow of its segments: a region starts as a red zone, a block handed out
  * is accessible up to its exact size (the rest of its stride a red zone), a
@@ -129,55 +118,51 @@ static inline bool mpool_env_checker(void)
 	return MPOOL_ENV_KASAN;
 }
 
-/* Whether the hooks act for an allocator with these flags. */
-static inline bool mpool_kasan_on(u32 flags)
+/* Whether the hooks act for an allocator (@on: it has MPOOL_F_CHECKER). */
+static inline bool mpool_kasan_on(bool on)
 {
-	return MPOOL_ENV_KASAN && (flags & MPOOL_F_CHECKER);
+	return MPOOL_ENV_KASAN && on;
 }
 
-static inline void mpool_env_region_init(const void *id, u32 flags,
+static inline void mpool_env_region_init(const void *id, bool on,
 					 void *base, size_t size)
 {
-	if (mpool_kasan_on(flags))
+	if (mpool_kasan_on(on))
 		mpool_kasan_region(base, size, false);
 }
 
-static inline void mpool_env_region_fini(const void *id, u32 flags,
+static inline void mpool_env_region_fini(const void *id, bool on,
 					 void *base, size_t size)
 {
-	if (mpool_kasan_on(flags))
+	if (mpool_kasan_on(on))
 		mpool_kasan_region(base, size, true);
 }
 
-static inline void mpool_env_block_alloc(const void *id, u32 flags, void *p,
+static inline void mpool_env_block_alloc(const void *id, bool on, void *p,
 					 size_t size, size_t span)
 {
-	if (mpool_kasan_on(flags))
+	if (mpool_kasan_on(on))
 		mpool_kasan_block_alloc(p, size, span);
 }
 
-static inline void mpool_env_block_free(const void *id, u32 flags, void *p,
+static inline void mpool_env_block_free(const void *id, bool on, void *p,
 					size_t size)
 {
-	if (mpool_kasan_on(flags))
+	if (mpool_kasan_on(on))
 		mpool_kasan_block_free(p, size);
 }
 
 /* The allocator reads free memory: KASAN must not report it. */
-static inline void mpool_env_open(u32 flags, void *p, size_t size)
+static inline void mpool_env_open(bool on, void *p, size_t size)
 {
-	if (mpool_kasan_on(flags))
+	if (mpool_kasan_on(on))
 		kasan_disable_current();
 }
 
-static inline void mpool_env_close(u32 flags, void *p, size_t size)
+static inline void mpool_env_close(bool on, void *p, size_t size)
 {
-	if (mpool_kasan_on(flags))
+	if (mpool_kasan_on(on))
 		kasan_enable_current();
 }
-
-struct mpool_event;
-/* Deliver one misuse report: pr_err_ratelimited() and WARN_ONCE(). */
-void mpool_env_report(const struct mpool_event *ev);
 
 #endif /* MPOOL_ENV_H */

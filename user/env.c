@@ -90,6 +90,14 @@ void mpool_env_unmap(void *p, size_t size)
 	munmap(p, size);
 }
 
+/* MEMPOOL_DEBUG=1 in the environment: every slab and pool in debug mode. */
+bool mpool_env_debug_all(void)
+{
+	const char *v = getenv("MEMPOOL_DEBUG");
+
+	return v && *v && *v != '0';
+}
+
 /* --- misuse reports --------------------------------------------------- */
 
 struct mpool_hook {

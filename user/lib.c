@@ -87,7 +87,6 @@ static struct mpool_reg *mpool_registry[MEMPOOL_MAX_ALLOCATORS];
 static u64 mpool_next_gen = 1;
 static pthread_key_t mpool_tls_key;
 static pthread_once_t mpool_once = PTHREAD_ONCE_INIT;
-static bool mpool_debug_all;
 
 /*
  * This thread's entries, indexed by registry slot, and a memo of the last
@@ -111,23 +110,8 @@ static void mpool_atfork_child(void);
 
 static void mpool_setup(void)
 {
-	const char *v = getenv("MEMPOOL_DEBUG");
-
-	mpool_debug_all = v && *v && *v != '0';
 	pthread_key_create(&mpool_tls_key, mpool_thread_exit);
 	pthread_atfork(NULL, NULL, mpool_atfork_child);
-}
-
-/* Create flags: the caller's, plus debug when the environment asks. */
-static int mpool_flags(unsigned int flags, u32 *out)
-{
-	pthread_once(&mpool_once, mpool_setup);
-	if (flags & ~MEMPOOL_DEBUG)
-		return -EINVAL;
-	*out = (flags & MEMPOOL_DEBUG) || mpool_debug_all ? MPOOL_F_DEBUG : 0;
-	if (mpool_env_checker())
-		*out |= MPOOL_F_CHECKER;
-	return 0;
 }
 
 /*
@@ -182,16 +166,13 @@ slab_allocator_t *slab_create_flags(size_t block_size, size_t count,
 				    unsigned int flags)
 {
 	slab_allocator_t *s;
-	u32 f;
 	int err;
 
-	err = mpool_flags(flags, &f);
-	if (err)
-		return mpool_fail(-err);
+	pthread_once(&mpool_once, mpool_setup);
 	s = mpool_env_zalloc(sizeof(*s));
 	if (!s)
 		return mpool_fail(ENOMEM);
-	err = mpool_slab_init(&s->core, block_size, count, f);
+	err = mpool_slab_init(&s->core, block_size, count, flags);
 	s->core.owner = s;
 	if (!err) {
 		err = mpool_register(&s->reg, MPOOL_KIND_SLAB);
@@ -265,8 +246,7 @@ arena_allocator_t *arena_create(size_t capacity)
 
 	if (!a)
 		return mpool_fail(ENOMEM);
-	err = mpool_arena_init(&a->core, capacity,
-			       mpool_env_checker() ? MPOOL_F_CHECKER : 0);
+	err = mpool_arena_init(&a->core, capacity);
 	if (err) {
 		mpool_env_free(a);
 		return mpool_fail(-err);
@@ -482,16 +462,14 @@ mempool_t *pool_create_flags(size_t block_size, size_t cache_size,
 			     size_t capacity, unsigned int flags)
 {
 	mempool_t *p;
-	u32 f;
 	int err;
 
-	err = mpool_flags(flags, &f);
-	if (err)
-		return mpool_fail(-err);
+	pthread_once(&mpool_once, mpool_setup);
 	p = mpool_env_zalloc(sizeof(*p));
 	if (!p)
 		return mpool_fail(ENOMEM);
-	err = mpool_pool_init(&p->core, block_size, cache_size, capacity, f);
+	err = mpool_pool_init(&p->core, block_size, cache_size, capacity,
+			      flags);
 	p->core.slab.owner = p;
 	if (!err) {
 		err = mpool_register(&p->reg, MPOOL_KIND_POOL);
@@ -547,13 +525,21 @@ void *pool_alloc(mempool_t *p)
 static __attribute__((noinline)) int pool_free_slow(mempool_t *p, void *ptr)
 {
 	struct mpool_ucache *uc;
+	int ret;
 
 	if (unlikely(!p))
 		return -EINVAL;
 	uc = mpool_tls_cache(p);
 	if (likely(uc))
-		return mpool_cache_free(&p->core, &uc->c, ptr);
-	return mpool_slab_free(&p->core.slab, ptr);
+		ret = mpool_cache_free(&p->core, &uc->c, ptr);
+	else
+		ret = mpool_slab_free(&p->core.slab, ptr);
+	/*
+	 * Not a tail call: the stack a checker records for the free (memcheck's
+	 * "free'd at") then names pool_free_slow(), the library's entry.
+	 */
+	cmm_barrier();
+	return ret;
 }
 
 int pool_free(mempool_t *p, void *ptr)
@@ -660,7 +646,7 @@ __attribute__((weak, visibility("default"))) void __asan_on_error(void)
 		fprintf(stderr,
 			"mempool: %p is byte %zu of block %u of %s %p (block size %zu, stride %zu): %s\n",
 			(const void *)addr, off, idx,
-			reg->kind == MPOOL_KIND_SLAB ? "slab" : "pool",
+			mpool_kind_name(reg->kind),
 			(void *)reg, s->block_size, s->stride,
 			st == MPOOL_BLK_ALLOC ?
 			"past the end of an allocated block (overflow)" :
@@ -671,5 +657,29 @@ __attribute__((weak, visibility("default"))) void __asan_on_error(void)
 }
 #endif
 
+/*
+ * The public structs mirror the core's field by field, so that statistics
+ * are copied whole: a field added, dropped, resized or moved on one side
+ * only fails the build here.
+ */
+#define MPOOL_MIRRORS(a, b, f)						\
+	static_assert(offsetof(struct a, f) == offsetof(struct b, f) &&	\
+		      sizeof(((struct a *)0)->f) ==			\
+		      sizeof(((struct b *)0)->f),			\
+		      #b "." #f " mirrors " #a "." #f)
+MPOOL_MIRRORS(mpool_stats, mempool_stats, block_size);
+MPOOL_MIRRORS(mpool_stats, mempool_stats, stride);
+MPOOL_MIRRORS(mpool_stats, mempool_stats, capacity);
+MPOOL_MIRRORS(mpool_stats, mempool_stats, in_use);
+MPOOL_MIRRORS(mpool_stats, mempool_stats, free);
+MPOOL_MIRRORS(mpool_stats, mempool_stats, cached);
+MPOOL_MIRRORS(mpool_stats, mempool_stats, high_water);
+MPOOL_MIRRORS(mpool_stats, mempool_stats, failed);
+MPOOL_MIRRORS(mpool_stats, mempool_stats, invalid);
+MPOOL_MIRRORS(mpool_stats, mempool_stats, double_free);
+MPOOL_MIRRORS(mpool_stats, mempool_stats, corrupt);
+MPOOL_MIRRORS(mpool_stats, mempool_stats, quarantined);
 static_assert(sizeof(struct mpool_stats) == sizeof(struct mempool_stats),
-	       "the public statistics mirror the core's");
+	      "mempool_stats has no field mpool_stats lacks");
+static_assert(MEMPOOL_DEBUG == MPOOL_F_DEBUG,
+	      "the public debug flag is the core's");

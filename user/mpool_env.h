@@ -2,9 +2,9 @@
 /*
  * mpool_env.h - the userspace environment of the mempool core.
  *
- * The files of common/ see the world only through this header (and its kernel twin,
- * kernel/mpool_env.h).  It is a table of kernel-flavoured verbs mapped onto
- * liburcu and the compiler:
+ * The files of common/ see the world only through this header (and its kernel
+ * twin, kernel/mpool_env.h); common/env.h lists what each must supply.  It is
+ * a table of kernel-flavoured verbs mapped onto liburcu and the compiler:
  *
  *  - compiler hints, barriers and cpu_relax come from liburcu
  *    (caa_likely, cmm_barrier, caa_cpu_relax), as the kernel's come from
@@ -59,7 +59,6 @@ typedef uint64_t u64;
 #define mpool_try_cmpxchg(p, oldp, new)					\
 	__atomic_compare_exchange_n((p), (oldp), (new), false,		\
 				    __ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE)
-#define mpool_xchg(p, v)	__atomic_exchange_n((p), (v), __ATOMIC_SEQ_CST)
 
 /* Exporting a core symbol to other modules means nothing here. */
 #define EXPORT_SYMBOL_MPOOL(sym)	extern typeof(sym) sym
@@ -102,33 +101,14 @@ static inline void mpool_counter_max(struct mpool_counter *c, long i)
 }
 
 /*
- * Memory.  mpool_env_zalloc() returns zeroed memory aligned to a cache line
- * or NULL; mpool_env_map() returns a zeroed, page-aligned region of @size
- * bytes or NULL.  Both may fail on purpose under fault injection.
- */
-void *mpool_env_zalloc(size_t size);
-void mpool_env_free(void *p);
-void *mpool_env_map(size_t size);
-void mpool_env_unmap(void *p, size_t size);
-
-/*
- * Memory-checker hooks: what the allocator tells AddressSanitizer and
- * valgrind's memcheck about its memory.
- *
- *   region_init/fini   a segment comes into use, all free / goes away
- *   block_alloc/free   a block is handed to the user / given back; a
- *                      block handed out occupies @span bytes (its stride,
- *                      or an arena block up to the next line), of which
- *                      only the first @size may be touched
- *   open/close         the allocator itself reads free memory (debug mode)
- *
- * @id names the allocator to memcheck (its mempool anchor); @flags are the
- * allocator's, and memcheck is told only when MPOOL_F_CHECKER is set (the
- * library sets it at create when running under valgrind, which also sends
- * every operation down the slow path).  The fast path, which runs only
- * without MPOOL_F_CHECKER, keeps nothing but ASan's poisoning, and that
- * only in an ASan build.  memcheck's client requests are compiled in when
- * <valgrind/memcheck.h> is installed.
+ * Memory-checker hooks (their meaning is in common/env.h): AddressSanitizer
+ * and valgrind's memcheck.  @id names the allocator to memcheck (its
+ * mempool anchor); memcheck is told only when @on (the allocator has
+ * MPOOL_F_CHECKER, which the core sets at create when running under
+ * valgrind, and which also sends every operation down the slow path).  The
+ * fast path, which runs only without it, keeps nothing but ASan's
+ * poisoning, and that only in an ASan build.  memcheck's client requests
+ * are compiled in when <valgrind/memcheck.h> is installed.
  */
 #if defined(__SANITIZE_ADDRESS__)
 #define MPOOL_ENV_ASAN 1
@@ -156,14 +136,14 @@ void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
 #endif
 
 #ifdef MPOOL_ENV_VALGRIND
-#define mpool_vg(flags, req)					\
+#define mpool_vg(on, req)					\
 	do {							\
-		if (unlikely((flags) & MPOOL_F_CHECKER)) {	\
+		if (unlikely(on)) {				\
 			req;					\
 		}						\
 	} while (0)
 #else
-#define mpool_vg(flags, req)	do { (void)(flags); } while (0)
+#define mpool_vg(on, req)	do { (void)(on); } while (0)
 #endif
 
 /*
@@ -183,55 +163,51 @@ static inline bool mpool_env_checker(void)
 #endif
 }
 
-static inline void mpool_env_region_init(const void *id, u32 flags,
+static inline void mpool_env_region_init(const void *id, bool on,
 					 void *base, size_t size)
 {
 	(void)id;
 	mpool_asan_poison(base, size);
-	mpool_vg(flags, VALGRIND_CREATE_MEMPOOL(id, 0, 0));
-	mpool_vg(flags, VALGRIND_MAKE_MEM_NOACCESS(base, size));
+	mpool_vg(on, VALGRIND_CREATE_MEMPOOL(id, 0, 0));
+	mpool_vg(on, VALGRIND_MAKE_MEM_NOACCESS(base, size));
 }
 
-static inline void mpool_env_region_fini(const void *id, u32 flags,
+static inline void mpool_env_region_fini(const void *id, bool on,
 					 void *base, size_t size)
 {
 	(void)id;
 	mpool_asan_unpoison(base, size);
-	mpool_vg(flags, VALGRIND_DESTROY_MEMPOOL(id));
-	mpool_vg(flags, VALGRIND_MAKE_MEM_UNDEFINED(base, size));
+	mpool_vg(on, VALGRIND_DESTROY_MEMPOOL(id));
+	mpool_vg(on, VALGRIND_MAKE_MEM_UNDEFINED(base, size));
 }
 
-static inline void mpool_env_block_alloc(const void *id, u32 flags, void *p,
+static inline void mpool_env_block_alloc(const void *id, bool on, void *p,
 					 size_t size, size_t span)
 {
 	(void)id;
 	(void)span;	/* the rest of the span is still poisoned */
 	mpool_asan_unpoison(p, size);
-	mpool_vg(flags, VALGRIND_MEMPOOL_ALLOC(id, p, size));
+	mpool_vg(on, VALGRIND_MEMPOOL_ALLOC(id, p, size));
 }
 
-static inline void mpool_env_block_free(const void *id, u32 flags, void *p,
+static inline void mpool_env_block_free(const void *id, bool on, void *p,
 					size_t size)
 {
 	(void)id;
 	mpool_asan_poison(p, size);
-	mpool_vg(flags, VALGRIND_MEMPOOL_FREE(id, p));
+	mpool_vg(on, VALGRIND_MEMPOOL_FREE(id, p));
 }
 
-static inline void mpool_env_open(u32 flags, void *p, size_t size)
+static inline void mpool_env_open(bool on, void *p, size_t size)
 {
 	mpool_asan_unpoison(p, size);
-	mpool_vg(flags, VALGRIND_MAKE_MEM_DEFINED(p, size));
+	mpool_vg(on, VALGRIND_MAKE_MEM_DEFINED(p, size));
 }
 
-static inline void mpool_env_close(u32 flags, void *p, size_t size)
+static inline void mpool_env_close(bool on, void *p, size_t size)
 {
 	mpool_asan_poison(p, size);
-	mpool_vg(flags, VALGRIND_MAKE_MEM_NOACCESS(p, size));
+	mpool_vg(on, VALGRIND_MAKE_MEM_NOACCESS(p, size));
 }
-
-struct mpool_event;
-/* Deliver one misuse report (user/report.c: the application's hook). */
-void mpool_env_report(const struct mpool_event *ev);
 
 #endif /* MPOOL_ENV_H */

@@ -33,7 +33,8 @@
 #include <linux/uaccess.h>
 #include <linux/wait.h>
 
-#include "mpool_api.h"
+/* A test: it reads the pool's geometry to index its blocks. */
+#include "../../kernel/internal.h"
 
 MODULE_IMPORT_NS(MPOOL);
 
