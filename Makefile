@@ -50,7 +50,7 @@ LIB_PIC := $(patsubst %.c,$(O)/pic/%.o,$(LIB_SRC))
 HEADERS := $(wildcard common/*.h) user/mpool_env.h user/mempool.h \
 	user/mpool_testing.h
 
-TESTS := cases_test api_test threads_test checkers_test
+TESTS := cases_test api_test threads_test keys_test checkers_test
 TEST_BIN := $(addprefix $(O)/tests/,$(TESTS))
 
 lib_cflags = $(CFLAGS) $(SANFLAGS) $(WARN) -std=gnu11 -pthread \

@@ -252,9 +252,10 @@ static size_t mpool_stride(size_t block_size, u32 flags)
  * The segment is mapped before any metadata is touched, so that a request
  * the world cannot map fails before megabytes are zeroed for nothing.
  *
- * Return: 0; -EINVAL for a zero size or count, unknown flags, or a stride
- * or span that does not fit in a size_t; -ENOMEM when memory could not be
- * had (nothing is leaked).
+ * Return: 0; -EINVAL for a zero size or count, unknown flags, a stride
+ * (the size plus the red zone in debug mode, rounded up to 64) that does
+ * not fit in a size_t, or a segment (@count strides) larger than half the
+ * address space; -ENOMEM when memory could not be had (nothing is leaked).
  */
 int mpool_slab_init(struct mpool_slab *s, size_t block_size, size_t count,
 		    unsigned int flags)
@@ -268,8 +269,9 @@ int mpool_slab_init(struct mpool_slab *s, size_t block_size, size_t count,
 	if (err)
 		return err;
 	stride = mpool_stride(block_size, s->flags);
+	/* Offsets within a segment must fit in a ptrdiff_t. */
 	if (!block_size || !count || count > MPOOL_MAX_COUNT || !stride ||
-	    stride > SIZE_MAX / count)
+	    stride > (SIZE_MAX / 2) / count)
 		return -EINVAL;
 	s->stride = stride;
 	s->span = stride * count;
@@ -290,17 +292,25 @@ int mpool_slab_init(struct mpool_slab *s, size_t block_size, size_t count,
 		return -ENOMEM;
 	}
 	mpool_stack_init(&s->free, next);
+	/* Red zones here; free blocks' poison in mpool_slab_rebuild(). */
 	if (s->flags & MPOOL_F_DEBUG)
-		for (i = 0; i < count; i++) {
-			u8 *p = mpool_slab_block(s, (u32)i);
-
-			memset(p, MPOOL_POISON_FREE, block_size);
-			memset(p + block_size, MPOOL_POISON_RED,
-			       stride - block_size);
-		}
+		for (i = 0; i < count; i++)
+			memset(mpool_slab_block(s, (u32)i) + block_size,
+			       MPOOL_POISON_RED, stride - block_size);
 	mpool_env_region_init(s, s->flags & MPOOL_F_CHECKER, s->base, s->span);
 	mpool_slab_rebuild(s);
 	return 0;
+}
+
+/* Debug mode: fill free block @idx's body with poison. */
+static void mpool_debug_poison(struct mpool_slab *s, u32 idx)
+{
+	bool on = s->flags & MPOOL_F_CHECKER;
+	u8 *p = mpool_slab_block(s, idx);
+
+	mpool_env_open(on, p, s->block_size);
+	memset(p, MPOOL_POISON_FREE, s->block_size);
+	mpool_env_close(on, p, s->block_size);
 }
 
 /**
@@ -308,7 +318,13 @@ int mpool_slab_init(struct mpool_slab *s, size_t block_size, size_t count,
  * @s: the slab.
  *
  * Used at init, and after fork() in the child, where other threads' caches
- * and in-flight operations are gone.  Quarantined blocks stay out.
+ * and in-flight operations are gone.  Quarantined blocks stay out.  In
+ * debug mode each block put on the stack is poisoned afresh: in the child
+ * of a fork, a block that another thread of the parent was freeing at that
+ * instant is FREE (or STACKED) with its poison half written, and must not
+ * later be reported as written after free.  (A free block the parent's
+ * user really did write is reported in the parent, which keeps it.)
+ *
  * Context: nobody else uses @s.
  */
 void mpool_slab_rebuild(struct mpool_slab *s)
@@ -319,6 +335,8 @@ void mpool_slab_rebuild(struct mpool_slab *s)
 		st = MPOOL_READ(s->state[i]);
 		if (st == MPOOL_BLK_ALLOC || st == MPOOL_BLK_BAD)
 			continue;
+		if (s->flags & MPOOL_F_DEBUG)
+			mpool_debug_poison(s, i);
 		MPOOL_WRITE(s->state[i], MPOOL_BLK_STACKED);
 		MPOOL_WRITE(s->free.next[i], top);
 		top = i;

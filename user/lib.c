@@ -108,9 +108,18 @@ static __thread struct mpool_tls mpool_tls
 static void mpool_thread_exit(void *unused);
 static void mpool_atfork_child(void);
 
+/*
+ * Whether threads may have caches: only when the key whose destructor
+ * gives a cache back at thread exit could be had.  If the application took
+ * every key (PTHREAD_KEYS_MAX), pools run with no per-thread caches at
+ * all, straight on their shared backing: slower, but nothing can be
+ * stranded in the cache of a thread that exits.
+ */
+static bool mpool_tls_ok;
+
 static void mpool_setup(void)
 {
-	pthread_key_create(&mpool_tls_key, mpool_thread_exit);
+	mpool_tls_ok = !pthread_key_create(&mpool_tls_key, mpool_thread_exit);
 	pthread_atfork(NULL, NULL, mpool_atfork_child);
 }
 
@@ -364,7 +373,7 @@ static struct mpool_ucache *mpool_tls_cache_slow(mempool_t *p)
 	struct mpool_tls_ent *e;
 	struct mpool_ucache *uc;
 
-	if (!p->core.mag_size)
+	if (!p->core.mag_size || !mpool_tls_ok)
 		return NULL;
 	if (p->reg.slot >= mpool_tls.len && mpool_tls_grow(p->reg.slot + 1))
 		return NULL;

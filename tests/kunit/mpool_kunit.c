@@ -38,6 +38,8 @@ struct mpt {
 	KUNIT_EXPECT_EQ((t)->test, (long long)(a), (long long)(b))
 
 #define MPT_F_DEBUG	MPOOL_F_DEBUG
+/* Far more than a 16 KiB kernel stack holds frames for. */
+#define MPT_MANY_CORRUPT	3000
 
 #include "../shared/mpool_cases.h"
 

@@ -15,7 +15,9 @@
  * and the adapter below, mapping each call onto its world's public API
  * (slab_create() and friends in userspace, mpool_slab_create() and friends
  * in the kernel).  Creates return 0 or a negative errno.  MPT_F_DEBUG is
- * the world's debug-mode create flag, and mpt_poke() writes memory behind
+ * the world's debug-mode create flag, MPT_MANY_CORRUPT how many corrupt
+ * blocks one allocation may have to walk past (as many as the world's stack
+ * would never hold frames for), and mpt_poke() writes memory behind
  * the back of the world's memory checker (ASan, KASAN), as a stray write
  * from a buggy program would.
  *
@@ -385,6 +387,82 @@ static void mpt_case_slab_create_errors(struct mpt *t)
 	MPT_EXPECT(t, !s);
 }
 
+/*
+ * Sizes near SIZE_MAX: the stride is the size plus the red zone (debug
+ * mode) rounded up to a line, and it is that stride that must fit, not the
+ * size asked for.  Every one of these is -EINVAL, with nothing allocated.
+ */
+static void mpt_case_create_near_size_max(struct mpt *t)
+{
+	static const unsigned int flags[] = { 0, MPT_F_DEBUG };
+	struct mpt_slab *s = NULL;
+	struct mpt_pool *p = NULL;
+	size_t size, k;
+
+	for (k = 0; k < 2; k++) {
+		for (size = SIZE_MAX - 80; size; size++) {
+			MPT_EQ(t, mpt_slab_create(size, 1, flags[k], &s),
+			       -EINVAL);
+			MPT_EQ(t, mpt_pool_create(size, 1, 1, flags[k], &p),
+			       -EINVAL);
+		}
+		/* A stride that fits still needs a span that does. */
+		MPT_EQ(t, mpt_slab_create(SIZE_MAX - 127, 2, flags[k], &s),
+		       -EINVAL);
+		/* No segment is larger than half the address space. */
+		MPT_EQ(t, mpt_slab_create(SIZE_MAX / 2, 1, flags[k], &s),
+		       -EINVAL);
+	}
+	MPT_EXPECT(t, !s);
+	MPT_EXPECT(t, !p);
+}
+
+/*
+ * Debug mode: a run of many corrupt free blocks met by one allocation is
+ * reported block by block, each quarantined, and the allocation still gets
+ * the good block behind them; it takes no stack per corrupt block (the
+ * sanitizer builds run with -O1, where a recursive walk would overflow).
+ * The good block is freed first, so it ends below the corrupt ones.
+ */
+static void mpt_case_many_corrupt_cached(struct mpt *t)
+{
+	const size_t n = MPT_MANY_CORRUPT;
+	struct mpool_stats st;
+	struct mpt_blocks b;
+	unsigned long before;
+	void **v, *p;
+	size_t i;
+
+	v = mpt_zalloc(2 * n * sizeof(*v));
+	MPT_ASSERT(t, v);
+	MPT_ASSERT(t, !mpt_make(&b, 64, 2 * n, 2 * n, MPT_F_DEBUG));
+	for (i = 0; i < 2 * n; i++) {
+		v[i] = mpt_alloc(&b);
+		MPT_ASSERT(t, v[i]);
+	}
+	/* v[0] is the good one; v[1..n] go bad; the rest stay in use. */
+	for (i = 0; i <= n; i++)
+		MPT_EQ(t, mpt_release(&b, v[i]), 0);
+	for (i = 1; i <= n; i++)
+		mpt_poke(v[i], 1, 0);
+	mpt_flush(&b);
+	before = mpt_reports();
+	p = mpt_alloc(&b);
+	MPT_EXPECT(t, p == v[0]);
+	/* Nothing else is left to hand out. */
+	MPT_EXPECT(t, !mpt_alloc(&b));
+	MPT_EQ(t, mpt_reports(), before + n);
+	mpt_stats(&b, &st);
+	MPT_EQ(t, st.quarantined, (u64)n);
+	MPT_EQ(t, st.corrupt, (u64)n);
+	MPT_EQ(t, st.in_use, n);
+	MPT_EQ(t, mpt_release(&b, p), 0);
+	for (i = n + 1; i < 2 * n; i++)
+		MPT_EQ(t, mpt_release(&b, v[i]), 0);
+	mpt_destroy(&b);
+	mpt_free(v);
+}
+
 static void mpt_case_slab_stats(struct mpt *t)
 {
 	struct mpt_slab *s;
@@ -749,6 +827,8 @@ static void mpt_case_overflow_scribble(struct mpt *t)
 	X(every_offset)					\
 	X(slab_double_free)				\
 	X(slab_create_errors)				\
+	X(create_near_size_max)				\
+	X(many_corrupt_cached)				\
 	X(slab_stats)					\
 	X(pool_exhaust_reuse)				\
 	X(pool_bad_pointers)				\

@@ -36,6 +36,8 @@ struct mpt {
 	} while (0)
 
 #define MPT_F_DEBUG	MEMPOOL_DEBUG
+/* More than any thread stack would hold frames for. */
+#define MPT_MANY_CORRUPT	100000
 
 #include "../shared/mpool_cases.h"
 
