@@ -15,7 +15,7 @@ user_pkgs=(make gcc libc6-dev pkg-config liburcu-dev linux-source-6.1 xz-utils
 kernel_pkgs=(linux-source-6.1 linux-headers-amd64 linux-image-amd64
 	     qemu-system-x86 busybox-static sparse flex bison bc libelf-dev
 	     libssl-dev cpio kmod perl)
-bench_pkgs=(libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 gnuplot-nox
+bench_pkgs=(libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 gnuplot-nox dpdk-dev
 	    valgrind)
 
 case "${1:-all}" in
