@@ -21,9 +21,16 @@
  *   pool_destroy(m);                                 a shared lock-free depot
  *
  * Errors.  Create calls return NULL and set errno: EINVAL for a zero size,
- * count or capacity, a cache larger than the pool, or sizes whose product
- * overflows; ENOMEM when memory could not be had (nothing is leaked);
- * EMFILE when MEMPOOL_MAX_ALLOCATORS slabs and pools are alive.  Alloc calls
+ * count or capacity, a cache larger than the pool, or sizes beyond the
+ * limits below; ENOMEM when memory could not be had (nothing is leaked);
+ * EMFILE when MEMPOOL_MAX_ALLOCATORS slabs and pools are alive.
+ *
+ * Limits.  A slab or pool holds at most 2^31 - 1 blocks.  Its stride is the
+ * block size (plus an 8-byte red zone in debug mode) rounded up to 64, and
+ * count * stride, the segment mapped at create, must not exceed half the
+ * address space (SIZE_MAX / 2): anything larger is EINVAL.  A segment the
+ * system cannot map is ENOMEM, found before any metadata is touched.  An
+ * arena holds at most SIZE_MAX / 2 bytes.  Alloc calls
  * return NULL and set errno (ENOMEM: all blocks are out or the arena is
  * full; EINVAL: a zero arena size or a NULL allocator).  Free calls return
  * 0, or a negative errno and change nothing:
@@ -73,8 +80,10 @@
  * these exceptions: arena_reset() must not race with arena_alloc() on the
  * same arena, and a *_destroy() must not race with any other call on the
  * same allocator.  A pool's per-thread cache goes back to the pool when the
- * thread exits; pool_destroy() is safe while threads that used the pool are
- * still alive.  After fork() the child may go on using every allocator
+ * thread exits (through a pthread key's destructor: if the application has
+ * taken every key before the library's first create, pools run with no
+ * per-thread caches at all, so that nothing can be stranded); pool_destroy()
+ * is safe while threads that used the pool are still alive.  After fork() the child may go on using every allocator
  * created before it; blocks the parent's other threads held allocated stay
  * allocated, and blocks that sat in their caches are free again.
  */
