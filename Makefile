@@ -74,7 +74,7 @@ deps:
 
 $(O)/obj/%.o: %.c $(HEADERS) | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(lib_cflags) -c $< -o $@
+	$(CC) $(lib_cflags) -DMPOOL_STATIC_LIB -c $< -o $@
 
 $(O)/pic/%.o: %.c $(HEADERS) | deps
 	@mkdir -p $(dir $@)

@@ -34,9 +34,13 @@
  * list per pool, freed only by destroy.
  */
 #include <assert.h>
+#include <linux/membarrier.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "mpool.h"
 #include "mempool.h"
@@ -71,9 +75,17 @@ struct mpool_ucache {
 	struct mpool_cache c;		/* last: its objs[] follow */
 };
 
+/*
+ * The most threads that may have a cache of one pool at once (owner ids);
+ * a thread beyond them uses the pool with no cache of its own.
+ */
+#define MPOOL_USER_OWNERS	1024
+
 struct mempool {
 	struct mpool_reg reg;
 	struct mpool_ucache *caches;	/* push-only list */
+	u32 next_owner;			/* owner ids handed out so far */
+	void *mem;			/* what mpool_env_zalloc() gave */
 	struct mpool_pool core;
 };
 
@@ -89,21 +101,61 @@ static pthread_key_t mpool_tls_key;
 static pthread_once_t mpool_once = PTHREAD_ONCE_INIT;
 
 /*
- * This thread's entries, indexed by registry slot, and a memo of the last
- * one used: generations are unique, so a memo whose @memo_gen equals a
- * pool's generation is that pool's current cache, found with two TLS loads
- * instead of a walk through @vec.  Only pools on the fast path (no
- * MPOOL_F_SLOW) are memoised, so a memo hit is all the fast path asks.
+ * The memo: the fast paths find this thread's cache of a pool in one of
+ * MPOOL_MEMO entries, chosen by two bits of the pool's address, with one
+ * compare of the pool pointer.  Pools are placed (mpool_pool_place()) so
+ * that those bits follow their generation: pools made one after another
+ * never share an entry, so a thread that cycles through up to MPOOL_MEMO
+ * pools always hits.  An entry is only a shortcut: it is set by the slow
+ * path once it has found the pool's current cache through @vec (checked
+ * against the generation), and a pool_destroy() makes every cache of the
+ * pool fail both fast paths (mpool_ucache_poison()), so an entry left
+ * behind by a destroyed pool, even one whose address a new pool reuses,
+ * only ever sends a call to the slow path.  Only pools on the fast path
+ * (no MPOOL_F_SLOW) are memoised.
  */
+#define MPOOL_MEMO		4
+#define MPOOL_MEMO_SHIFT	6	/* MPOOL_ALIGN: the bits above a line */
+/* An entry that no pool pointer (nor NULL) can match. */
+#define MPOOL_MEMO_NONE		((struct mempool *)(uintptr_t)1)
+
+/* One entry a cache line: an entry's offset is two bits of the pointer. */
+struct mpool_memo {
+	struct mempool *pool;
+	struct mpool_ucache *uc;
+} __aligned(1 << MPOOL_MEMO_SHIFT);
+
+/* This thread's entries, indexed by registry slot, and the memo. */
 struct mpool_tls {
-	u64 memo_gen;
-	struct mpool_ucache *memo;
+	struct mpool_memo memo[MPOOL_MEMO];
 	struct mpool_tls_ent *vec;
 	u32 len;
 };
 
+/*
+ * The static library's objects only ever end up in an executable, where
+ * the thread pointer plus a link-time offset finds the memo (local-exec);
+ * the shared library's need the offset from the GOT (initial-exec).
+ */
+#ifdef MPOOL_STATIC_LIB
+#define MPOOL_TLS_MODEL	"local-exec"
+#else
+#define MPOOL_TLS_MODEL	"initial-exec"
+#endif
+
 static __thread struct mpool_tls mpool_tls
-	__attribute__((tls_model("initial-exec")));
+	__attribute__((tls_model(MPOOL_TLS_MODEL))) = {
+	.memo = { [0 ... MPOOL_MEMO - 1] = { .pool = MPOOL_MEMO_NONE } },
+};
+
+/* The memo entry for pool pointer @p (any value, NULL included). */
+static inline struct mpool_memo *mpool_memo_of(const struct mempool *p)
+{
+	uintptr_t off = (uintptr_t)p &
+			((MPOOL_MEMO - 1) << MPOOL_MEMO_SHIFT);
+
+	return (struct mpool_memo *)((char *)mpool_tls.memo + off);
+}
 
 static void mpool_thread_exit(void *unused);
 static void mpool_atfork_child(void);
@@ -117,10 +169,16 @@ static void mpool_atfork_child(void);
  */
 static bool mpool_tls_ok;
 
+static bool mpool_membarrier_ok;
+
 static void mpool_setup(void)
 {
 	mpool_tls_ok = !pthread_key_create(&mpool_tls_key, mpool_thread_exit);
 	pthread_atfork(NULL, NULL, mpool_atfork_child);
+	/* Without it no thread steals: blocks wait for their owner. */
+	mpool_membarrier_ok = !syscall(__NR_membarrier,
+				       MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
+				       0);
 }
 
 /*
@@ -217,6 +275,20 @@ int slab_free(slab_allocator_t *s, void *ptr)
 	if (unlikely(!s))
 		return -EINVAL;
 	return mpool_slab_free(&s->core, ptr);
+}
+
+int slab_alloc_bulk(slab_allocator_t *s, void **ptrs, size_t n)
+{
+	if (unlikely(!s || (!ptrs && n)))
+		return -EINVAL;
+	return mpool_slab_alloc_bulk(&s->core, ptrs, n);
+}
+
+int slab_free_bulk(slab_allocator_t *s, void *const *ptrs, size_t n)
+{
+	if (unlikely(!s || (!ptrs && n)))
+		return -EINVAL;
+	return mpool_slab_free_bulk(&s->core, ptrs, n);
 }
 
 void slab_destroy(slab_allocator_t *s)
@@ -320,28 +392,49 @@ static void mpool_ucache_release(struct mpool_ucache *uc)
 	}
 }
 
-/* Adopt an orphan cache of @p, or make a new one. */
+/*
+ * Adopt an orphan cache of @p (with its owner id: the blocks it handed out
+ * are now this thread's to free locally), or make a new one with the next
+ * owner id.  NULL when memory is short or MPOOL_USER_OWNERS threads hold
+ * caches of @p: the caller then uses the pool with no cache.
+ */
 static struct mpool_ucache *mpool_ucache_get(mempool_t *p)
 {
 	struct mpool_ucache *uc, *head;
-	u32 old;
+	u32 old, id;
 
 	for (uc = mpool_load_acquire(&p->caches); uc; uc = uc->next) {
 		old = MPOOL_UC_ORPHAN;
 		if (mpool_try_cmpxchg(&uc->state, &old, MPOOL_UC_OWNED))
 			return uc;
 	}
+	id = MPOOL_READ(p->next_owner);
+	do {
+		if (id >= p->core.nowners)
+			return NULL;
+	} while (!mpool_try_cmpxchg(&p->next_owner, &id, id + 1));
 	uc = mpool_env_zalloc(offsetof(struct mpool_ucache, c) +
 			      mpool_cache_bytes(&p->core));
 	if (!uc)
-		return NULL;
+		return NULL;	/* the id is lost: one fewer thread cached */
 	uc->pool = p;
 	uc->state = MPOOL_UC_OWNED;
+	mpool_cache_init(&p->core, &uc->c, id);
 	head = MPOOL_READ(p->caches);
 	do {
 		uc->next = head;
 	} while (!mpool_try_cmpxchg(&p->caches, &head, uc));
 	return uc;
+}
+
+/* Forget the memo entries of cache @uc, which is about to go. */
+static void mpool_memo_forget(const struct mpool_ucache *uc)
+{
+	u32 i;
+
+	for (i = 0; i < MPOOL_MEMO; i++)
+		if (mpool_tls.memo[i].uc == uc)
+			mpool_tls.memo[i].pool = MPOOL_MEMO_NONE;
 }
 
 /* Make this thread's TLS vector hold at least @len entries. */
@@ -379,6 +472,7 @@ static struct mpool_ucache *mpool_tls_cache_slow(mempool_t *p)
 		return NULL;
 	e = &mpool_tls.vec[p->reg.slot];
 	if (e->cache) {
+		mpool_memo_forget(e->cache);
 		mpool_ucache_release(e->cache);
 		e->cache = NULL;
 	}
@@ -390,30 +484,37 @@ static struct mpool_ucache *mpool_tls_cache_slow(mempool_t *p)
 	return uc;
 }
 
-/* Whether @p is this thread's memo: its cache is mpool_tls.memo. */
-static inline bool mpool_tls_hit(const mempool_t *p)
-{
-	return mpool_tls.memo_gen == p->reg.gen;
-}
-
-/* This thread's cache for @p, made on first use; NULL if none. */
+/*
+ * This thread's cache for @p, made on first use; NULL if none.  Found
+ * through @vec and checked against the generation, never through the memo
+ * alone; the memo entry of @p is set for the fast paths.
+ */
 static struct mpool_ucache *mpool_tls_cache(mempool_t *p)
 {
 	struct mpool_tls_ent *e;
 	struct mpool_ucache *uc;
+	struct mpool_memo *m;
 
-	if (mpool_tls_hit(p))
-		return mpool_tls.memo;
 	e = p->reg.slot < mpool_tls.len ? &mpool_tls.vec[p->reg.slot] : NULL;
 	if (e && e->gen == p->reg.gen)
 		uc = e->cache;
 	else
 		uc = mpool_tls_cache_slow(p);
 	if (uc && !(p->core.slab.flags & MPOOL_F_SLOW)) {
-		mpool_tls.memo = uc;
-		mpool_tls.memo_gen = p->reg.gen;
+		m = mpool_memo_of(p);
+		m->pool = p;
+		m->uc = uc;
 	}
 	return uc;
+}
+
+/* Forget every memo entry (thread exit, or a cache about to go). */
+static void mpool_memo_clear(void)
+{
+	u32 i;
+
+	for (i = 0; i < MPOOL_MEMO; i++)
+		mpool_tls.memo[i].pool = MPOOL_MEMO_NONE;
 }
 
 /* pthread key destructor: give every cache of this thread back. */
@@ -422,21 +523,21 @@ static void mpool_thread_exit(void *unused)
 	u32 i;
 
 	(void)unused;
+	mpool_memo_clear();
 	for (i = 0; i < mpool_tls.len; i++)
 		if (mpool_tls.vec[i].cache)
 			mpool_ucache_release(mpool_tls.vec[i].cache);
 	free(mpool_tls.vec);
 	mpool_tls.vec = NULL;
 	mpool_tls.len = 0;
-	mpool_tls.memo_gen = 0;
-	mpool_tls.memo = NULL;
 }
 
 /*
  * In the child of fork() only the forking thread lives on.  Every other
  * thread's cache becomes an empty orphan, this thread's cache is emptied,
  * and each allocator's backing is rebuilt from its state words, so blocks
- * that sat in caches or were in flight in another thread are free again.
+ * that sat in caches, on remote queues, or were in flight in another thread
+ * are free again.
  */
 static void mpool_atfork_child(void)
 {
@@ -458,6 +559,7 @@ static void mpool_atfork_child(void)
 		       mpool_tls.vec[i].cache : NULL;
 		for (uc = p->caches; uc; uc = uc->next) {
 			MPOOL_WRITE(uc->c.count, 0);
+			MPOOL_WRITE(uc->c.busy, 0);
 			if (uc != mine)
 				MPOOL_WRITE(uc->state, MPOOL_UC_ORPHAN);
 		}
@@ -465,20 +567,85 @@ static void mpool_atfork_child(void)
 	}
 }
 
+/* --- stealing: collecting the remote queue of another thread's cache --- */
+
+/*
+ * Collect @victim's remote queue into @mine, on behalf of @victim's owner,
+ * who may be alive and idle (asleep, or busy elsewhere), or gone.  The
+ * handshake is at the top of common/pool.c: take the whole queue, run
+ * membarrier(), then wait for the owner to be outside any fast-path free.
+ * If it stays inside one (it was stopped there), give the list back: its
+ * blocks come back when the owner resumes.
+ *
+ * Return: whether any block was collected.
+ */
+static bool mpool_steal(mempool_t *p, struct mpool_ucache *victim,
+			struct mpool_cache *mine)
+{
+	struct mpool_cache *c = &victim->c;
+	u32 list, spins;
+
+	if (!mpool_membarrier_ok || !mpool_cache_has_remote(c))
+		return false;
+	list = mpool_cache_take_remote(c);
+	if (list == MPOOL_NIL)
+		return false;
+	if (!syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0)) {
+		/* Pairs with the owner's release store of busy = 0. */
+		for (spins = 0; spins < 100000; spins++) {
+			if (!mpool_load_acquire(&c->busy))
+				return __mpool_cache_collect_list(&p->core, c,
+								  mine, list);
+			mpool_cpu_relax();
+		}
+	}
+	mpool_cache_give_remote(&p->core, c, list);
+	return false;
+}
+
+/* Collect every other cache's remote queue of @p into @mine. */
+static bool mpool_steal_all(mempool_t *p, struct mpool_ucache *mine)
+{
+	struct mpool_ucache *uc;
+	bool got = false;
+
+	for (uc = mpool_load_acquire(&p->caches); uc; uc = uc->next)
+		if (uc != mine)
+			got |= mpool_steal(p, uc, &mine->c);
+	return got;
+}
+
 /* --- pool ------------------------------------------------------------- */
+
+/*
+ * Place a pool in the memory @mem (MPOOL_MEMO lines larger than the pool)
+ * so that its memo entry follows its generation: consecutive pools get
+ * distinct entries.
+ */
+static mempool_t *mpool_pool_place(void *mem, u64 gen)
+{
+	uintptr_t a = (uintptr_t)mem, want = gen & (MPOOL_MEMO - 1);
+
+	while (((a >> MPOOL_MEMO_SHIFT) & (MPOOL_MEMO - 1)) != want)
+		a += MPOOL_ALIGN;
+	return (mempool_t *)a;
+}
 
 mempool_t *pool_create_flags(size_t block_size, size_t cache_size,
 			     size_t capacity, unsigned int flags)
 {
 	mempool_t *p;
+	void *mem;
 	int err;
 
 	pthread_once(&mpool_once, mpool_setup);
-	p = mpool_env_zalloc(sizeof(*p));
-	if (!p)
+	mem = mpool_env_zalloc(sizeof(*p) + MPOOL_MEMO * MPOOL_ALIGN);
+	if (!mem)
 		return mpool_fail(ENOMEM);
+	p = mpool_pool_place(mem, MPOOL_READ(mpool_next_gen));
+	p->mem = mem;
 	err = mpool_pool_init(&p->core, block_size, cache_size, capacity,
-			      flags);
+			      flags, MPOOL_USER_OWNERS);
 	p->core.slab.owner = p;
 	if (!err) {
 		err = mpool_register(&p->reg, MPOOL_KIND_POOL);
@@ -486,7 +653,7 @@ mempool_t *pool_create_flags(size_t block_size, size_t cache_size,
 			mpool_pool_fini(&p->core);
 	}
 	if (err) {
-		mpool_env_free(p);
+		mpool_env_free(mem);
 		return mpool_fail(-err);
 	}
 	return p;
@@ -506,27 +673,32 @@ static __attribute__((noinline)) void *pool_alloc_slow(mempool_t *p)
 	if (unlikely(!p))
 		return mpool_fail(EINVAL);
 	uc = mpool_tls_cache(p);
-	if (likely(uc))
+	if (likely(uc)) {
 		ptr = mpool_cache_alloc(&p->core, &uc->c);
-	else
+		/* Out: take back what other threads freed for idle owners. */
+		if (unlikely(!ptr) && mpool_steal_all(p, uc))
+			ptr = mpool_cache_alloc(&p->core, &uc->c);
+	} else {
 		ptr = mpool_slab_alloc(&p->core.slab);
+	}
 	if (unlikely(!ptr))
 		errno = ENOMEM;
 	return ptr;
 }
 
 /*
- * The fast paths below are leaves: a TLS lookup and a cache hit, checks
+ * The fast paths below are leaves: a memo hit and a cache hit, checks
  * included.  Anything else (no cache yet, empty or full cache, debug mode,
- * a bad pointer, NULL) goes to the slow path, which starts over and does
- * the whole job.
+ * a bad pointer, a block another thread handed out, NULL) goes to the slow
+ * path, which starts over and does the whole job.
  */
 void *pool_alloc(mempool_t *p)
 {
+	struct mpool_memo *m = mpool_memo_of(p);
 	void *ptr;
 
-	if (likely(p && mpool_tls_hit(p)) &&
-	    mpool_cache_alloc_fast(&p->core, &mpool_tls.memo->c, &ptr))
+	if (likely(m->pool == p) &&
+	    mpool_cache_alloc_fast(&p->core, &m->uc->c, &ptr))
 		return ptr;
 	return pool_alloc_slow(p);
 }
@@ -542,7 +714,7 @@ static __attribute__((noinline)) int pool_free_slow(mempool_t *p, void *ptr)
 	if (likely(uc))
 		ret = mpool_cache_free(&p->core, &uc->c, ptr);
 	else
-		ret = mpool_slab_free(&p->core.slab, ptr);
+		ret = mpool_pool_free_nocache(&p->core, ptr);
 	/*
 	 * Not a tail call: the stack a checker records for the free (memcheck's
 	 * "free'd at") then names pool_free_slow(), the library's entry.
@@ -553,10 +725,62 @@ static __attribute__((noinline)) int pool_free_slow(mempool_t *p, void *ptr)
 
 int pool_free(mempool_t *p, void *ptr)
 {
-	if (likely(p && mpool_tls_hit(p)) &&
-	    mpool_cache_free_fast(&p->core, &mpool_tls.memo->c, ptr))
+	struct mpool_memo *m = mpool_memo_of(p);
+
+	if (likely(m->pool == p) &&
+	    mpool_cache_free_fast(&p->core, &m->uc->c, ptr))
 		return 0;
 	return pool_free_slow(p, ptr);
+}
+
+int pool_alloc_bulk(mempool_t *p, void **ptrs, size_t n)
+{
+	struct mpool_ucache *uc;
+	size_t i;
+	int err;
+
+	if (!p || (!ptrs && n))
+		return -EINVAL;
+	if (!n)
+		return 0;
+	uc = mpool_tls_cache(p);
+	if (!uc) {
+		for (i = 0; i < n; i++) {
+			ptrs[i] = mpool_slab_alloc(&p->core.slab);
+			if (!ptrs[i])
+				break;
+		}
+		if (i == n)
+			return 0;
+		while (i--)
+			mpool_pool_free_nocache(&p->core, ptrs[i]);
+		return -ENOMEM;
+	}
+	err = mpool_cache_alloc_bulk(&p->core, &uc->c, ptrs, n);
+	if (err && mpool_steal_all(p, uc))
+		err = mpool_cache_alloc_bulk(&p->core, &uc->c, ptrs, n);
+	return err;
+}
+
+int pool_free_bulk(mempool_t *p, void *const *ptrs, size_t n)
+{
+	struct mpool_ucache *uc;
+	int first = 0, err;
+	size_t i;
+
+	if (!p || (!ptrs && n))
+		return -EINVAL;
+	if (!n)
+		return 0;
+	uc = mpool_tls_cache(p);
+	if (uc)
+		return mpool_cache_free_bulk(&p->core, &uc->c, ptrs, n);
+	for (i = 0; i < n; i++) {
+		err = mpool_pool_free_nocache(&p->core, ptrs[i]);
+		if (err && !first)
+			first = err;
+	}
+	return first;
 }
 
 long pool_cache_flush(mempool_t *p)
@@ -576,6 +800,20 @@ long pool_cache_flush(mempool_t *p)
 	return n;
 }
 
+/*
+ * Make a cache of a destroyed pool fail both fast paths of its owner (no
+ * block to hand out, and an alloc tag no block's state ever equals): a
+ * memo entry may still point at it,
+ * and a new pool may come to live at the old pool's address.  Nobody uses
+ * the destroyed pool (destroy must not race with any call on it), so these
+ * words are not in use.
+ */
+static void mpool_ucache_poison(struct mpool_ucache *uc)
+{
+	MPOOL_WRITE(uc->c.count, 0);
+	MPOOL_WRITE(uc->c.alloc_tag, MPOOL_BLK_NO_TAG);
+}
+
 void pool_destroy(mempool_t *p)
 {
 	struct mpool_ucache *uc, *next;
@@ -587,6 +825,7 @@ void pool_destroy(mempool_t *p)
 	for (uc = mpool_load_acquire(&p->caches); uc; uc = next) {
 		next = uc->next;
 		old = MPOOL_UC_OWNED;
+		mpool_ucache_poison(uc);
 		/* A live thread owns it: it frees the struct itself. */
 		if (mpool_try_cmpxchg(&uc->state, &old, MPOOL_UC_POOL_DEAD))
 			continue;
@@ -598,7 +837,7 @@ void pool_destroy(mempool_t *p)
 		mpool_env_free(uc);
 	}
 	mpool_pool_fini(&p->core);
-	mpool_env_free(p);
+	mpool_env_free(p->mem);
 }
 
 long pool_audit(mempool_t *p)
@@ -651,13 +890,13 @@ __attribute__((weak, visibility("default"))) void __asan_on_error(void)
 			continue;
 		idx = (u32)(off / s->stride);
 		off -= (size_t)idx * s->stride;
-		st = MPOOL_READ(s->state[idx]);
+		st = mpool_blk_state(MPOOL_READ(s->state[idx]));
 		fprintf(stderr,
 			"mempool: %p is byte %zu of block %u of %s %p (block size %zu, stride %zu): %s\n",
 			(const void *)addr, off, idx,
 			mpool_kind_name(reg->kind),
 			(void *)reg, s->block_size, s->stride,
-			st == MPOOL_BLK_ALLOC ?
+			mpool_blk_is_alloc(st) ?
 			"past the end of an allocated block (overflow)" :
 			st == MPOOL_BLK_BAD ? "a quarantined block" :
 			"a free block (use after free)");

@@ -203,6 +203,34 @@ MEMPOOL_API void *slab_alloc(slab_allocator_t *s);
 MEMPOOL_API int slab_free(slab_allocator_t *s, void *ptr);
 
 /**
+ * slab_alloc_bulk() - take @n blocks at once, all or none.
+ * @s: the slab.
+ * @ptrs: where the blocks go (@n entries).
+ * @n: how many; 0 is allowed (returns 0).
+ *
+ * Return: 0 with @n blocks in @ptrs; -ENOMEM with nothing taken when
+ * fewer than @n are free; -EINVAL when @s is NULL, or @ptrs is NULL and
+ * @n is not 0.
+ */
+MEMPOOL_API int slab_alloc_bulk(slab_allocator_t *s, void **ptrs, size_t n);
+
+/**
+ * slab_free_bulk() - give @n blocks back at once.
+ * @s: the slab.
+ * @ptrs: the blocks; NULL entries are skipped.
+ * @n: how many entries.
+ *
+ * Each entry is freed, or reported and counted exactly as slab_free()
+ * would (foreign, interior, already free, or the same block twice in one
+ * call).
+ *
+ * Return: 0 when every entry was freed, else the error of the first entry
+ * that was not; -EINVAL when @s is NULL, or @ptrs is NULL and @n is not 0.
+ */
+MEMPOOL_API int slab_free_bulk(slab_allocator_t *s, void *const *ptrs,
+			       size_t n);
+
+/**
  * slab_destroy() - release a slab and every block in it.
  * @s: the slab, or NULL.
  */
@@ -317,6 +345,39 @@ MEMPOOL_API void *pool_alloc(mempool_t *p);
  * Return: 0, -EINVAL, -EALREADY or -EUCLEAN (see the top of this file).
  */
 MEMPOOL_API int pool_free(mempool_t *p, void *ptr);
+
+/**
+ * pool_alloc_bulk() - take @n blocks at once, all or none.
+ * @p: the pool.
+ * @ptrs: where the blocks go (@n entries).
+ * @n: how many; 0 is allowed (returns 0).
+ *
+ * As @n calls of pool_alloc(), through this thread's cache, at a fraction
+ * of their cost.
+ *
+ * Return: 0 with @n blocks in @ptrs; -ENOMEM with nothing taken when
+ * fewer than @n can be had; -EINVAL when @p is NULL, or @ptrs is NULL and
+ * @n is not 0.
+ */
+MEMPOOL_API int pool_alloc_bulk(mempool_t *p, void **ptrs, size_t n);
+
+/**
+ * pool_free_bulk() - give @n blocks back at once.
+ * @p: the pool.
+ * @ptrs: the blocks; NULL entries are skipped.
+ * @n: how many entries.
+ *
+ * Each entry is freed, or reported and counted exactly as pool_free()
+ * would (foreign, interior, already free, or the same block twice in one
+ * call).
+ *
+ * Return: 0 when every entry was freed, else the error of the first entry
+ * that was not; -EINVAL when @p is NULL, or @ptrs is NULL and @n is not 0.
+ */
+MEMPOOL_API int pool_free_bulk(mempool_t *p, void *const *ptrs, size_t n);
+
+/* Bulk calls exist (for programs that also build against older versions). */
+#define MEMPOOL_HAVE_BULK	1
 
 /**
  * pool_cache_flush() - give this thread's cached blocks back to the pool.
