@@ -95,7 +95,7 @@
 /* No block's state is ever this: the tag of a cache that must not free. */
 #define MPOOL_BLK_NO_TAG	0xdeadca5eu
 
-#define MPOOL_SEQ_ONE		(1ull << 32)
+#define MPOOL_SEQ_ONE		0x100000000ull
 
 /* The state half of a block's word. */
 static inline u32 mpool_blk_state(u64 w)
@@ -357,6 +357,11 @@ void mpool_arena_fini(struct mpool_arena *a);
 
 /* --- the pool (common/pool.c) ---------------------------------------- */
 
+/* A free block as caches and magazines hold it: its address. */
+struct mpool_round {
+	void *ptr;
+};
+
 /**
  * struct mpool_cache - one thread's or one CPU's free blocks, and the
  *	queue of blocks it owns that other contexts have freed.
@@ -382,11 +387,6 @@ void mpool_arena_fini(struct mpool_arena *a);
  * CPU with its local lock held.  Whoever drains a cache of a context that is
  * gone (thread exit, CPU offline, destroy, fork) owns it for that time.
  */
-/* A free block as caches and magazines hold it: its address. */
-struct mpool_round {
-	void *ptr;
-};
-
 struct mpool_cache {
 	u32 count;
 	u32 busy;
@@ -394,7 +394,8 @@ struct mpool_cache {
 	u32 owner;
 	u64 alloc_delta;
 	u64 free_delta;
-	u32 rhead __aligned(MPOOL_ALIGN);
+	/* Written by other contexts: on a line of its own. */
+	u32 __aligned(MPOOL_ALIGN) rhead;
 	struct mpool_round objs[] __aligned(MPOOL_ALIGN);
 };
 

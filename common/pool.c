@@ -245,7 +245,7 @@ static void mpool_cache_spill(struct mpool_pool *p, struct mpool_cache *c,
 {
 	struct mpool_slab *s = &p->slab;
 	struct mpool_round *top = c->objs + c->count - n;
-	u32 m = MPOOL_NIL, i;
+	u32 m = MPOOL_NIL, i, idx;
 
 	if (n == p->mag_size)
 		m = mpool_stack_pop(&p->empty);
@@ -256,9 +256,10 @@ static void mpool_cache_spill(struct mpool_pool *p, struct mpool_cache *c,
 		/* Publishes the rounds to the refill that pops it. */
 		mpool_stack_push_chain(&p->full, m, m);
 	} else {
-		for (i = 0; i < n; i++)
-			mpool_pool_stack_block(p, mpool_slab_index_unchecked(s,
-								top[i].ptr));
+		for (i = 0; i < n; i++) {
+			idx = mpool_slab_index_unchecked(s, top[i].ptr);
+			mpool_pool_stack_block(p, idx);
+		}
 	}
 	MPOOL_WRITE(c->count, c->count - n);
 }
@@ -382,7 +383,7 @@ bool __mpool_cache_collect_list(struct mpool_pool *p, struct mpool_cache *from,
 				struct mpool_cache *into, u32 i)
 {
 	struct mpool_slab *s = &p->slab;
-	u32 want = MPOOL_BLK_REMOTE_TAG | from->owner, next, st;
+	u32 want = MPOOL_BLK_REMOTE_TAG | from->owner, next, st, owner;
 	bool got = false;
 	u64 w;
 
@@ -401,11 +402,10 @@ bool __mpool_cache_collect_list(struct mpool_pool *p, struct mpool_cache *from,
 			continue;
 		}
 		st = mpool_blk_state(w);
-		if (mpool_blk_is_remote(st) &&
-		    mpool_blk_owner(st) != from->owner)
+		owner = mpool_blk_owner(st);
+		if (mpool_blk_is_remote(st) && owner != from->owner)
 			/* Its freer reported the stale entry it met. */
-			mpool_remote_push(p, MPOOL_READ(p->owners[
-					  mpool_blk_owner(st)]), i);
+			mpool_remote_push(p, MPOOL_READ(p->owners[owner]), i);
 		else
 			__mpool_report(s, mpool_slab_block(s, i), -EALREADY,
 				       "double free (a racing free of the block won; found when its remote free was collected)");

@@ -112,8 +112,12 @@ struct mpool_pool *mpool_pool_create(const char *name, size_t block_size,
  *
  * Context: any but NMI (see Contexts above for PREEMPT_RT).
  * Return: a 64-byte aligned block, or NULL when the pool and this CPU's
- * cache are empty (other CPUs' caches may hold free blocks; see
- * mpool_pool_flush()).
+ * cache are empty.  Other CPUs' caches may hold free blocks (see
+ * mpool_pool_flush()).  Blocks other CPUs freed that this CPU did not hand
+ * out go back to the CPU that did; when this call finds the pool empty it
+ * asks every CPU holding such blocks (an irq_work) to give them back, so
+ * they are allocatable anywhere within one interrupt round trip, and a dead
+ * CPU's are taken back at once.
  */
 void *mpool_pool_alloc(struct mpool_pool *p);
 
@@ -128,11 +132,42 @@ void *mpool_pool_alloc(struct mpool_pool *p);
 int mpool_pool_free(struct mpool_pool *p, void *ptr);
 
 /**
- * mpool_pool_flush() - give every online CPU's cached blocks back.
+ * mpool_pool_alloc_bulk() - take @n blocks at once, all or none.
+ * @p: the pool.
+ * @ptrs: where the blocks go (@n entries).
+ * @n: how many; 0 is allowed.
+ *
+ * Context: as mpool_pool_alloc().
+ * Return: 0 with @n blocks in @ptrs; -ENOMEM with none taken; -EINVAL when
+ * @ptrs is NULL and @n is not 0.
+ */
+int mpool_pool_alloc_bulk(struct mpool_pool *p, void **ptrs, size_t n);
+
+/**
+ * mpool_pool_free_bulk() - give @n blocks back at once.
+ * @p: the pool.
+ * @ptrs: the blocks; NULL entries are skipped.
+ * @n: how many entries.
+ *
+ * Each entry is freed, or reported and counted exactly as mpool_pool_free()
+ * would (the same block twice in @ptrs is a double free the second time).
+ *
+ * Context: as mpool_pool_free().
+ * Return: 0 when every entry was freed, else the error of the first one
+ * that was not; -EINVAL when @ptrs is NULL and @n is not 0.
+ */
+int mpool_pool_free_bulk(struct mpool_pool *p, void *const *ptrs, size_t n);
+
+/**
+ * mpool_pool_flush() - give every CPU's cached blocks back to the pool.
  * @p: the pool.
  *
- * Offline CPUs hold none: the hotplug callback drained them.
- * Context: process context with interrupts on (it sends IPIs).
+ * Each online CPU empties its cache and collects the blocks other CPUs
+ * freed for it (an IPI); an offline CPU's remote-freed blocks are taken
+ * back here.  When it returns, every free block is allocatable from any
+ * CPU.
+ *
+ * Context: process context with interrupts on (it sends IPIs); may sleep.
  */
 void mpool_pool_flush(struct mpool_pool *p);
 

@@ -39,8 +39,8 @@
  * (irq_work) or the hotplug thread after the CPU died, so the owner is
  * never inside a fast path when it runs.
  */
-#define mpool_env_owner_enter(busy)	do { (void)(busy); } while (0)
-#define mpool_env_owner_exit(busy)	do { (void)(busy); } while (0)
+#define mpool_env_owner_enter(busy)	((void)(busy))
+#define mpool_env_owner_exit(busy)	((void)(busy))
 
 /* A core symbol other modules may call. */
 #define EXPORT_SYMBOL_MPOOL(sym)	EXPORT_SYMBOL_NS_GPL(sym, MPOOL)
