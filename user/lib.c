@@ -32,6 +32,16 @@
  * and a pool dying agree on who frees the struct, and a thread only drains
  * into a pool that destroy is waiting on.  Caches are linked on a push-only
  * list per pool, freed only by destroy.
+ *
+ * Names.  Each call of mempool.h is defined here under its exported name,
+ * mempool_<call>; the header's short names are inline wrappers, so a
+ * program's call lands directly in the function below.  That is what
+ * makes __builtin_return_address(0) here the application's call site:
+ * the entry points that can reach a report (slab alloc, free and audit,
+ * the pool's slow paths, flush and audit) put it in mpool_env_caller for
+ * the duration of the call (MPOOL_CALLER_SET/CLEAR), for user/env.c to put
+ * in the report.  The pool's fast paths never report and never touch it:
+ * their slow paths are handed the address as an argument.
  */
 #include <assert.h>
 #include <pthread.h>
@@ -39,6 +49,7 @@
 #include <stdlib.h>
 
 #include "mpool.h"
+#define MEMPOOL_NO_SHORT_NAMES	/* this file defines the mempool_ names */
 #include "mempool.h"
 
 enum mpool_ucache_state {
@@ -58,10 +69,12 @@ struct mpool_reg {
 struct slab_allocator {
 	struct mpool_reg reg;
 	struct mpool_slab core;
+	char name[MEMPOOL_NAME_MAX];	/* core.name points here once set */
 };
 
 struct arena_allocator {
 	struct mpool_arena core;
+	char name[MEMPOOL_NAME_MAX];	/* core.name points here once set */
 };
 
 struct mpool_ucache {
@@ -75,6 +88,7 @@ struct mempool {
 	struct mpool_reg reg;
 	struct mpool_ucache *caches;	/* push-only list */
 	struct mpool_pool core;
+	char name[MEMPOOL_NAME_MAX];	/* core.slab.name points here once set */
 };
 
 /* One thread's view of one registry slot. */
@@ -169,10 +183,39 @@ static void *mpool_fail(int err)
 	return NULL;
 }
 
+/*
+ * The application's call site, for the reports of the call in progress:
+ * only in the exported function itself (not in a helper it calls), which
+ * the application called directly.
+ */
+#define MPOOL_CALLER		__builtin_return_address(0)
+#define MPOOL_CALLER_SET(ra)	(mpool_env_caller = (ra))
+#define MPOOL_CALLER_CLEAR()	(mpool_env_caller = NULL)
+
+/*
+ * Copy @name into @buf (NULL drops it) and point @slot at the copy.  The
+ * buffer is the allocator's own, so the name lives as long as it does.
+ */
+static void mpool_set_name(char *buf, const char **slot, const char *name)
+{
+	if (!name) {
+		MPOOL_WRITE(*slot, NULL);
+		return;
+	}
+	strncpy(buf, name, MEMPOOL_NAME_MAX - 1);
+	buf[MEMPOOL_NAME_MAX - 1] = 0;
+	MPOOL_WRITE(*slot, buf);
+}
+
+const char *mempool_version(void)
+{
+	return MEMPOOL_VERSION_STRING;
+}
+
 /* --- slab ------------------------------------------------------------- */
 
-slab_allocator_t *slab_create_flags(size_t block_size, size_t count,
-				    unsigned int flags)
+slab_allocator_t *mempool_slab_create_flags(size_t block_size, size_t count,
+					    unsigned int flags)
 {
 	slab_allocator_t *s;
 	int err;
@@ -195,31 +238,38 @@ slab_allocator_t *slab_create_flags(size_t block_size, size_t count,
 	return s;
 }
 
-slab_allocator_t *slab_create(size_t block_size, size_t count)
+slab_allocator_t *mempool_slab_create(size_t block_size, size_t count)
 {
-	return slab_create_flags(block_size, count, 0);
+	return mempool_slab_create_flags(block_size, count, 0);
 }
 
-void *slab_alloc(slab_allocator_t *s)
+void *mempool_slab_alloc(slab_allocator_t *s)
 {
 	void *p;
 
 	if (unlikely(!s))
 		return mpool_fail(EINVAL);
+	MPOOL_CALLER_SET(MPOOL_CALLER);
 	p = mpool_slab_alloc(&s->core);
+	MPOOL_CALLER_CLEAR();
 	if (unlikely(!p))
 		errno = ENOMEM;
 	return p;
 }
 
-int slab_free(slab_allocator_t *s, void *ptr)
+int mempool_slab_free(slab_allocator_t *s, void *ptr)
 {
+	int ret;
+
 	if (unlikely(!s))
 		return -EINVAL;
-	return mpool_slab_free(&s->core, ptr);
+	MPOOL_CALLER_SET(MPOOL_CALLER);
+	ret = mpool_slab_free(&s->core, ptr);
+	MPOOL_CALLER_CLEAR();
+	return ret;
 }
 
-void slab_destroy(slab_allocator_t *s)
+void mempool_slab_destroy(slab_allocator_t *s)
 {
 	if (!s)
 		return;
@@ -228,7 +278,7 @@ void slab_destroy(slab_allocator_t *s)
 	mpool_env_free(s);
 }
 
-int slab_stats(slab_allocator_t *s, struct mempool_stats *st)
+int mempool_slab_stats(slab_allocator_t *s, struct mempool_stats *st)
 {
 	struct mpool_stats cs;
 
@@ -239,16 +289,29 @@ int slab_stats(slab_allocator_t *s, struct mempool_stats *st)
 	return 0;
 }
 
-long slab_audit(slab_allocator_t *s)
+long mempool_slab_audit(slab_allocator_t *s)
+{
+	long n;
+
+	if (!s)
+		return -EINVAL;
+	MPOOL_CALLER_SET(MPOOL_CALLER);
+	n = mpool_slab_audit(&s->core);
+	MPOOL_CALLER_CLEAR();
+	return n;
+}
+
+int mempool_slab_set_name(slab_allocator_t *s, const char *name)
 {
 	if (!s)
 		return -EINVAL;
-	return mpool_slab_audit(&s->core);
+	mpool_set_name(s->name, &s->core.name, name);
+	return 0;
 }
 
 /* --- arena ------------------------------------------------------------ */
 
-arena_allocator_t *arena_create(size_t capacity)
+arena_allocator_t *mempool_arena_create(size_t capacity)
 {
 	arena_allocator_t *a = mpool_env_zalloc(sizeof(*a));
 	int err;
@@ -263,7 +326,7 @@ arena_allocator_t *arena_create(size_t capacity)
 	return a;
 }
 
-void *arena_alloc(arena_allocator_t *a, size_t size)
+void *mempool_arena_alloc(arena_allocator_t *a, size_t size)
 {
 	void *p;
 
@@ -275,13 +338,13 @@ void *arena_alloc(arena_allocator_t *a, size_t size)
 	return p;
 }
 
-void arena_reset(arena_allocator_t *a)
+void mempool_arena_reset(arena_allocator_t *a)
 {
 	if (a)
 		mpool_arena_reset(&a->core);
 }
 
-void arena_destroy(arena_allocator_t *a)
+void mempool_arena_destroy(arena_allocator_t *a)
 {
 	if (!a)
 		return;
@@ -289,7 +352,7 @@ void arena_destroy(arena_allocator_t *a)
 	mpool_env_free(a);
 }
 
-int arena_stats(arena_allocator_t *a, struct mempool_stats *st)
+int mempool_arena_stats(arena_allocator_t *a, struct mempool_stats *st)
 {
 	struct mpool_stats cs;
 
@@ -297,6 +360,14 @@ int arena_stats(arena_allocator_t *a, struct mempool_stats *st)
 		return -EINVAL;
 	mpool_arena_stats(&a->core, &cs);
 	memcpy(st, &cs, sizeof(*st));
+	return 0;
+}
+
+int mempool_arena_set_name(arena_allocator_t *a, const char *name)
+{
+	if (!a)
+		return -EINVAL;
+	mpool_set_name(a->name, &a->core.name, name);
 	return 0;
 }
 
@@ -467,8 +538,8 @@ static void mpool_atfork_child(void)
 
 /* --- pool ------------------------------------------------------------- */
 
-mempool_t *pool_create_flags(size_t block_size, size_t cache_size,
-			     size_t capacity, unsigned int flags)
+mempool_t *mempool_pool_create_flags(size_t block_size, size_t cache_size,
+				     size_t capacity, unsigned int flags)
 {
 	mempool_t *p;
 	int err;
@@ -492,24 +563,31 @@ mempool_t *pool_create_flags(size_t block_size, size_t cache_size,
 	return p;
 }
 
-mempool_t *pool_create(size_t block_size, size_t cache_size, size_t capacity)
+mempool_t *mempool_pool_create(size_t block_size, size_t cache_size,
+			       size_t capacity)
 {
-	return pool_create_flags(block_size, cache_size, capacity, 0);
+	return mempool_pool_create_flags(block_size, cache_size, capacity, 0);
 }
 
-/* Everything pool_alloc()'s fast path leaves: first use, refill, misuse. */
-static __attribute__((noinline)) void *pool_alloc_slow(mempool_t *p)
+/*
+ * Everything pool_alloc()'s fast path leaves: first use, refill, misuse.
+ * @caller: the application's call site, for reports.
+ */
+static __attribute__((noinline)) void *pool_alloc_slow(mempool_t *p,
+						       const void *caller)
 {
 	struct mpool_ucache *uc;
 	void *ptr;
 
 	if (unlikely(!p))
 		return mpool_fail(EINVAL);
+	MPOOL_CALLER_SET(caller);
 	uc = mpool_tls_cache(p);
 	if (likely(uc))
 		ptr = mpool_cache_alloc(&p->core, &uc->c);
 	else
 		ptr = mpool_slab_alloc(&p->core.slab);
+	MPOOL_CALLER_CLEAR();
 	if (unlikely(!ptr))
 		errno = ENOMEM;
 	return ptr;
@@ -521,28 +599,31 @@ static __attribute__((noinline)) void *pool_alloc_slow(mempool_t *p)
  * a bad pointer, NULL) goes to the slow path, which starts over and does
  * the whole job.
  */
-void *pool_alloc(mempool_t *p)
+void *mempool_pool_alloc(mempool_t *p)
 {
 	void *ptr;
 
 	if (likely(p && mpool_tls_hit(p)) &&
 	    mpool_cache_alloc_fast(&p->core, &mpool_tls.memo->c, &ptr))
 		return ptr;
-	return pool_alloc_slow(p);
+	return pool_alloc_slow(p, MPOOL_CALLER);
 }
 
-static __attribute__((noinline)) int pool_free_slow(mempool_t *p, void *ptr)
+static __attribute__((noinline)) int pool_free_slow(mempool_t *p, void *ptr,
+						    const void *caller)
 {
 	struct mpool_ucache *uc;
 	int ret;
 
 	if (unlikely(!p))
 		return -EINVAL;
+	MPOOL_CALLER_SET(caller);
 	uc = mpool_tls_cache(p);
 	if (likely(uc))
 		ret = mpool_cache_free(&p->core, &uc->c, ptr);
 	else
 		ret = mpool_slab_free(&p->core.slab, ptr);
+	MPOOL_CALLER_CLEAR();
 	/*
 	 * Not a tail call: the stack a checker records for the free (memcheck's
 	 * "free'd at") then names pool_free_slow(), the library's entry.
@@ -551,15 +632,15 @@ static __attribute__((noinline)) int pool_free_slow(mempool_t *p, void *ptr)
 	return ret;
 }
 
-int pool_free(mempool_t *p, void *ptr)
+int mempool_pool_free(mempool_t *p, void *ptr)
 {
 	if (likely(p && mpool_tls_hit(p)) &&
 	    mpool_cache_free_fast(&p->core, &mpool_tls.memo->c, ptr))
 		return 0;
-	return pool_free_slow(p, ptr);
+	return pool_free_slow(p, ptr, MPOOL_CALLER);
 }
 
-long pool_cache_flush(mempool_t *p)
+long mempool_pool_cache_flush(mempool_t *p)
 {
 	struct mpool_tls_ent *e;
 	long n;
@@ -572,11 +653,13 @@ long pool_cache_flush(mempool_t *p)
 	if (!e->cache || e->gen != p->reg.gen)
 		return 0;
 	n = e->cache->c.count;
+	MPOOL_CALLER_SET(MPOOL_CALLER);
 	mpool_cache_drain(&p->core, &e->cache->c);
+	MPOOL_CALLER_CLEAR();
 	return n;
 }
 
-void pool_destroy(mempool_t *p)
+void mempool_pool_destroy(mempool_t *p)
 {
 	struct mpool_ucache *uc, *next;
 	u32 old;
@@ -601,14 +684,27 @@ void pool_destroy(mempool_t *p)
 	mpool_env_free(p);
 }
 
-long pool_audit(mempool_t *p)
+long mempool_pool_audit(mempool_t *p)
+{
+	long n;
+
+	if (!p)
+		return -EINVAL;
+	MPOOL_CALLER_SET(MPOOL_CALLER);
+	n = mpool_slab_audit(&p->core.slab);
+	MPOOL_CALLER_CLEAR();
+	return n;
+}
+
+int mempool_pool_set_name(mempool_t *p, const char *name)
 {
 	if (!p)
 		return -EINVAL;
-	return mpool_slab_audit(&p->core.slab);
+	mpool_set_name(p->name, &p->core.slab.name, name);
+	return 0;
 }
 
-int pool_stats(mempool_t *p, struct mempool_stats *st)
+int mempool_pool_stats(mempool_t *p, struct mempool_stats *st)
 {
 	struct mpool_ucache *uc;
 	struct mpool_stats cs;

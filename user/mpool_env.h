@@ -60,6 +60,15 @@ typedef uint64_t u64;
 	__atomic_compare_exchange_n((p), (oldp), (new), false,		\
 				    __ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE)
 
+/*
+ * The application's call site of the library call in progress, or NULL:
+ * user/lib.c sets it around the core calls that may report, user/env.c's
+ * mpool_env_report() hands it to the error hook.  Not part of the core's
+ * contract (common/ never reads it).
+ */
+extern __thread const void *mpool_env_caller
+	__attribute__((tls_model("initial-exec")));
+
 /* Exporting a core symbol to other modules means nothing here. */
 #define EXPORT_SYMBOL_MPOOL(sym)	extern typeof(sym) sym
 
