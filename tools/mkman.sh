@@ -44,10 +44,14 @@ wrapped() {
 		grep -q "^[a-z_].* \**$1(" "$hdr"
 }
 
+head='.\" SPDX-License-Identifier: MIT OR GPL-2.0
+.\" Made by tools/mkman.sh from user/mempool.h: edit those, then make man.'
+
 # kernel-doc's page of $1, made a section 3 page titled $2.
 page() {
+	echo "$head"
 	KBUILD_BUILD_TIMESTAMP=$date perl "$kdoc" -man -function "$1" "$hdr" |
-	sed -e "1s/^\.TH .*/.TH \"$2\" 3 \"$date\" \"libmempool $ver\" \"libmempool Manual\"/" \
+	sed -e "s/^\.TH .*/.TH \"$2\" 3 \"$date\" \"libmempool $ver\" \"libmempool Manual\"/" \
 	    -e '/^\.SH NAME$/,/^\.SH/s/@\([a-z_][a-z0-9_]*\)/\\fI\1\\fP/g' \
 	    -e 's/^\.SH SYNOPSIS$/.SH LIBRARY\
 libmempool (\\fIpkg-config \\-\\-cflags \\-\\-libs mempool\\fP, \\fI\\-lmempool\\fP)\
@@ -76,7 +80,7 @@ of its own), and then calls
 .BR mempool_$c ()
 by that name.
 EOF
-		printf '.so man3/%s.3\n' "$c" > "$out/mempool_$c.3"
+		printf '%s\n.so man3/%s.3\n' "$head" "$c" > "$out/mempool_$c.3"
 	fi
 done
 for s in $structs; do
