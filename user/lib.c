@@ -32,6 +32,16 @@
  * and a pool dying agree on who frees the struct, and a thread only drains
  * into a pool that destroy is waiting on.  Caches are linked on a push-only
  * list per pool, freed only by destroy.
+ *
+ * Names.  Each call of mempool.h is defined here under its exported name,
+ * mempool_<call>; the header's short names are inline wrappers, so a
+ * program's call lands directly in the function below.  That is what
+ * makes __builtin_return_address(0) here the application's call site:
+ * the entry points that can reach a report (slab alloc, free and audit,
+ * the pool's slow paths, flush and audit) put it in mpool_env_caller for
+ * the duration of the call (MPOOL_CALLER_SET/CLEAR), for user/env.c to put
+ * in the report.  The pool's fast paths never report and never touch it:
+ * their slow paths are handed the address as an argument.
  */
 #include <assert.h>
 #include <linux/membarrier.h>
@@ -43,6 +53,7 @@
 #include <unistd.h>
 
 #include "mpool.h"
+#define MEMPOOL_NO_SHORT_NAMES	/* this file defines the mempool_ names */
 #include "mempool.h"
 
 enum mpool_ucache_state {
@@ -62,10 +73,12 @@ struct mpool_reg {
 struct slab_allocator {
 	struct mpool_reg reg;
 	struct mpool_slab core;
+	char name[MEMPOOL_NAME_MAX];	/* core.name points here once set */
 };
 
 struct arena_allocator {
 	struct mpool_arena core;
+	char name[MEMPOOL_NAME_MAX];	/* core.name points here once set */
 };
 
 struct mpool_ucache {
@@ -87,6 +100,7 @@ struct mempool {
 	u32 next_owner;			/* owner ids handed out so far */
 	void *mem;			/* what mpool_env_zalloc() gave */
 	struct mpool_pool core;
+	char name[MEMPOOL_NAME_MAX];	/* core.slab.name points here once set */
 };
 
 /* One thread's view of one registry slot. */
@@ -227,10 +241,39 @@ static void *mpool_fail(int err)
 	return NULL;
 }
 
+/*
+ * The application's call site, for the reports of the call in progress:
+ * only in the exported function itself (not in a helper it calls), which
+ * the application called directly.
+ */
+#define MPOOL_CALLER		__builtin_return_address(0)
+#define MPOOL_CALLER_SET(ra)	(mpool_env_caller = (ra))
+#define MPOOL_CALLER_CLEAR()	(mpool_env_caller = NULL)
+
+/*
+ * Copy @name into @buf (NULL drops it) and point @slot at the copy.  The
+ * buffer is the allocator's own, so the name lives as long as it does.
+ */
+static void mpool_set_name(char *buf, const char **slot, const char *name)
+{
+	if (!name) {
+		MPOOL_WRITE(*slot, NULL);
+		return;
+	}
+	strncpy(buf, name, MEMPOOL_NAME_MAX - 1);
+	buf[MEMPOOL_NAME_MAX - 1] = 0;
+	MPOOL_WRITE(*slot, buf);
+}
+
+const char *mempool_version(void)
+{
+	return MEMPOOL_VERSION_STRING;
+}
+
 /* --- slab ------------------------------------------------------------- */
 
-slab_allocator_t *slab_create_flags(size_t block_size, size_t count,
-				    unsigned int flags)
+slab_allocator_t *mempool_slab_create_flags(size_t block_size, size_t count,
+					    unsigned int flags)
 {
 	slab_allocator_t *s;
 	int err;
@@ -253,45 +296,62 @@ slab_allocator_t *slab_create_flags(size_t block_size, size_t count,
 	return s;
 }
 
-slab_allocator_t *slab_create(size_t block_size, size_t count)
+slab_allocator_t *mempool_slab_create(size_t block_size, size_t count)
 {
-	return slab_create_flags(block_size, count, 0);
+	return mempool_slab_create_flags(block_size, count, 0);
 }
 
-void *slab_alloc(slab_allocator_t *s)
+void *mempool_slab_alloc(slab_allocator_t *s)
 {
 	void *p;
 
 	if (unlikely(!s))
 		return mpool_fail(EINVAL);
+	MPOOL_CALLER_SET(MPOOL_CALLER);
 	p = mpool_slab_alloc(&s->core);
+	MPOOL_CALLER_CLEAR();
 	if (unlikely(!p))
 		errno = ENOMEM;
 	return p;
 }
 
-int slab_free(slab_allocator_t *s, void *ptr)
+int mempool_slab_free(slab_allocator_t *s, void *ptr)
 {
+	int ret;
+
 	if (unlikely(!s))
 		return -EINVAL;
-	return mpool_slab_free(&s->core, ptr);
+	MPOOL_CALLER_SET(MPOOL_CALLER);
+	ret = mpool_slab_free(&s->core, ptr);
+	MPOOL_CALLER_CLEAR();
+	return ret;
 }
 
-int slab_alloc_bulk(slab_allocator_t *s, void **ptrs, size_t n)
+int mempool_slab_alloc_bulk(slab_allocator_t *s, void **ptrs, size_t n)
 {
+	int ret;
+
 	if (unlikely(!s || (!ptrs && n)))
 		return -EINVAL;
-	return mpool_slab_alloc_bulk(&s->core, ptrs, n);
+	MPOOL_CALLER_SET(MPOOL_CALLER);
+	ret = mpool_slab_alloc_bulk(&s->core, ptrs, n);
+	MPOOL_CALLER_CLEAR();
+	return ret;
 }
 
-int slab_free_bulk(slab_allocator_t *s, void *const *ptrs, size_t n)
+int mempool_slab_free_bulk(slab_allocator_t *s, void *const *ptrs, size_t n)
 {
+	int ret;
+
 	if (unlikely(!s || (!ptrs && n)))
 		return -EINVAL;
-	return mpool_slab_free_bulk(&s->core, ptrs, n);
+	MPOOL_CALLER_SET(MPOOL_CALLER);
+	ret = mpool_slab_free_bulk(&s->core, ptrs, n);
+	MPOOL_CALLER_CLEAR();
+	return ret;
 }
 
-void slab_destroy(slab_allocator_t *s)
+void mempool_slab_destroy(slab_allocator_t *s)
 {
 	if (!s)
 		return;
@@ -300,7 +360,7 @@ void slab_destroy(slab_allocator_t *s)
 	mpool_env_free(s);
 }
 
-int slab_stats(slab_allocator_t *s, struct mempool_stats *st)
+int mempool_slab_stats(slab_allocator_t *s, struct mempool_stats *st)
 {
 	struct mpool_stats cs;
 
@@ -311,16 +371,29 @@ int slab_stats(slab_allocator_t *s, struct mempool_stats *st)
 	return 0;
 }
 
-long slab_audit(slab_allocator_t *s)
+long mempool_slab_audit(slab_allocator_t *s)
+{
+	long n;
+
+	if (!s)
+		return -EINVAL;
+	MPOOL_CALLER_SET(MPOOL_CALLER);
+	n = mpool_slab_audit(&s->core);
+	MPOOL_CALLER_CLEAR();
+	return n;
+}
+
+int mempool_slab_set_name(slab_allocator_t *s, const char *name)
 {
 	if (!s)
 		return -EINVAL;
-	return mpool_slab_audit(&s->core);
+	mpool_set_name(s->name, &s->core.name, name);
+	return 0;
 }
 
 /* --- arena ------------------------------------------------------------ */
 
-arena_allocator_t *arena_create(size_t capacity)
+arena_allocator_t *mempool_arena_create(size_t capacity)
 {
 	arena_allocator_t *a = mpool_env_zalloc(sizeof(*a));
 	int err;
@@ -335,7 +408,7 @@ arena_allocator_t *arena_create(size_t capacity)
 	return a;
 }
 
-void *arena_alloc(arena_allocator_t *a, size_t size)
+void *mempool_arena_alloc(arena_allocator_t *a, size_t size)
 {
 	void *p;
 
@@ -347,13 +420,13 @@ void *arena_alloc(arena_allocator_t *a, size_t size)
 	return p;
 }
 
-void arena_reset(arena_allocator_t *a)
+void mempool_arena_reset(arena_allocator_t *a)
 {
 	if (a)
 		mpool_arena_reset(&a->core);
 }
 
-void arena_destroy(arena_allocator_t *a)
+void mempool_arena_destroy(arena_allocator_t *a)
 {
 	if (!a)
 		return;
@@ -361,7 +434,7 @@ void arena_destroy(arena_allocator_t *a)
 	mpool_env_free(a);
 }
 
-int arena_stats(arena_allocator_t *a, struct mempool_stats *st)
+int mempool_arena_stats(arena_allocator_t *a, struct mempool_stats *st)
 {
 	struct mpool_stats cs;
 
@@ -369,6 +442,14 @@ int arena_stats(arena_allocator_t *a, struct mempool_stats *st)
 		return -EINVAL;
 	mpool_arena_stats(&a->core, &cs);
 	memcpy(st, &cs, sizeof(*st));
+	return 0;
+}
+
+int mempool_arena_set_name(arena_allocator_t *a, const char *name)
+{
+	if (!a)
+		return -EINVAL;
+	mpool_set_name(a->name, &a->core.name, name);
 	return 0;
 }
 
@@ -631,8 +712,8 @@ static mempool_t *mpool_pool_place(void *mem, u64 gen)
 	return (mempool_t *)a;
 }
 
-mempool_t *pool_create_flags(size_t block_size, size_t cache_size,
-			     size_t capacity, unsigned int flags)
+mempool_t *mempool_pool_create_flags(size_t block_size, size_t cache_size,
+				     size_t capacity, unsigned int flags)
 {
 	mempool_t *p;
 	void *mem;
@@ -659,19 +740,25 @@ mempool_t *pool_create_flags(size_t block_size, size_t cache_size,
 	return p;
 }
 
-mempool_t *pool_create(size_t block_size, size_t cache_size, size_t capacity)
+mempool_t *mempool_pool_create(size_t block_size, size_t cache_size,
+			       size_t capacity)
 {
-	return pool_create_flags(block_size, cache_size, capacity, 0);
+	return mempool_pool_create_flags(block_size, cache_size, capacity, 0);
 }
 
-/* Everything pool_alloc()'s fast path leaves: first use, refill, misuse. */
-static __attribute__((noinline)) void *pool_alloc_slow(mempool_t *p)
+/*
+ * Everything pool_alloc()'s fast path leaves: first use, refill, misuse.
+ * @caller: the application's call site, for reports.
+ */
+static __attribute__((noinline)) void *pool_alloc_slow(mempool_t *p,
+						       const void *caller)
 {
 	struct mpool_ucache *uc;
 	void *ptr;
 
 	if (unlikely(!p))
 		return mpool_fail(EINVAL);
+	MPOOL_CALLER_SET(caller);
 	uc = mpool_tls_cache(p);
 	if (likely(uc)) {
 		ptr = mpool_cache_alloc(&p->core, &uc->c);
@@ -681,6 +768,7 @@ static __attribute__((noinline)) void *pool_alloc_slow(mempool_t *p)
 	} else {
 		ptr = mpool_slab_alloc(&p->core.slab);
 	}
+	MPOOL_CALLER_CLEAR();
 	if (unlikely(!ptr))
 		errno = ENOMEM;
 	return ptr;
@@ -692,7 +780,7 @@ static __attribute__((noinline)) void *pool_alloc_slow(mempool_t *p)
  * a bad pointer, a block another thread handed out, NULL) goes to the slow
  * path, which starts over and does the whole job.
  */
-void *pool_alloc(mempool_t *p)
+void *mempool_pool_alloc(mempool_t *p)
 {
 	struct mpool_memo *m = mpool_memo_of(p);
 	void *ptr;
@@ -700,21 +788,24 @@ void *pool_alloc(mempool_t *p)
 	if (likely(m->pool == p) &&
 	    mpool_cache_alloc_fast(&p->core, &m->uc->c, &ptr))
 		return ptr;
-	return pool_alloc_slow(p);
+	return pool_alloc_slow(p, MPOOL_CALLER);
 }
 
-static __attribute__((noinline)) int pool_free_slow(mempool_t *p, void *ptr)
+static __attribute__((noinline)) int pool_free_slow(mempool_t *p, void *ptr,
+						    const void *caller)
 {
 	struct mpool_ucache *uc;
 	int ret;
 
 	if (unlikely(!p))
 		return -EINVAL;
+	MPOOL_CALLER_SET(caller);
 	uc = mpool_tls_cache(p);
 	if (likely(uc))
 		ret = mpool_cache_free(&p->core, &uc->c, ptr);
 	else
 		ret = mpool_pool_free_nocache(&p->core, ptr);
+	MPOOL_CALLER_CLEAR();
 	/*
 	 * Not a tail call: the stack a checker records for the free (memcheck's
 	 * "free'd at") then names pool_free_slow(), the library's entry.
@@ -723,17 +814,17 @@ static __attribute__((noinline)) int pool_free_slow(mempool_t *p, void *ptr)
 	return ret;
 }
 
-int pool_free(mempool_t *p, void *ptr)
+int mempool_pool_free(mempool_t *p, void *ptr)
 {
 	struct mpool_memo *m = mpool_memo_of(p);
 
 	if (likely(m->pool == p) &&
 	    mpool_cache_free_fast(&p->core, &m->uc->c, ptr))
 		return 0;
-	return pool_free_slow(p, ptr);
+	return pool_free_slow(p, ptr, MPOOL_CALLER);
 }
 
-int pool_alloc_bulk(mempool_t *p, void **ptrs, size_t n)
+int mempool_pool_alloc_bulk(mempool_t *p, void **ptrs, size_t n)
 {
 	struct mpool_ucache *uc;
 	size_t i;
@@ -743,6 +834,7 @@ int pool_alloc_bulk(mempool_t *p, void **ptrs, size_t n)
 		return -EINVAL;
 	if (!n)
 		return 0;
+	MPOOL_CALLER_SET(MPOOL_CALLER);
 	uc = mpool_tls_cache(p);
 	if (!uc) {
 		for (i = 0; i < n; i++) {
@@ -750,19 +842,22 @@ int pool_alloc_bulk(mempool_t *p, void **ptrs, size_t n)
 			if (!ptrs[i])
 				break;
 		}
-		if (i == n)
-			return 0;
-		while (i--)
-			mpool_pool_free_nocache(&p->core, ptrs[i]);
-		return -ENOMEM;
-	}
-	err = mpool_cache_alloc_bulk(&p->core, &uc->c, ptrs, n);
-	if (err && mpool_steal_all(p, uc))
+		err = 0;
+		if (i < n) {
+			while (i--)
+				mpool_pool_free_nocache(&p->core, ptrs[i]);
+			err = -ENOMEM;
+		}
+	} else {
 		err = mpool_cache_alloc_bulk(&p->core, &uc->c, ptrs, n);
+		if (err && mpool_steal_all(p, uc))
+			err = mpool_cache_alloc_bulk(&p->core, &uc->c, ptrs, n);
+	}
+	MPOOL_CALLER_CLEAR();
 	return err;
 }
 
-int pool_free_bulk(mempool_t *p, void *const *ptrs, size_t n)
+int mempool_pool_free_bulk(mempool_t *p, void *const *ptrs, size_t n)
 {
 	struct mpool_ucache *uc;
 	int first = 0, err;
@@ -772,18 +867,22 @@ int pool_free_bulk(mempool_t *p, void *const *ptrs, size_t n)
 		return -EINVAL;
 	if (!n)
 		return 0;
+	MPOOL_CALLER_SET(MPOOL_CALLER);
 	uc = mpool_tls_cache(p);
-	if (uc)
-		return mpool_cache_free_bulk(&p->core, &uc->c, ptrs, n);
-	for (i = 0; i < n; i++) {
-		err = mpool_pool_free_nocache(&p->core, ptrs[i]);
-		if (err && !first)
-			first = err;
+	if (uc) {
+		first = mpool_cache_free_bulk(&p->core, &uc->c, ptrs, n);
+	} else {
+		for (i = 0; i < n; i++) {
+			err = mpool_pool_free_nocache(&p->core, ptrs[i]);
+			if (err && !first)
+				first = err;
+		}
 	}
+	MPOOL_CALLER_CLEAR();
 	return first;
 }
 
-long pool_cache_flush(mempool_t *p)
+long mempool_pool_cache_flush(mempool_t *p)
 {
 	struct mpool_tls_ent *e;
 	long n;
@@ -796,7 +895,9 @@ long pool_cache_flush(mempool_t *p)
 	if (!e->cache || e->gen != p->reg.gen)
 		return 0;
 	n = e->cache->c.count;
+	MPOOL_CALLER_SET(MPOOL_CALLER);
 	mpool_cache_drain(&p->core, &e->cache->c);
+	MPOOL_CALLER_CLEAR();
 	return n;
 }
 
@@ -814,7 +915,7 @@ static void mpool_ucache_poison(struct mpool_ucache *uc)
 	MPOOL_WRITE(uc->c.alloc_tag, MPOOL_BLK_NO_TAG);
 }
 
-void pool_destroy(mempool_t *p)
+void mempool_pool_destroy(mempool_t *p)
 {
 	struct mpool_ucache *uc, *next;
 	u32 old;
@@ -840,14 +941,27 @@ void pool_destroy(mempool_t *p)
 	mpool_env_free(p->mem);
 }
 
-long pool_audit(mempool_t *p)
+long mempool_pool_audit(mempool_t *p)
+{
+	long n;
+
+	if (!p)
+		return -EINVAL;
+	MPOOL_CALLER_SET(MPOOL_CALLER);
+	n = mpool_slab_audit(&p->core.slab);
+	MPOOL_CALLER_CLEAR();
+	return n;
+}
+
+int mempool_pool_set_name(mempool_t *p, const char *name)
 {
 	if (!p)
 		return -EINVAL;
-	return mpool_slab_audit(&p->core.slab);
+	mpool_set_name(p->name, &p->core.slab.name, name);
+	return 0;
 }
 
-int pool_stats(mempool_t *p, struct mempool_stats *st)
+int mempool_pool_stats(mempool_t *p, struct mempool_stats *st)
 {
 	struct mpool_ucache *uc;
 	struct mpool_stats cs;

@@ -74,6 +74,15 @@ typedef uint64_t u64;
 	} while (0)
 #define mpool_env_owner_exit(busy)	mpool_store_release((busy), 0)
 
+/*
+ * The application's call site of the library call in progress, or NULL:
+ * user/lib.c sets it around the core calls that may report, user/env.c's
+ * mpool_env_report() hands it to the error hook.  Not part of the core's
+ * contract (common/ never reads it).
+ */
+extern __thread const void *mpool_env_caller
+	__attribute__((tls_model("initial-exec")));
+
 /* Exporting a core symbol to other modules means nothing here. */
 #define EXPORT_SYMBOL_MPOOL(sym)	extern typeof(sym) sym
 
