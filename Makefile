@@ -30,7 +30,7 @@ PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
-VERSION := 1.0.0
+VERSION := 1.1.0
 SOVER := 1
 
 CC ?= gcc
@@ -230,11 +230,26 @@ KERNEL_VARIANTS := kasan kcsan
 deps-kernel:
 	@bash tools/deps.sh kernel
 
+# mempool.ko alone: the test modules are built only with MPOOL_TESTS=1
+# (see Kbuild), which the test runners pass.
 module: | deps-kernel
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
 module-clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+
+# Install mempool.ko (and only it) into /lib/modules/$(KVER)/extra, or
+# under INSTALL_MOD_PATH; depmod runs here because Debian's headers carry no
+# System.map, without which the kernel's modules_install skips it.
+.PHONY: modules_install kmod-example
+modules_install: module
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
+	depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KVER)
+
+# The example user module, tools/examples/kmod, against this tree's
+# mempool.ko (its Module.symvers) for the same kernel.
+kmod-example: module
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/tools/examples/kmod modules
 
 # Each run writes build/logs/kernel-<kernel>-<suite>.{log,tap}.
 kunit: | deps-kernel
@@ -259,17 +274,20 @@ $(CHECKPATCH_DIR)/scripts/checkpatch.pl: | deps
 		linux-source-6.1/scripts/const_structs.checkpatch
 	touch $@
 
-LINT_SRC := $(wildcard common/*.[ch] kernel/*.[ch])
+LINT_SRC := $(wildcard common/*.[ch] kernel/*.[ch] tools/examples/kmod/*.c)
 lint: $(CHECKPATCH_DIR)/scripts/checkpatch.pl | deps-kernel
 	@mkdir -p build/logs
 	@{ echo "TAP version 13"; echo "1..3"; \
 	if (cd $(CHECKPATCH_DIR) && scripts/checkpatch.pl --strict --no-tree \
 		--quiet -f $(abspath $(LINT_SRC))) >build/logs/checkpatch.out 2>&1; \
-	then echo "ok 1 checkpatch.pl --strict: common/ and kernel/"; \
+	then echo "ok 1 checkpatch.pl --strict: common/, kernel/, the example module"; \
 	else cat build/logs/checkpatch.out >&2; \
-		echo "not ok 1 checkpatch.pl --strict: common/ and kernel/"; fi; \
+		echo "not ok 1 checkpatch.pl --strict: common/, kernel/, the example module"; fi; \
 	flock build/.kmod.lock $(MAKE) -s -C $(KDIR) M=$(CURDIR) C=2 \
-		modules >build/logs/sparse.out 2>&1; \
+		MPOOL_TESTS=1 modules >build/logs/sparse.out 2>&1; \
+	flock build/.kmod.lock $(MAKE) -s -C $(KDIR) \
+		M=$(CURDIR)/tools/examples/kmod C=2 modules \
+		>>build/logs/sparse.out 2>&1; \
 	if ! grep -E 'warning:|error:' build/logs/sparse.out >&2; \
 	then echo "ok 2 sparse (make C=2): no warnings"; \
 	else echo "not ok 2 sparse (make C=2): no warnings"; fi; \
@@ -326,7 +344,7 @@ check-user: test sanitize check-clang check-install check-fuzz
 
 check:
 	@rm -rf build/logs build/asan/logs build/tsan/logs
-	@$(MAKE) --no-print-directory -k check-user check-kernel || true
+	@$(MAKE) --no-print-directory -k check-user check-kernel check-pkg || true
 	@echo "== summary"
 	@bash tools/tap-summary.sh $(CHECK_LOGS)
 
@@ -338,6 +356,66 @@ check:
 .PHONY: bench-kernel
 bench-kernel: | deps-kernel
 	@bash tools/bench/kernel-bench.sh
+
+# --- DKMS: mempool.ko built for every installed kernel --------------------
+#
+#   make dkms-src-install  the module's sources and dkms.conf into
+#                          $(DESTDIR)/usr/src/mempool-<version>, what the
+#                          Debian package mempool-dkms ships
+#   make dkms-install      that, then dkms add, and dkms install (build and
+#                          install) for every kernel whose headers are in
+#                          /lib/modules/*/build; as root
+#   make dkms-uninstall    dkms remove for every kernel, and the sources
+#
+# <version> is dkms.conf's PACKAGE_VERSION (tools/deb-test.sh checks that it
+# is VERSION).  Always under /usr/src: DKMS looks nowhere else.
+.PHONY: dkms-src-install dkms-install dkms-uninstall
+
+DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
+DKMS_DIR = $(DESTDIR)/usr/src/mempool-$(DKMS_VERSION)
+DKMS_FILES := dkms.conf Kbuild $(wildcard common/*.[ch] kernel/*.[ch])
+
+dkms-src-install:
+	for f in $(DKMS_FILES); do \
+		install -D -m 644 $$f $(DKMS_DIR)/$$f || exit 1; \
+	done
+	install -D -m 755 tools/dkms/post-build.sh \
+		$(DKMS_DIR)/tools/dkms/post-build.sh
+
+dkms-install:
+	$(MAKE) --no-print-directory dkms-src-install DESTDIR=
+	dkms add mempool/$(DKMS_VERSION)
+	for b in /lib/modules/*/build; do \
+		[ -d $$b ] || continue; \
+		dkms install mempool/$(DKMS_VERSION) \
+			-k $$(basename $$(dirname $$b)) || exit 1; \
+	done
+
+dkms-uninstall:
+	-dkms remove mempool/$(DKMS_VERSION) --all
+	rm -rf /usr/src/mempool-$(DKMS_VERSION)
+
+# --- Debian packages --------------------------------------------------------
+#
+#   make deb        dpkg-buildpackage -us -uc -b from a copy of the tree in
+#                   build/deb/src (it cleans its source tree): libmempool1,
+#                   libmempool-dev and mempool-dkms in build/deb/, and
+#                   lintian's report in build/deb/lintian.txt
+#   make check-pkg  that, then install the packages as a user would, build
+#                   and run tools/example.c with plain pkg-config, let DKMS
+#                   build mempool.ko for the installed headers, build the
+#                   example module against the installed source, purge it
+#                   all and check the machine is as it was; as root (else
+#                   it skips, saying why); writes build/logs/pkg.tap
+.PHONY: deb check-pkg
+
+deb:
+	@bash tools/deb-test.sh build
+
+check-pkg:
+	@bash tools/deb-test.sh check
+
+CHECK_LOGS += build/logs/pkg.tap
 
 # --- fuzzing: libFuzzer harnesses (clang) ---------------------------------
 #
