@@ -30,7 +30,7 @@ PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
-VERSION := 1.1.0
+VERSION := 1.0.0
 SOVER := 1
 
 CC ?= gcc
@@ -230,26 +230,11 @@ KERNEL_VARIANTS := kasan kcsan
 deps-kernel:
 	@bash tools/deps.sh kernel
 
-# mempool.ko alone: the test modules are built only with MPOOL_TESTS=1
-# (see Kbuild), which the test runners pass.
 module: | deps-kernel
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
 module-clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
-
-# Install mempool.ko (and only it) into /lib/modules/$(KVER)/extra, or
-# under INSTALL_MOD_PATH; depmod runs here because Debian's headers carry no
-# System.map, without which the kernel's modules_install skips it.
-.PHONY: modules_install kmod-example
-modules_install: module
-	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
-	depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KVER)
-
-# The example user module, tools/examples/kmod, against this tree's
-# mempool.ko (its Module.symvers) for the same kernel.
-kmod-example: module
-	$(MAKE) -C $(KDIR) M=$(CURDIR)/tools/examples/kmod modules
 
 # Each run writes build/logs/kernel-<kernel>-<suite>.{log,tap}.
 kunit: | deps-kernel
@@ -274,7 +259,7 @@ $(CHECKPATCH_DIR)/scripts/checkpatch.pl: | deps
 		linux-source-6.1/scripts/const_structs.checkpatch
 	touch $@
 
-LINT_SRC := $(wildcard common/*.[ch] kernel/*.[ch] tools/examples/kmod/*.c)
+LINT_SRC := $(wildcard common/*.[ch] kernel/*.[ch])
 lint: $(CHECKPATCH_DIR)/scripts/checkpatch.pl | deps-kernel
 	@mkdir -p build/logs
 	@{ echo "TAP version 13"; echo "1..3"; \
@@ -344,7 +329,7 @@ check-user: test sanitize check-clang check-install check-fuzz
 
 check:
 	@rm -rf build/logs build/asan/logs build/tsan/logs
-	@$(MAKE) --no-print-directory -k check-user check-kernel check-pkg || true
+	@$(MAKE) --no-print-directory -k check-user check-kernel || true
 	@echo "== summary"
 	@bash tools/tap-summary.sh $(CHECK_LOGS)
 
@@ -356,6 +341,26 @@ check:
 .PHONY: bench-kernel
 bench-kernel: | deps-kernel
 	@bash tools/bench/kernel-bench.sh
+
+# --- installing mempool.ko; the example user module ---------------------
+#
+# make module builds mempool.ko alone: Kbuild adds the test modules only
+# with MPOOL_TESTS=1, which the test runners (tools/vm/kernel-tests.sh,
+# make lint) pass.  So the kernel's modules_install, and DKMS, install
+# mempool.ko and nothing else.
+.PHONY: module-install kmod-example
+
+# depmod runs here because Debian's headers carry no System.map, without
+# which the kernel's modules_install skips it.
+module-install: module ## install mempool.ko alone into /lib/modules/$(KVER)/extra (INSTALL_MOD_PATH=)
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
+	depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KVER)
+
+kmod-example: module ## the example user module, tools/examples/kmod, against this mempool.ko
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/tools/examples/kmod modules
+
+# make lint checks the example module as it checks common/ and kernel/.
+LINT_SRC += $(wildcard tools/examples/kmod/*.c)
 
 # --- DKMS: mempool.ko built for every installed kernel --------------------
 #
@@ -375,14 +380,14 @@ DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
 DKMS_DIR = $(DESTDIR)/usr/src/mempool-$(DKMS_VERSION)
 DKMS_FILES := dkms.conf Kbuild $(wildcard common/*.[ch] kernel/*.[ch])
 
-dkms-src-install:
+dkms-src-install: ## the module's sources and dkms.conf into $(DESTDIR)/usr/src/mempool-<version>
 	for f in $(DKMS_FILES); do \
 		install -D -m 644 $$f $(DKMS_DIR)/$$f || exit 1; \
 	done
 	install -D -m 755 tools/dkms/post-build.sh \
 		$(DKMS_DIR)/tools/dkms/post-build.sh
 
-dkms-install:
+dkms-install: ## that, then dkms add and install for every kernel with headers (root)
 	$(MAKE) --no-print-directory dkms-src-install DESTDIR=
 	dkms add mempool/$(DKMS_VERSION)
 	for b in /lib/modules/*/build; do \
@@ -391,7 +396,7 @@ dkms-install:
 			-k $$(basename $$(dirname $$b)) || exit 1; \
 	done
 
-dkms-uninstall:
+dkms-uninstall: ## dkms remove for every kernel, and the sources (root)
 	-dkms remove mempool/$(DKMS_VERSION) --all
 	rm -rf /usr/src/mempool-$(DKMS_VERSION)
 
@@ -409,12 +414,14 @@ dkms-uninstall:
 #                   it skips, saying why); writes build/logs/pkg.tap
 .PHONY: deb check-pkg
 
-deb:
+deb: ## the Debian packages, built from a copy of the tree into build/deb
 	@bash tools/deb-test.sh build
 
-check-pkg:
+check-pkg: ## build, install, use, DKMS-build and purge the Debian packages (root)
 	@bash tools/deb-test.sh check
 
+# make check runs it with the userspace half (check-user).
+check-user: check-pkg
 CHECK_LOGS += build/logs/pkg.tap
 
 # --- fuzzing: libFuzzer harnesses (clang) ---------------------------------

@@ -44,20 +44,23 @@ write_tap() {
 		> "$tap"
 }
 
-# The release, as each place that carries it says.
+# The release, as each place that carries it says: the Makefile's VERSION
+# (the library's, whatever it is derived from), MODULE_VERSION's
+# MPOOL_VERSION, dkms.conf and debian/changelog (the package's).
 versions() {
-	local mk api dkms deb user
-	mk=$(sed -n 's/^VERSION :*= *//p' "$top/Makefile")
+	local mk api dkms deb
+	# shellcheck disable=SC2016 # $(VERSION) is make's, not the shell's
+	mk=$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory \
+		-C "$top" --eval='mpool-print-version: ; @echo $(VERSION)' \
+		mpool-print-version 2>/dev/null)
 	api=$(sed -n 's/^#define MPOOL_VERSION[[:space:]]*"\(.*\)"/\1/p' \
 		"$top/kernel/mpool_api.h")
 	dkms=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$top/dkms.conf")
 	deb=$(sed -n '1s/^mempool (\([^)]*\)).*/\1/p' "$top/debian/changelog")
-	user=$(sed -n 's/^#define MEMPOOL_VERSION[[:space:]]*"\(.*\)"/\1/p' \
-		"$top/user/mempool.h")
 	echo "Makefile=$mk kernel/mpool_api.h=$api dkms.conf=$dkms" \
-		"debian/changelog=$deb user/mempool.h=${user:-(none)}"
+		"debian/changelog=$deb"
 	[ -n "$mk" ] && [ "$api" = "$mk" ] && [ "$dkms" = "$mk" ] &&
-		[ "$deb" = "$mk" ] && { [ -z "$user" ] || [ "$user" = "$mk" ]; }
+		[ "$deb" = "$mk" ]
 }
 
 # Copy the tree, build the packages, run lintian.  Leaves $version set.
