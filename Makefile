@@ -287,11 +287,14 @@ lint: $(CHECKPATCH_DIR)/scripts/checkpatch.pl | deps-kernel ## checkpatch --stri
 	@{ echo "TAP version 13"; echo "1..3"; \
 	if (cd $(CHECKPATCH_DIR) && scripts/checkpatch.pl --strict --no-tree \
 		--quiet -f $(abspath $(LINT_SRC))) >build/logs/checkpatch.out 2>&1; \
-	then echo "ok 1 checkpatch.pl --strict: common/ and kernel/"; \
+	then echo "ok 1 checkpatch.pl --strict: common/, kernel/, the example module"; \
 	else cat build/logs/checkpatch.out >&2; \
-		echo "not ok 1 checkpatch.pl --strict: common/ and kernel/"; fi; \
+		echo "not ok 1 checkpatch.pl --strict: common/, kernel/, the example module"; fi; \
 	flock build/.kmod.lock $(MAKE) -s -C $(KDIR) M=$(CURDIR) C=2 \
-		modules >build/logs/sparse.out 2>&1; \
+		MPOOL_TESTS=1 modules >build/logs/sparse.out 2>&1; \
+	flock build/.kmod.lock $(MAKE) -s -C $(KDIR) \
+		M=$(CURDIR)/tools/examples/kmod C=2 modules \
+		>>build/logs/sparse.out 2>&1; \
 	if ! grep -E 'warning:|error:' build/logs/sparse.out >&2; \
 	then echo "ok 2 sparse (make C=2): no warnings"; \
 	else echo "not ok 2 sparse (make C=2): no warnings"; fi; \
@@ -404,6 +407,88 @@ check: ## every test the project has (WERROR=1); ends "N passed, N failed, N ski
 .PHONY: bench-kernel
 bench-kernel: | deps-kernel ## the kernel benchmark module on Debian's stock kernel in QEMU
 	@bash tools/bench/kernel-bench.sh
+
+# --- installing mempool.ko; the example user module ---------------------
+#
+# make module builds mempool.ko alone: Kbuild adds the test modules only
+# with MPOOL_TESTS=1, which the test runners (tools/vm/kernel-tests.sh,
+# make lint) pass.  So the kernel's modules_install, and DKMS, install
+# mempool.ko and nothing else.
+.PHONY: module-install kmod-example
+
+# depmod runs here because Debian's headers carry no System.map, without
+# which the kernel's modules_install skips it.
+module-install: module ## install mempool.ko alone into /lib/modules/$(KVER)/extra (INSTALL_MOD_PATH=)
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
+	depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KVER)
+
+kmod-example: module ## the example user module, tools/examples/kmod, against this mempool.ko
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/tools/examples/kmod modules
+
+# make lint checks the example module as it checks common/ and kernel/.
+LINT_SRC += tools/examples/kmod/mpool_example.c
+
+# --- DKMS: mempool.ko built for every installed kernel --------------------
+#
+#   make dkms-src-install  the module's sources and dkms.conf into
+#                          $(DESTDIR)/usr/src/mempool-<version>, what the
+#                          Debian package mempool-dkms ships
+#   make dkms-install      that, then dkms add, and dkms install (build and
+#                          install) for every kernel whose headers are in
+#                          /lib/modules/*/build; as root
+#   make dkms-uninstall    dkms remove for every kernel, and the sources
+#
+# <version> is dkms.conf's PACKAGE_VERSION (tools/deb-test.sh checks that it
+# is VERSION).  Always under /usr/src: DKMS looks nowhere else.
+.PHONY: dkms-src-install dkms-install dkms-uninstall
+
+DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
+DKMS_DIR = $(DESTDIR)/usr/src/mempool-$(DKMS_VERSION)
+DKMS_FILES := dkms.conf Kbuild $(wildcard common/*.[ch] kernel/*.[ch])
+
+dkms-src-install: ## the module's sources and dkms.conf into $(DESTDIR)/usr/src/mempool-<version>
+	for f in $(DKMS_FILES); do \
+		install -D -m 644 $$f $(DKMS_DIR)/$$f || exit 1; \
+	done
+	install -D -m 755 tools/dkms/post-build.sh \
+		$(DKMS_DIR)/tools/dkms/post-build.sh
+
+dkms-install: ## that, then dkms add and install for every kernel with headers (root)
+	$(MAKE) --no-print-directory dkms-src-install DESTDIR=
+	dkms add mempool/$(DKMS_VERSION)
+	for b in /lib/modules/*/build; do \
+		[ -d $$b ] || continue; \
+		dkms install mempool/$(DKMS_VERSION) \
+			-k $$(basename $$(dirname $$b)) || exit 1; \
+	done
+
+dkms-uninstall: ## dkms remove for every kernel, and the sources (root)
+	-dkms remove mempool/$(DKMS_VERSION) --all
+	rm -rf /usr/src/mempool-$(DKMS_VERSION)
+
+# --- Debian packages --------------------------------------------------------
+#
+#   make deb        dpkg-buildpackage -us -uc -b from a copy of the tree in
+#                   build/deb/src (it cleans its source tree): libmempool1,
+#                   libmempool-dev and mempool-dkms in build/deb/, and
+#                   lintian's report in build/deb/lintian.txt
+#   make check-pkg  that, then install the packages as a user would, build
+#                   and run tools/example.c with plain pkg-config, let DKMS
+#                   build mempool.ko for the installed headers, build the
+#                   example module against the installed source, purge it
+#                   all and check the machine is as it was; as root (else
+#                   it skips, saying why); writes build/logs/pkg.tap
+.PHONY: deb check-pkg
+
+deb: ## the Debian packages, built from a copy of the tree into build/deb
+	@bash tools/deb-test.sh build
+
+check-pkg: ## build, install, use, DKMS-build and purge the Debian packages (root)
+	@bash tools/deb-test.sh check
+
+# make check runs it with the userspace half (check-user).
+check-user: check-pkg
+CHECK_LOGS += build/logs/pkg.tap
 
 # --- fuzzing: libFuzzer harnesses (clang) ---------------------------------
 #

@@ -2,14 +2,16 @@
 /*
  * mpool_api.h - the mempool.ko API for other kernel modules.
  *
- * The one header a user module includes (with -I pointing at kernel/ and
- * common/ of this tree, or at the installed copy).  It declares every call
- * a module may make: the ones below, and through mpool_public.h the calls
- * the core itself implements (mpool_slab_alloc(), mpool_slab_free(),
- * mpool_slab_stats(), mpool_slab_audit(), mpool_arena_alloc(),
- * mpool_arena_reset(), mpool_arena_stats()), with the create flags and
- * struct mpool_stats.  The allocators are opaque: their layout, block
- * states and internal helpers stay in common/mpool.h.
+ * The one header a user module includes, with -I pointing at kernel/ and
+ * common/ of a mempool source tree or of the installed copy,
+ * /usr/src/mempool-<version>/ (package mempool-dkms, or make
+ * dkms-src-install); tools/examples/kmod shows the build.  It declares
+ * every call a module may make: the ones below, and through mpool_public.h
+ * the calls the core itself implements (mpool_slab_alloc(),
+ * mpool_slab_free(), mpool_slab_stats(), mpool_slab_audit(),
+ * mpool_arena_alloc(), mpool_arena_reset(), mpool_arena_stats()), with the
+ * create flags and struct mpool_stats.  The allocators are opaque: their
+ * layout, block states and internal helpers stay in common/mpool.h.
  *
  * Three allocators, every block 64-byte aligned and never sharing a cache
  * line:
@@ -47,6 +49,12 @@
 #define MPOOL_API_H
 
 #include "mpool_public.h"
+
+/*
+ * The release of mempool.ko this header belongs to (its MODULE_VERSION, the
+ * DKMS package's version and libmempool's, all one number).
+ */
+#define MPOOL_VERSION	"1.1.0"
 
 #define MPOOL_NAME_MAX	32
 

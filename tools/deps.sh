@@ -29,14 +29,22 @@ kernel_pkgs=(linux-source-6.1 linux-headers-amd64 linux-image-amd64
 	     libssl-dev cpio kmod perl)
 bench_pkgs=(libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 gnuplot-nox dpdk-dev
 	    valgrind)
+# "tools/deps.sh pkg", and part of all: building and trying the Debian
+# packages (make deb, make check-pkg).  dpkg-buildpackage is in dpkg-dev;
+# the rest is debian/control's Build-Depends, lintian, and DKMS with the
+# stock headers to build the module for.
+pkg_pkgs=(dpkg-dev debhelper dh-dkms dkms lintian liburcu-dev pkg-config make
+	  gcc libc6-dev linux-headers-amd64)
 
 case "${1:-all}" in
 user) want=("${user_pkgs[@]}") ;;
 kernel) want=("${kernel_pkgs[@]}") ;;
 bench) want=("${bench_pkgs[@]}") ;;
+pkg) want=("${pkg_pkgs[@]}") ;;
 all) want=("${user_pkgs[@]}" "${kernel_pkgs[@]}" "${bench_pkgs[@]}") ;;
 *) echo "usage: $0 [--check] [user|kernel|bench|all]" >&2; exit 2 ;;
 esac
+[ "${1:-all}" = all ] && want+=("${pkg_pkgs[@]}")
 
 missing=()
 for p in "${want[@]}"; do
