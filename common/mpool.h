@@ -375,6 +375,9 @@ struct mpool_round {
  * @free_delta: what the fast free adds to an ALLOC(@owner) word to make it
  *	FREE with the next sequence number.
  * @owner: this cache's owner id (a CPU, or a thread's slot in its pool).
+ * @gone: MPOOL_OWNER_LIVE while a context owns the cache; MPOOL_OWNER_GONE
+ *	when none does (its thread exited): a remote freer may then claim it
+ *	(MPOOL_OWNER_CLAIMED) and free the blocks it handed out directly.
  * @rhead: the remote queue: a lock-free LIFO of block indices linked
  *	through the pool's @rnext, pushed by any context, taken whole by the
  *	owner (or a thief).  On its own cache line: other contexts write it.
@@ -392,6 +395,7 @@ struct mpool_cache {
 	u32 busy;
 	u32 alloc_tag;
 	u32 owner;
+	u32 gone;
 	u64 alloc_delta;
 	u64 free_delta;
 	/* Written by other contexts: on a line of its own. */
@@ -425,6 +429,10 @@ struct mpool_pool {
 	struct mpool_stack empty __aligned(MPOOL_ALIGN);
 };
 
+#define MPOOL_OWNER_LIVE	0u
+#define MPOOL_OWNER_GONE	1u
+#define MPOOL_OWNER_CLAIMED	2u
+
 /* rnext[] of a block that is on no remote queue. */
 #define MPOOL_NOT_QUEUED	0xfffffffeu
 
@@ -434,6 +442,8 @@ int mpool_pool_init(struct mpool_pool *p, size_t block_size,
 void mpool_pool_fini(struct mpool_pool *p);
 size_t mpool_cache_bytes(const struct mpool_pool *p);
 void mpool_cache_init(struct mpool_pool *p, struct mpool_cache *c, u32 owner);
+void mpool_cache_orphan(struct mpool_cache *c);
+void mpool_cache_adopt(struct mpool_cache *c);
 void mpool_cache_fini(struct mpool_pool *p, struct mpool_cache *c);
 void *mpool_cache_alloc(struct mpool_pool *p, struct mpool_cache *c);
 int mpool_cache_free(struct mpool_pool *p, struct mpool_cache *c, void *ptr);

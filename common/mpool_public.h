@@ -134,7 +134,8 @@ int mpool_slab_free(struct mpool_slab *s, void *ptr);
  *
  * Context: as mpool_slab_alloc().
  * Return: 0 with @n blocks in @ptrs, or -ENOMEM with none taken (the
- * shortage is counted once as a failed allocation).
+ * shortage is counted once as a failed allocation); -EINVAL when @ptrs is
+ * NULL and @n is not 0.
  */
 int mpool_slab_alloc_bulk(struct mpool_slab *s, void **ptrs, size_t n);
 
@@ -150,7 +151,7 @@ int mpool_slab_alloc_bulk(struct mpool_slab *s, void **ptrs, size_t n);
  *
  * Context: as mpool_slab_free().
  * Return: 0 when every entry was freed, else the error of the first one
- * that was not.
+ * that was not; -EINVAL when @ptrs is NULL and @n is not 0.
  */
 int mpool_slab_free_bulk(struct mpool_slab *s, void *const *ptrs, size_t n);
 

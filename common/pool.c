@@ -80,7 +80,7 @@
  * entry is stale, as above).  If @busy stays set (the owner is stopped
  * inside a free), the thief gives the list back.  Kernel: an owner is a
  * CPU and its fast paths run with interrupts off, so an interrupt on that
- * CPU (irq_work), or a dead CPU, is never inside one.
+ * CPU (an IPI), or a dead CPU, is never inside one.
  *
  * Magazines are plain arrays of addresses of FREE blocks.  Depot invariant:
  * every magazine index is on exactly one of @full and @empty, or held by
@@ -204,9 +204,43 @@ void mpool_cache_init(struct mpool_pool *p, struct mpool_cache *c, u32 owner)
 	c->alloc_delta = (u64)c->alloc_tag - MPOOL_BLK_FREE;
 	c->free_delta = MPOOL_SEQ_ONE + MPOOL_BLK_FREE - c->alloc_tag;
 	c->owner = owner;
+	c->gone = MPOOL_OWNER_LIVE;
 	c->rhead = MPOOL_NIL;
 	/* Publishes the cache to remote freers, who read it with acquire. */
 	mpool_store_release(&p->owners[owner], c);
+}
+
+/**
+ * mpool_cache_orphan() - a cache's owner leaves for good (thread exit).
+ * @c: the cache; its owner has drained it and will not touch it again.
+ *
+ * From here on a context that frees a block @c handed out, instead of
+ * queueing it, claims @c and frees the block directly (nobody can be inside
+ * a fast free of @c), collecting @c's queue as well.
+ */
+void mpool_cache_orphan(struct mpool_cache *c)
+{
+	/* Pairs with the claim's acquire: the owner's stores are done. */
+	mpool_store_release(&c->gone, MPOOL_OWNER_GONE);
+}
+
+/**
+ * mpool_cache_adopt() - a context takes an orphan cache as its own.
+ * @c: the cache, made an orphan by mpool_cache_orphan(), now the caller's
+ *	(the build decides who adopts).
+ *
+ * Waits for a remote freer that has claimed it to let go.
+ */
+void mpool_cache_adopt(struct mpool_cache *c)
+{
+	u32 old = MPOOL_OWNER_GONE;
+
+	while (!mpool_try_cmpxchg(&c->gone, &old, MPOOL_OWNER_LIVE)) {
+		if (old == MPOOL_OWNER_LIVE)
+			return;
+		old = MPOOL_OWNER_GONE;
+		mpool_cpu_relax();
+	}
 }
 
 static inline struct mpool_round *mpool_mag(struct mpool_pool *p, u32 m)
@@ -414,6 +448,16 @@ bool __mpool_cache_collect_list(struct mpool_pool *p, struct mpool_cache *from,
 	return got;
 }
 
+/* Claim an orphan cache @c for one remote free; false if it has an owner. */
+static bool mpool_cache_claim(struct mpool_cache *c)
+{
+	u32 old = MPOOL_OWNER_GONE;
+
+	if (MPOOL_READ(c->gone) != MPOOL_OWNER_GONE)
+		return false;
+	return mpool_try_cmpxchg(&c->gone, &old, MPOOL_OWNER_CLAIMED);
+}
+
 /*
  * mpool_remote_free() - free block @idx, whose word @w says ALLOC(o), on
  * behalf of a context that is not o; @into is the caller's cache (or NULL).
@@ -437,6 +481,22 @@ static int mpool_remote_free(struct mpool_pool *p, struct mpool_cache *into,
 
 	if (o < p->nowners)
 		oc = mpool_load_acquire(&p->owners[o]);
+	if (oc && mpool_cache_claim(oc)) {
+		/* The owner is gone: nobody else may free for it now. */
+		mpool_cache_collect(p, oc, into);
+		err = __mpool_cas_state(s, idx, w,
+					mpool_blk_ended(w, MPOOL_BLK_FREE),
+					&seen);
+		if (!err)
+			err = __mpool_takeback(s, idx);
+		else
+			__mpool_report(s, ptr, err, NULL);
+		if (!err)
+			mpool_cache_put(p, into, idx);
+		/* Pairs with the acquire of the next claim or adoption. */
+		mpool_store_release(&oc->gone, MPOOL_OWNER_GONE);
+		return err;
+	}
 	if (!oc) {
 		err = __mpool_cas_state(s, idx, w,
 					mpool_blk_ended(w, MPOOL_BLK_FREE),

@@ -432,6 +432,9 @@ int mpool_slab_alloc_bulk(struct mpool_slab *s, void **ptrs, size_t n)
 {
 	size_t i;
 
+	if (unlikely(!ptrs && n))
+		return -EINVAL;
+
 	for (i = 0; i < n; i++) {
 		ptrs[i] = mpool_slab_alloc(s);
 		if (unlikely(!ptrs[i]))
@@ -450,6 +453,9 @@ int mpool_slab_free_bulk(struct mpool_slab *s, void *const *ptrs, size_t n)
 {
 	int first = 0, err;
 	size_t i;
+
+	if (unlikely(!ptrs && n))
+		return -EINVAL;
 
 	for (i = 0; i < n; i++) {
 		err = mpool_slab_free(s, ptrs[i]);

@@ -11,7 +11,6 @@
 #include <linux/cpu.h>
 #include <linux/debugfs.h>
 #include <linux/err.h>
-#include <linux/irq_work.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/seq_file.h>
@@ -241,7 +240,7 @@ EXPORT_SYMBOL_NS_GPL(mpool_arena_destroy, MPOOL);
 
 /* --- pool ------------------------------------------------------------- */
 
-static void mpool_drain_work(struct irq_work *work);
+static void mpool_drain_ipi(void *info);
 
 /* Documented in mpool_api.h. */
 struct mpool_pool *mpool_pool_create(const char *name, size_t block_size,
@@ -273,7 +272,7 @@ struct mpool_pool *mpool_pool_create(const char *name, size_t block_size,
 			struct mpool_pcp *pcp = per_cpu_ptr(kp->pcp, cpu);
 
 			local_lock_init(&pcp->lock);
-			init_irq_work(&pcp->drain, mpool_drain_work);
+			INIT_CSD(&pcp->drain, mpool_drain_ipi, pcp);
 			pcp->kp = kp;
 			/* The CPU number is the cache's owner id. */
 			mpool_cache_init(&kp->core, &pcp->c, cpu);
@@ -294,8 +293,8 @@ EXPORT_SYMBOL_NS_GPL(mpool_pool_create, MPOOL);
 /*
  * The pool is empty here: blocks other CPUs freed may wait on remote
  * queues.  A dead CPU's queue is collected at once into @c (nothing runs
- * there); an online CPU that has one is asked, by an irq_work, to collect
- * it and give its cache back to the depot, since only an interrupt on that
+ * there); an online CPU that has one is asked, by an IPI, to collect it
+ * and give its cache back to the depot, since only an interrupt on that
  * CPU is sure not to be inside one of its fast paths.  Return: whether
  * anything came into @c now.  Context: the local lock of @c's CPU held.
  */
@@ -309,24 +308,30 @@ static bool mpool_pool_reclaim(struct mpool_kpool *kp, struct mpool_cache *c)
 		pcp = per_cpu_ptr(kp->pcp, cpu);
 		if (cpu == me || !mpool_cache_has_remote(&pcp->c))
 			continue;
-		if (cpu_online(cpu))
-			irq_work_queue_on(&pcp->drain, cpu);
-		else
+		if (cpu_online(cpu)) {
+			/* -EBUSY: one is on its way already. */
+			atomic_inc(&kp->drains);
+			if (smp_call_function_single_async(cpu, &pcp->drain))
+				atomic_dec(&kp->drains);
+		} else {
 			got |= mpool_cache_collect(&kp->core, &pcp->c, c);
+		}
 	}
 	return got;
 }
 
-/* The irq_work of struct mpool_pcp, on its own CPU, in hardirq context. */
-static void mpool_drain_work(struct irq_work *work)
+/* The @drain IPI of struct mpool_pcp, on its own CPU, in hardirq context. */
+static void mpool_drain_ipi(void *info)
 {
-	struct mpool_pcp *pcp = container_of(work, struct mpool_pcp, drain);
+	struct mpool_pcp *pcp = info;
 	struct mpool_kpool *kp = pcp->kp;
 	unsigned long flags;
 
 	local_lock_irqsave(&kp->pcp->lock, flags);
 	mpool_cache_drain(&kp->core, &this_cpu_ptr(kp->pcp)->c);
 	local_unlock_irqrestore(&kp->pcp->lock, flags);
+	/* Pairs with destroy's acquire: we are done with @kp. */
+	atomic_dec_return_release(&kp->drains);
 }
 
 /* Documented in mpool_api.h. */
@@ -475,15 +480,14 @@ EXPORT_SYMBOL_NS_GPL(mpool_pool_audit, MPOOL);
 void mpool_pool_destroy(struct mpool_pool *p)
 {
 	struct mpool_kpool *kp;
-	unsigned int cpu;
 
 	if (IS_ERR_OR_NULL(p))
 		return;
 	kp = mpool_kpool(p);
 	mpool_unpublish(&kp->obj);
-	if (kp->pcp)
-		for_each_possible_cpu(cpu)
-			irq_work_sync(&per_cpu_ptr(kp->pcp, cpu)->drain);
+	/* A drain IPI sent by the last allocations may still be on its way. */
+	while (atomic_read_acquire(&kp->drains))
+		cpu_relax();
 	free_percpu(kp->pcp);
 	mpool_pool_fini(p);
 	mpool_env_free(kp);

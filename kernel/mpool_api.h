@@ -123,7 +123,7 @@ struct mpool_pool *mpool_pool_create(const char *name, size_t block_size,
  * cache are empty.  Other CPUs' caches may hold free blocks (see
  * mpool_pool_flush()).  Blocks other CPUs freed that this CPU did not hand
  * out go back to the CPU that did; when this call finds the pool empty it
- * asks every CPU holding such blocks (an irq_work) to give them back, so
+ * asks every CPU holding such blocks (an IPI) to give them back, so
  * they are allocatable anywhere within one interrupt round trip, and a dead
  * CPU's are taken back at once.
  */

@@ -36,7 +36,7 @@
 /*
  * The owner's half of the handshake with a thief: nothing.  A CPU's cache
  * is used with interrupts off, and its thief is an interrupt on that CPU
- * (irq_work) or the hotplug thread after the CPU died, so the owner is
+ * (an IPI) or the hotplug thread after the CPU died, so the owner is
  * never inside a fast path when it runs.
  */
 #define mpool_env_owner_enter(busy)	((void)(busy))

@@ -55,6 +55,7 @@
 #include "mpool.h"
 #define MEMPOOL_NO_SHORT_NAMES	/* this file defines the mempool_ names */
 #include "mempool.h"
+#include "mpool_testing.h"
 
 enum mpool_ucache_state {
 	MPOOL_UC_OWNED,
@@ -466,6 +467,7 @@ static void mpool_ucache_release(struct mpool_ucache *uc)
 	if (mpool_try_cmpxchg(&uc->state, &old, MPOOL_UC_DETACHING)) {
 		/* destroy waits while we are DETACHING: the pool lives. */
 		mpool_cache_drain(&uc->pool->core, &uc->c);
+		mpool_cache_orphan(&uc->c);
 		/* Pairs with the acquire in pool_destroy()/adoption. */
 		mpool_store_release(&uc->state, MPOOL_UC_ORPHAN);
 	} else {
@@ -486,8 +488,10 @@ static struct mpool_ucache *mpool_ucache_get(mempool_t *p)
 
 	for (uc = mpool_load_acquire(&p->caches); uc; uc = uc->next) {
 		old = MPOOL_UC_ORPHAN;
-		if (mpool_try_cmpxchg(&uc->state, &old, MPOOL_UC_OWNED))
+		if (mpool_try_cmpxchg(&uc->state, &old, MPOOL_UC_OWNED)) {
+			mpool_cache_adopt(&uc->c);
 			return uc;
+		}
 	}
 	id = MPOOL_READ(p->next_owner);
 	do {
@@ -641,8 +645,10 @@ static void mpool_atfork_child(void)
 		for (uc = p->caches; uc; uc = uc->next) {
 			MPOOL_WRITE(uc->c.count, 0);
 			MPOOL_WRITE(uc->c.busy, 0);
-			if (uc != mine)
+			if (uc != mine) {
 				MPOOL_WRITE(uc->state, MPOOL_UC_ORPHAN);
+				mpool_cache_orphan(&uc->c);
+			}
 		}
 		mpool_pool_rebuild(&p->core);
 	}
@@ -939,6 +945,16 @@ void mempool_pool_destroy(mempool_t *p)
 	}
 	mpool_pool_fini(&p->core);
 	mpool_env_free(p->mem);
+}
+
+/* See mpool_testing.h. */
+void *mpool_testing_state_word(struct mempool *p, const void *block)
+{
+	u32 idx;
+
+	if (!p || mpool_slab_index_checked(&p->core.slab, block, &idx))
+		return NULL;
+	return &p->core.slab.state[idx];
 }
 
 long mempool_pool_audit(mempool_t *p)

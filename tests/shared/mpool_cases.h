@@ -46,6 +46,12 @@ static int mpt_pool_free(struct mpt_pool *p, void *ptr);
 static void mpt_pool_flush(struct mpt_pool *p);
 static void mpt_pool_destroy(struct mpt_pool *p);
 static void mpt_pool_stats(struct mpt_pool *p, struct mpool_stats *st);
+static int mpt_pool_alloc_bulk(struct mpt_pool *p, void **ptrs, size_t n);
+static int mpt_pool_free_bulk(struct mpt_pool *p, void *const *ptrs,
+			      size_t n);
+static int mpt_slab_alloc_bulk(struct mpt_slab *s, void **ptrs, size_t n);
+static int mpt_slab_free_bulk(struct mpt_slab *s, void *const *ptrs,
+			      size_t n);
 static long mpt_pool_audit(struct mpt_pool *p);
 
 static int mpt_arena_create(size_t capacity, struct mpt_arena **out);
@@ -422,7 +428,8 @@ static void mpt_case_create_near_size_max(struct mpt *t)
  * reported block by block, each quarantined, and the allocation still gets
  * the good block behind them; it takes no stack per corrupt block (the
  * sanitizer builds run with -O1, where a recursive walk would overflow).
- * The good block is freed first, so it ends below the corrupt ones.
+ * The good block is freed first, so it ends below most corrupt ones; if it
+ * comes out earlier, the next allocation walks the rest.
  */
 static void mpt_case_many_corrupt_cached(struct mpt *t)
 {
@@ -435,7 +442,8 @@ static void mpt_case_many_corrupt_cached(struct mpt *t)
 
 	v = mpt_zalloc(2 * n * sizeof(*v));
 	MPT_ASSERT(t, v);
-	MPT_ASSERT(t, !mpt_make(&b, 64, 2 * n, 2 * n, MPT_F_DEBUG));
+	/* The walk crosses many refills: magazines of 128, depot, stack. */
+	MPT_ASSERT(t, !mpt_make(&b, 64, 256, 2 * n, MPT_F_DEBUG));
 	for (i = 0; i < 2 * n; i++) {
 		v[i] = mpt_alloc(&b);
 		MPT_ASSERT(t, v[i]);
@@ -461,6 +469,84 @@ static void mpt_case_many_corrupt_cached(struct mpt *t)
 		MPT_EQ(t, mpt_release(&b, v[i]), 0);
 	mpt_destroy(&b);
 	mpt_free(v);
+}
+
+/* Bulk calls of either kind, behind one interface. */
+static int mpt_alloc_bulk(struct mpt_blocks *b, void **v, size_t n)
+{
+	return b->slab ? mpt_slab_alloc_bulk(b->slab, v, n) :
+			 mpt_pool_alloc_bulk(b->pool, v, n);
+}
+
+static int mpt_free_bulk(struct mpt_blocks *b, void *const *v, size_t n)
+{
+	return b->slab ? mpt_slab_free_bulk(b->slab, v, n) :
+			 mpt_pool_free_bulk(b->pool, v, n);
+}
+
+/*
+ * Bulk calls: allocation is all or nothing; a free frees every good entry,
+ * skips NULL, and reports each bad one (foreign, interior, already free,
+ * the same block twice in one call) exactly as a single free would,
+ * returning the first entry's error.
+ */
+static void mpt_case_bulk(struct mpt *t)
+{
+	static const size_t caches[] = { 0, 8 };
+	const size_t count = 40;
+	struct mpool_stats st;
+	struct mpt_blocks b;
+	unsigned long before;
+	void *v[41], *w[8];
+	size_t k, i;
+	u8 *x;
+
+	for (k = 0; k < 2; k++) {
+		MPT_ASSERT(t, !mpt_make(&b, 100, caches[k], count, 0));
+		before = mpt_reports();
+		MPT_EQ(t, mpt_alloc_bulk(&b, v, 0), 0);
+		MPT_EQ(t, mpt_alloc_bulk(&b, NULL, 0), 0);
+		MPT_EQ(t, mpt_alloc_bulk(&b, NULL, 3), -EINVAL);
+		MPT_EQ(t, mpt_free_bulk(&b, NULL, 3), -EINVAL);
+		MPT_EQ(t, mpt_alloc_bulk(&b, v, 30), 0);
+		for (i = 0; i < 30; i++)
+			MPT_EXPECT(t, v[i] != NULL);
+		/* 10 are left: 11 is refused, and nothing is taken. */
+		MPT_EQ(t, mpt_alloc_bulk(&b, v + 30, 11), -ENOMEM);
+		mpt_stats(&b, &st);
+		MPT_EQ(t, st.in_use, 30ul);
+		MPT_EQ(t, mpt_alloc_bulk(&b, v + 30, 10), 0);
+		MPT_EXPECT(t, !mpt_alloc(&b));
+		MPT_EQ(t, mpt_reports(), before);
+		/* Every block exactly once. */
+		for (i = 1; i < count; i++)
+			MPT_EXPECT(t, v[i] != v[i - 1]);
+		/* A free of good entries, NULLs skipped. */
+		v[40] = NULL;
+		MPT_EQ(t, mpt_free_bulk(&b, v + 30, 11), 0);
+		MPT_EQ(t, mpt_reports(), before);
+		/* Bad entries: interior, a duplicate, already free, NULL. */
+		x = v[0];
+		w[0] = x + 1;
+		w[1] = v[1];
+		w[2] = v[1];
+		w[3] = v[30];
+		w[4] = NULL;
+		w[5] = v[2];
+		MPT_EQ(t, mpt_free_bulk(&b, w, 6), -EINVAL);
+		MPT_EQ(t, mpt_reports(), before + 3);
+		mpt_stats(&b, &st);
+		MPT_EQ(t, st.invalid, 1ull);
+		MPT_EQ(t, st.double_free, 2ull);
+		MPT_EQ(t, st.in_use, 28ul);
+		/* The good ones were freed: the rest go back cleanly. */
+		MPT_EQ(t, mpt_free_bulk(&b, v + 3, 27), 0);
+		MPT_EQ(t, mpt_release(&b, v[0]), 0);
+		mpt_stats(&b, &st);
+		MPT_EQ(t, st.in_use, 0ul);
+		MPT_EQ(t, mpt_reports(), before + 3);
+		mpt_destroy(&b);
+	}
 }
 
 static void mpt_case_slab_stats(struct mpt *t)
@@ -829,6 +915,7 @@ static void mpt_case_overflow_scribble(struct mpt *t)
 	X(slab_create_errors)				\
 	X(create_near_size_max)				\
 	X(many_corrupt_cached)				\
+	X(bulk)						\
 	X(slab_stats)					\
 	X(pool_exhaust_reuse)				\
 	X(pool_bad_pointers)				\

@@ -5,15 +5,18 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "mempool.h"
+#include "mpool_testing.h"
 #include "kselftest_harness.h"
 
 #define NTHREADS	6
@@ -940,6 +943,260 @@ TEST_F_TIMEOUT(race, double_free_then_allocate, 300)
 		  (uint64_t)__atomic_load_n(&quiet_hook_count, __ATOMIC_RELAXED));
 	EXPECT_EQ(0, st.in_use);
 	EXPECT_EQ(64, drain_count(pool_alloc_fn, r->pool, 64));
+	mempool_set_error_hook(NULL, NULL);
+}
+
+/* --- stranding: blocks freed for an idle or gone owner ----------------- */
+
+#define STRAND	256
+
+struct strand {
+	mempool_t *pool;
+	void *v[STRAND];
+	pthread_barrier_t bar;
+	bool producer_exits;
+};
+
+/* Take every block, hand them over, then idle (or exit). */
+static void *strand_producer(void *arg)
+{
+	struct strand *st = arg;
+	int i;
+
+	for (i = 0; i < STRAND; i++)
+		st->v[i] = pool_alloc(st->pool);
+	pthread_barrier_wait(&st->bar);		/* consumer may free */
+	if (!st->producer_exits)
+		pthread_barrier_wait(&st->bar);	/* asleep until the end */
+	return NULL;
+}
+
+/* Free every block the producer took, then go idle. */
+static void *strand_consumer(void *arg)
+{
+	struct strand *st = arg;
+	long bad = 0;
+	int i;
+
+	pthread_barrier_wait(&st->bar);
+	for (i = 0; i < STRAND; i++)
+		bad += pool_free(st->pool, st->v[i]) != 0;
+	return (void *)bad;
+}
+
+FIXTURE(strand) {
+	struct strand st;
+};
+
+FIXTURE_VARIANT(strand) {
+	bool producer_exits;
+};
+
+FIXTURE_VARIANT_ADD(strand, producer_idle) { .producer_exits = false };
+FIXTURE_VARIANT_ADD(strand, producer_exited) { .producer_exits = true };
+
+FIXTURE_SETUP(strand)
+{
+	memset(&self->st, 0, sizeof(self->st));
+	self->st.producer_exits = variant->producer_exits;
+	/* A cache as large as the pool: everything can sit in one thread. */
+	self->st.pool = pool_create(64, STRAND, STRAND);
+	ASSERT_NE(NULL, self->st.pool);
+	ASSERT_EQ(0, pthread_barrier_init(&self->st.bar, NULL, 2));
+}
+
+FIXTURE_TEARDOWN(strand)
+{
+	pool_destroy(self->st.pool);
+	pthread_barrier_destroy(&self->st.bar);
+}
+
+/*
+ * No block is stranded: a producer takes the whole pool and goes idle (or
+ * exits); a consumer frees everything and goes idle; a third thread (this
+ * one) must then get the whole pool, at once.  The bound: a block freed by
+ * any thread is allocatable by any other thread whose allocation would
+ * otherwise fail, unless its owner is stopped inside a fast-path free.
+ */
+TEST_F(strand, third_thread_gets_everything)
+{
+	struct strand *st = &self->st;
+	struct mempool_stats s;
+	pthread_t p, c;
+	void *ret, *v[STRAND];
+	int i;
+
+	ASSERT_EQ(0, pthread_create(&p, NULL, strand_producer, st));
+	ASSERT_EQ(0, pthread_create(&c, NULL, strand_consumer, st));
+	ASSERT_EQ(0, pthread_join(c, &ret));
+	EXPECT_EQ(NULL, ret);
+	if (st->producer_exits)
+		ASSERT_EQ(0, pthread_join(p, NULL));
+	for (i = 0; i < STRAND; i++) {
+		v[i] = pool_alloc(st->pool);
+		ASSERT_NE(NULL, v[i]) TH_LOG("block %d of %d stranded", i,
+					     STRAND);
+	}
+	EXPECT_EQ(NULL, pool_alloc(st->pool));
+	ASSERT_EQ(0, pool_stats(st->pool, &s));
+	EXPECT_EQ(STRAND, s.in_use);
+	EXPECT_EQ(0, s.invalid + s.double_free + s.corrupt);
+	for (i = 0; i < STRAND; i++)
+		EXPECT_EQ(0, pool_free(st->pool, v[i]));
+	if (!st->producer_exits) {
+		pthread_barrier_wait(&st->bar);
+		ASSERT_EQ(0, pthread_join(p, NULL));
+	}
+}
+
+/* --- a free stopped between its load and its store ----------------------- */
+
+/*
+ * The owner's fast-path free of block B loads B's word, then its store
+ * faults on the write-protected page.  In the SIGSEGV handler, still
+ * between the two instructions, another thread frees B too (a remote
+ * free: it must win, B becomes REMOTE), then tries to take every block of
+ * the pool, stealing from the owner.  Only then does the handler unprotect
+ * the page, and the owner's late store lands.  B must never be handed to
+ * the other thread while the owner holds it, and the double free must be
+ * reported once the owner collects its queue.
+ */
+static struct {
+	mempool_t *pool;
+	void *block;
+	void *page;
+	int stage;	/* 1: owner stopped, 2: other thread done */
+	int remote_ret;
+	int got;
+	bool got_block;
+} delay;
+
+static void *delay_other(void *arg)
+{
+	void *v[64];
+	int i;
+
+	(void)arg;
+	while (__atomic_load_n(&delay.stage, __ATOMIC_ACQUIRE) != 1)
+		sched_yield();
+	delay.remote_ret = pool_free(delay.pool, delay.block);
+	for (i = 0; i < 64; i++) {
+		v[i] = pool_alloc(delay.pool);
+		if (!v[i])
+			break;
+		if (v[i] == delay.block)
+			delay.got_block = true;
+	}
+	delay.got = i;
+	while (i--)
+		pool_free(delay.pool, v[i]);
+	__atomic_store_n(&delay.stage, 2, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * The owner is stopped at its store.  The page is writable again at once
+ * (the other thread's compare-and-swap needs it), but the faulting store
+ * only runs again when this handler returns, after the other thread is
+ * done: until then the owner stays between its load and its store.
+ */
+static void delay_segv(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)si;
+	(void)uc;
+	mprotect(delay.page, sysconf(_SC_PAGESIZE), PROT_READ | PROT_WRITE);
+	__atomic_store_n(&delay.stage, 1, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&delay.stage, __ATOMIC_ACQUIRE) != 2)
+		;
+}
+
+TEST(free_stopped_between_load_and_store)
+{
+	struct sigaction sa = { 0 }, old;
+	struct mempool_stats st;
+	pthread_t t;
+	void *b, *again;
+	long pg = sysconf(_SC_PAGESIZE);
+
+	quiet_hook_count = 0;
+	mempool_set_error_hook(quiet_hook, NULL);
+	/* Magazines of one block: the owner's cache holds nothing but B. */
+	delay.pool = pool_create(64, 2, 64);
+	ASSERT_NE(NULL, delay.pool);
+	b = pool_alloc(delay.pool);
+	ASSERT_NE(NULL, b);
+	delay.block = b;
+	delay.page = (void *)((uintptr_t)mpool_testing_state_word(delay.pool,
+								  b) &
+			      ~(uintptr_t)(pg - 1));
+	ASSERT_NE(NULL, delay.page);
+	sa.sa_sigaction = delay_segv;
+	sa.sa_flags = SA_SIGINFO;
+	ASSERT_EQ(0, sigaction(SIGSEGV, &sa, &old));
+	ASSERT_EQ(0, pthread_create(&t, NULL, delay_other, NULL));
+	ASSERT_EQ(0, mprotect(delay.page, pg, PROT_READ));
+	/* The fast path: its store faults, the handler runs the other thread. */
+	EXPECT_EQ(0, pool_free(delay.pool, b));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	sigaction(SIGSEGV, &old, NULL);
+	EXPECT_EQ(2, delay.stage);
+	/* The remote free came second in time but won: the block was ours. */
+	EXPECT_EQ(0, delay.remote_ret);
+	EXPECT_FALSE(delay.got_block);
+	EXPECT_EQ(63, delay.got);
+	/* The owner's late store put B in its cache: it holds it once. */
+	again = pool_alloc(delay.pool);
+	EXPECT_EQ(b, again);
+	EXPECT_EQ(0, pool_free(delay.pool, again));
+	/* Collecting the owner's queue finds the stale entry: one report. */
+	pool_cache_flush(delay.pool);
+	ASSERT_EQ(0, pool_stats(delay.pool, &st));
+	EXPECT_EQ(1, st.double_free);
+	EXPECT_EQ(0, st.invalid + st.corrupt);
+	EXPECT_EQ(1, __atomic_load_n(&quiet_hook_count, __ATOMIC_RELAXED));
+	EXPECT_EQ(0, st.in_use);
+	EXPECT_EQ(64, drain_count(pool_alloc_fn, delay.pool, 64));
+	pool_destroy(delay.pool);
+	mempool_set_error_hook(NULL, NULL);
+}
+
+/*
+ * A thread that cycles through four pools finds each one's cache from the
+ * memo every time (no misuse, every block accounted), and a pool destroyed
+ * and made again at the same address is never served from the old cache.
+ */
+TEST(four_pools_one_thread)
+{
+	struct mempool_stats st;
+	mempool_t *p[4], *old;
+	void *a;
+	int i, r;
+
+	quiet_hook_count = 0;
+	mempool_set_error_hook(quiet_hook, NULL);
+	for (i = 0; i < 4; i++)
+		ASSERT_NE(NULL, p[i] = pool_create(64, 8, 32));
+	for (r = 0; r < 1000; r++) {
+		for (i = 0; i < 4; i++) {
+			a = pool_alloc(p[i]);
+			ASSERT_NE(NULL, a);
+			ASSERT_EQ(0, pool_free(p[i], a));
+		}
+		if (r % 100 == 50) {
+			old = p[r % 4];
+			pool_destroy(old);
+			p[r % 4] = pool_create(64, 8, 32);
+			ASSERT_NE(NULL, p[r % 4]);
+		}
+	}
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(0, pool_stats(p[i], &st));
+		EXPECT_EQ(0, st.in_use);
+		EXPECT_EQ(32, drain_count(pool_alloc_fn, p[i], 32));
+		pool_destroy(p[i]);
+	}
+	EXPECT_EQ(0, __atomic_load_n(&quiet_hook_count, __ATOMIC_RELAXED));
 	mempool_set_error_hook(NULL, NULL);
 }
 
