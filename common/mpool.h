@@ -87,6 +87,7 @@
 #define MPOOL_BLK_BAD		0xbad0b10cu	/* quarantined, never reused */
 #define MPOOL_BLK_ALLOC_TAG	0xa1100000u	/* | owner */
 #define MPOOL_BLK_REMOTE_TAG	0x9e4d0000u	/* | owner */
+#define MPOOL_BLK_FREEING_TAG	0xf5ee0000u	/* | owner: a remote free */
 #define MPOOL_BLK_TAG_MASK	0xffff0000u
 #define MPOOL_OWNER_NONE	0xffffu
 /* Owner ids are 0 .. MPOOL_MAX_OWNERS - 1. */
@@ -134,7 +135,8 @@ static inline u32 mpool_blk_owner(u32 st)
 static inline bool mpool_blk_is_freed(u32 st)
 {
 	return st == MPOOL_BLK_FREE || st == MPOOL_BLK_STACKED ||
-	       mpool_blk_is_remote(st);
+	       mpool_blk_is_remote(st) ||
+	       (st & MPOOL_BLK_TAG_MASK) == MPOOL_BLK_FREEING_TAG;
 }
 
 enum mpool_misuse {

@@ -30,7 +30,8 @@
  *
  *   STACKED --pop--> FREE (in a cache) --o's fast alloc (plain)--> ALLOC(o)
  *   ALLOC(o) --o frees it (plain on the fast path, CAS on the slow)--> FREE
- *   ALLOC(o) --x frees it (CAS)--> REMOTE(o), pushed on o's remote queue
+ *   ALLOC(o) --x frees it (CAS)--> FREEING(o) --x's checks, poison (CAS)-->
+ *	REMOTE(o), pushed on o's remote queue
  *   REMOTE(o) --o collects it (CAS)--> FREE (in o's cache)
  *   FREE --spill (CAS)--> STACKED, or into a magazine (FREE, in the depot)
  *   ALLOC(NONE) (from the slab directly) --anyone frees it (CAS)--> FREE
@@ -417,14 +418,23 @@ bool __mpool_cache_collect_list(struct mpool_pool *p, struct mpool_cache *from,
 				struct mpool_cache *into, u32 i)
 {
 	struct mpool_slab *s = &p->slab;
-	u32 want = MPOOL_BLK_REMOTE_TAG | from->owner, next, st, owner;
+	u32 want = MPOOL_BLK_REMOTE_TAG | from->owner, next, st, owner, old;
 	bool got = false;
 	u64 w;
 
 	while (i != MPOOL_NIL) {
 		next = MPOOL_READ(p->rnext[i]);
-		/* From here a new remote free of the block may queue it. */
-		mpool_store_release(&p->rnext[i], MPOOL_NOT_QUEUED);
+		/*
+		 * From here a new remote free of the block may queue it.  A
+		 * full barrier (an atomic swap) before the state is read: a
+		 * remote free whose claim of rnext[] failed because of this
+		 * entry made the block REMOTE before that claim, so this read
+		 * sees it, and the block is not left off every queue.
+		 */
+		old = next;
+		while (!mpool_try_cmpxchg(&p->rnext[i], &old,
+					  MPOOL_NOT_QUEUED))
+			;
 		w = MPOOL_READ(s->state[i]);
 		st = mpool_blk_state(w);
 		if (st == want &&
@@ -509,15 +519,28 @@ static int mpool_remote_free(struct mpool_pool *p, struct mpool_cache *into,
 			mpool_cache_put(p, into, idx);
 		return err;
 	}
+	/*
+	 * FREEING while this context checks and poisons the block: nobody
+	 * takes it before that is done (a collector takes REMOTE only).
+	 */
 	err = __mpool_cas_state(s, idx, w,
-				mpool_blk_word(w, MPOOL_BLK_REMOTE_TAG | o), &seen);
+				mpool_blk_word(w, MPOOL_BLK_FREEING_TAG | o),
+				&seen);
 	if (err)
 		return __mpool_report(s, ptr, err, NULL);
 	err = __mpool_takeback(s, idx);
-	if (!err && !mpool_remote_push(p, oc, idx))
+	if (err)
+		return err;
+	w = mpool_blk_word(w, MPOOL_BLK_FREEING_TAG | o);
+	/* Fails only if the owner's racing fast-path free landed meanwhile. */
+	err = __mpool_cas_state(s, idx, w,
+				mpool_blk_word(w, MPOOL_BLK_REMOTE_TAG | o), &seen);
+	if (err)
+		return __mpool_report(s, ptr, -EALREADY, NULL);
+	if (!mpool_remote_push(p, oc, idx))
 		__mpool_report(s, ptr, -EALREADY,
 			       "double free (an earlier racing free of the block, found when it was freed again)");
-	return err;
+	return 0;
 }
 
 /*

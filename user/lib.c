@@ -62,6 +62,7 @@ enum mpool_ucache_state {
 	MPOOL_UC_DETACHING,
 	MPOOL_UC_ORPHAN,
 	MPOOL_UC_POOL_DEAD,
+	MPOOL_UC_DYING,		/* destroy is poisoning it, then POOL_DEAD */
 };
 
 /* What the registry knows of each slab and pool. */
@@ -471,6 +472,11 @@ static void mpool_ucache_release(struct mpool_ucache *uc)
 		/* Pairs with the acquire in pool_destroy()/adoption. */
 		mpool_store_release(&uc->state, MPOOL_UC_ORPHAN);
 	} else {
+		/* destroy may still be poisoning it: wait for POOL_DEAD. */
+		while (old == MPOOL_UC_DYING) {
+			mpool_cpu_relax();
+			old = mpool_load_acquire(&uc->state);
+		}
 		mpool_env_free(uc);
 	}
 }
@@ -932,10 +938,13 @@ void mempool_pool_destroy(mempool_t *p)
 	for (uc = mpool_load_acquire(&p->caches); uc; uc = next) {
 		next = uc->next;
 		old = MPOOL_UC_OWNED;
-		mpool_ucache_poison(uc);
 		/* A live thread owns it: it frees the struct itself. */
-		if (mpool_try_cmpxchg(&uc->state, &old, MPOOL_UC_POOL_DEAD))
+		if (mpool_try_cmpxchg(&uc->state, &old, MPOOL_UC_DYING)) {
+			mpool_ucache_poison(uc);
+			/* Pairs with the acquire in mpool_ucache_release(). */
+			mpool_store_release(&uc->state, MPOOL_UC_POOL_DEAD);
 			continue;
+		}
 		/* An exiting thread is draining it into us: wait. */
 		while (old == MPOOL_UC_DETACHING) {
 			mpool_cpu_relax();

@@ -437,6 +437,196 @@ static void mpool_percpu_cross_free(struct kunit *test)
 	mpool_pool_destroy(pool);
 }
 
+/*
+ * Racing double frees: two kthreads on two CPUs free one block at once (the
+ * block was handed out by the first, so one free is its owner's fast path
+ * and the other a remote free), then both allocate.  No round may hand one
+ * block to both, and each round's double free is counted exactly once:
+ * answered at once (-EALREADY) or found when the owner's queue is collected.
+ */
+#define RACE_ROUNDS	3000
+
+struct krace {
+	struct mpool_pool *pool;
+	void *target;
+	void *got[2];
+	atomic_t step[2];
+	atomic_long_t zero, already, other;
+	long dup;
+	struct completion done[2];
+};
+
+struct krace_arg {
+	struct krace *r;
+	int id;
+};
+
+/* A two-party spin barrier: @n is this party's count of arrivals. */
+static void krace_meet(struct krace *r, int id, int n)
+{
+	atomic_set_release(&r->step[id], n);
+	while (atomic_read_acquire(&r->step[!id]) < n)
+		cpu_relax();
+}
+
+static int krace_fn(void *arg)
+{
+	struct krace_arg *a = arg;
+	struct krace *r = a->r;
+	int id = a->id, i, ret, n = 0;
+	void *mine;
+
+	for (i = 0; i < RACE_ROUNDS; i++) {
+		if (!id)
+			WRITE_ONCE(r->target, mpool_pool_alloc(r->pool));
+		krace_meet(r, id, ++n);
+		ret = mpool_pool_free(r->pool, READ_ONCE(r->target));
+		if (!ret)
+			atomic_long_inc(&r->zero);
+		else if (ret == -EALREADY)
+			atomic_long_inc(&r->already);
+		else
+			atomic_long_inc(&r->other);
+		mine = mpool_pool_alloc(r->pool);
+		WRITE_ONCE(r->got[id], mine);
+		krace_meet(r, id, ++n);
+		if (!id && mine && mine == READ_ONCE(r->got[1]))
+			r->dup++;
+		krace_meet(r, id, ++n);
+		if (mine)
+			mpool_pool_free(r->pool, mine);
+	}
+	complete(&r->done[id]);
+	return 0;
+}
+
+static void mpool_racing_double_free(struct kunit *test)
+{
+	struct krace *r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
+	struct krace_arg a[2];
+	struct task_struct *t[2];
+	struct mpool_stats st;
+	unsigned int cpu[2], i = 0, c;
+
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	if (num_online_cpus() < 2)
+		kunit_skip(test, "needs two online CPUs");
+	for_each_online_cpu(c)
+		if (i < 2)
+			cpu[i++] = c;
+	r->pool = mpool_pool_create("kunit-race", 64, 8, 64, 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(r->pool));
+	for (i = 0; i < 2; i++) {
+		a[i] = (struct krace_arg){ r, i };
+		init_completion(&r->done[i]);
+		t[i] = kthread_create_on_cpu(krace_fn, &a[i], cpu[i],
+					     "mpool_race/%u");
+		KUNIT_ASSERT_FALSE(test, IS_ERR(t[i]));
+	}
+	for (i = 0; i < 2; i++)
+		wake_up_process(t[i]);
+	for (i = 0; i < 2; i++)
+		wait_for_completion(&r->done[i]);
+	KUNIT_EXPECT_EQ(test, r->dup, 0);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&r->other), 0);
+	KUNIT_EXPECT_EQ(test, atomic_long_read(&r->zero) +
+			atomic_long_read(&r->already), 2L * RACE_ROUNDS);
+	KUNIT_EXPECT_GE(test, atomic_long_read(&r->zero), (long)RACE_ROUNDS);
+	/* Collect every queue: the double frees not answered at once. */
+	mpool_pool_flush(r->pool);
+	mpool_pool_stats(r->pool, &st);
+	KUNIT_EXPECT_EQ(test, st.double_free, RACE_ROUNDS);
+	KUNIT_EXPECT_EQ(test, st.invalid + st.corrupt, 0);
+	KUNIT_EXPECT_EQ(test, st.in_use, 0);
+	mpool_pool_destroy(r->pool);
+}
+
+/*
+ * No block is stranded: a kthread on one CPU takes the whole pool and
+ * sleeps; another CPU frees every block (remote frees, queued to the first
+ * CPU); then this CPU allocates the whole pool.  Its first failing
+ * allocation sends the owning CPU an IPI to give its blocks back, so
+ * within a few tries (each a few milliseconds apart) everything comes.
+ */
+struct kstrand {
+	struct mpool_pool *pool;
+	void **v;
+	unsigned int n;
+	struct completion taken, freed;
+};
+
+static int kstrand_producer(void *arg)
+{
+	struct kstrand *s = arg;
+	unsigned int i;
+
+	for (i = 0; i < s->n; i++)
+		s->v[i] = mpool_pool_alloc(s->pool);
+	complete(&s->taken);
+	/* Idle until the end: the IPI must reach a sleeping CPU's cache. */
+	wait_for_completion(&s->freed);
+	return 0;
+}
+
+static int kstrand_consumer(void *arg)
+{
+	struct kstrand *s = arg;
+	unsigned int i;
+
+	for (i = 0; i < s->n; i++)
+		mpool_pool_free(s->pool, s->v[i]);
+	/* Both the producer and the test wait for this. */
+	complete_all(&s->freed);
+	return 0;
+}
+
+static void mpool_no_stranding(struct kunit *test)
+{
+	struct kstrand *s = kunit_kzalloc(test, sizeof(*s), GFP_KERNEL);
+	unsigned int cpu[3], i = 0, c, got, tries;
+	struct task_struct *t;
+	void **mine;
+
+	KUNIT_ASSERT_NOT_NULL(test, s);
+	if (num_online_cpus() < 3)
+		kunit_skip(test, "needs three online CPUs");
+	for_each_online_cpu(c)
+		if (i < 3)
+			cpu[i++] = c;
+	s->n = 256;
+	s->v = kunit_kcalloc(test, s->n, sizeof(void *), GFP_KERNEL);
+	mine = kunit_kcalloc(test, s->n, sizeof(void *), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, s->v);
+	KUNIT_ASSERT_NOT_NULL(test, mine);
+	s->pool = mpool_pool_create("kunit-strand", 64, 256, s->n, 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(s->pool));
+	init_completion(&s->taken);
+	init_completion(&s->freed);
+	t = kthread_create_on_cpu(kstrand_producer, s, cpu[0], "mpool_prod/%u");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	wake_up_process(t);
+	wait_for_completion(&s->taken);
+	for (i = 0; i < s->n; i++)
+		KUNIT_ASSERT_NOT_NULL(test, s->v[i]);
+	t = kthread_create_on_cpu(kstrand_consumer, s, cpu[1], "mpool_cons/%u");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	wake_up_process(t);
+	wait_for_completion(&s->freed);
+	set_cpus_allowed_ptr(current, cpumask_of(cpu[2]));
+	for (got = 0, tries = 0; got < s->n && tries < 100; tries++) {
+		while (got < s->n && (mine[got] = mpool_pool_alloc(s->pool)))
+			got++;
+		if (got < s->n)
+			msleep(5);
+	}
+	KUNIT_EXPECT_EQ(test, got, s->n);
+	kunit_info(test, "whole pool taken back after %u tries", tries);
+	for (i = 0; i < got; i++)
+		KUNIT_EXPECT_EQ(test, mpool_pool_free(s->pool, mine[i]), 0);
+	set_cpus_allowed_ptr(current, cpu_possible_mask);
+	mpool_pool_destroy(s->pool);
+}
+
 /* Alloc and free from hardirq and softirq context: hrtimers. */
 struct irq_user {
 	struct hrtimer timer;
@@ -724,6 +914,8 @@ static void mpool_kasan_sees_blocks(struct kunit *test)
 static struct kunit_case mpool_kernel_cases[] = {
 	KUNIT_CASE(mpool_names),
 	KUNIT_CASE(mpool_percpu_cross_free),
+	KUNIT_CASE(mpool_racing_double_free),
+	KUNIT_CASE(mpool_no_stranding),
 	KUNIT_CASE(mpool_hardirq_alloc_free),
 	KUNIT_CASE(mpool_softirq_alloc_free),
 	KUNIT_CASE(mpool_cpu_hotplug),
