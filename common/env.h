@@ -23,6 +23,7 @@
  *                                    shared word (READ_ONCE()/WRITE_ONCE())
  *   mpool_load_acquire(p)            acquire load (smp_load_acquire())
  *   mpool_store_release(p, v)        release store (smp_store_release())
+ *   mpool_smp_mb()                   a full memory barrier (smp_mb())
  *   mpool_try_cmpxchg(p, oldp, new)  compare-and-swap, fully ordered when
  *                                    it succeeds; when it fails, *oldp is
  *                                    refreshed with at least acquire order

@@ -88,6 +88,7 @@
 #define MPOOL_BLK_ALLOC_TAG	0xa1100000u	/* | owner */
 #define MPOOL_BLK_REMOTE_TAG	0x9e4d0000u	/* | owner */
 #define MPOOL_BLK_FREEING_TAG	0xf5ee0000u	/* | owner: a remote free */
+#define MPOOL_BLK_STEALING_TAG	0x57ea0000u	/* | owner: a thief takes it */
 #define MPOOL_BLK_TAG_MASK	0xffff0000u
 #define MPOOL_OWNER_NONE	0xffffu
 /* Owner ids are 0 .. MPOOL_MAX_OWNERS - 1. */
@@ -126,6 +127,13 @@ static inline bool mpool_blk_is_remote(u32 st)
 	return (st & MPOOL_BLK_TAG_MASK) == MPOOL_BLK_REMOTE_TAG;
 }
 
+/* REMOTE, or marked by a thief that then gave it back: on an owner's queue. */
+static inline bool mpool_blk_is_queued(u32 st)
+{
+	return mpool_blk_is_remote(st) ||
+	       (st & MPOOL_BLK_TAG_MASK) == MPOOL_BLK_STEALING_TAG;
+}
+
 static inline u32 mpool_blk_owner(u32 st)
 {
 	return st & ~MPOOL_BLK_TAG_MASK;
@@ -136,7 +144,8 @@ static inline bool mpool_blk_is_freed(u32 st)
 {
 	return st == MPOOL_BLK_FREE || st == MPOOL_BLK_STACKED ||
 	       mpool_blk_is_remote(st) ||
-	       (st & MPOOL_BLK_TAG_MASK) == MPOOL_BLK_FREEING_TAG;
+	       (st & MPOOL_BLK_TAG_MASK) == MPOOL_BLK_FREEING_TAG ||
+	       (st & MPOOL_BLK_TAG_MASK) == MPOOL_BLK_STEALING_TAG;
 }
 
 enum mpool_misuse {
@@ -295,17 +304,27 @@ static inline int __mpool_cas_state(struct mpool_slab *s, u32 idx, u64 from,
 }
 
 /*
- * __mpool_handout() - the last step of every allocation of block @idx, now
- * ALLOC and held by the caller alone: debug checks, then the memory
- * checker's view.  Return: the block, or NULL when debug mode found it
- * corrupt (quarantined and reported; the caller tries another).
+ * __mpool_handout() - every allocation of free block @idx, held by the
+ * caller alone (popped from a stack or a cache) in word @w: debug checks
+ * while it is still free (so that nobody can free it under them), then the
+ * compare-and-swap to @alloc, then the memory checker's view.  Return: the
+ * block, or NULL when it was found corrupt (quarantined or reported; the
+ * caller tries another).
  */
-static inline void *__mpool_handout(struct mpool_slab *s, u32 idx)
+static inline void *__mpool_handout(struct mpool_slab *s, u32 idx, u64 w,
+				    u32 alloc)
 {
 	void *ptr = mpool_slab_block(s, idx);
+	u64 seen;
 
 	if (unlikely(s->flags & MPOOL_F_DEBUG) && __mpool_debug_alloc(s, idx))
 		return NULL;
+	if (unlikely(__mpool_cas_state(s, idx, w, mpool_blk_word(w, alloc),
+				       &seen))) {
+		/* Impossible metadata: never hand the block out. */
+		__mpool_report(s, ptr, -EUCLEAN, NULL);
+		return NULL;
+	}
 	mpool_env_block_alloc(s, s->flags & MPOOL_F_CHECKER, ptr, s->block_size,
 			      s->stride);
 	return ptr;
@@ -461,6 +480,12 @@ void mpool_cache_give_remote(struct mpool_pool *p, struct mpool_cache *c,
 			     u32 first);
 bool __mpool_cache_collect_list(struct mpool_pool *p, struct mpool_cache *from,
 				struct mpool_cache *into, u32 i);
+void mpool_cache_steal_mark(struct mpool_pool *p, struct mpool_cache *from,
+			    u32 list);
+bool mpool_cache_steal_take(struct mpool_pool *p, struct mpool_cache *from,
+			    struct mpool_cache *into, u32 list);
+bool mpool_cache_collect_orphan(struct mpool_pool *p, struct mpool_cache *c,
+				struct mpool_cache *into);
 int mpool_pool_free_nocache(struct mpool_pool *p, void *ptr);
 void mpool_pool_fill_stats(struct mpool_pool *p, struct mpool_stats *st,
 			   size_t cached);

@@ -70,18 +70,25 @@
  * Stranding (item 5).  A remote-freed block waits on its owner's queue
  * until the owner next refills, spills, flushes or exits, or until a thief
  * collects the queue for it: the build's job, because only the build knows
- * when an owner is not inside a fast free.  Userspace (mpool_cache_steal()):
- * the thief takes the victim's whole queue, then runs membarrier(), then
- * waits until the victim's @busy is clear.  Every block on the taken list
- * was made REMOTE before the take, so before the membarrier: a fast free
- * of the owner that loads the block's word after the membarrier sees
- * REMOTE and leaves it alone, and one that loaded it before had set @busy
- * before that load, so the thief sees @busy until its store has landed,
- * after which the collector's compare-and-swap of that block fails (the
- * entry is stale, as above).  If @busy stays set (the owner is stopped
- * inside a free), the thief gives the list back.  Kernel: an owner is a
- * CPU and its fast paths run with interrupts off, so an interrupt on that
- * CPU (an IPI), or a dead CPU, is never inside one.
+ * when an owner is not inside a fast free.  Userspace (user/lib.c,
+ * mpool_steal()): the thief takes the victim's whole queue, marks every
+ * block of it that is REMOTE(o) as STEALING(o) (mpool_cache_steal_mark()),
+ * runs membarrier(), waits until the victim's @busy is clear, and then
+ * takes only the blocks whose word is still exactly the one it marked,
+ * sequence number included (mpool_cache_steal_take()).  A marked block was
+ * REMOTE before the membarrier: an owner's fast free that loaded its word
+ * before that had set @busy before the load, so the thief waits until its
+ * store has landed, and the word has changed; one that loads it after sees
+ * STEALING and leaves it.  An entry whose block was not REMOTE(o) when
+ * marked (a stale entry, whose block may be handed out and freed again
+ * meanwhile) is never taken: it goes back to its owner's queue, or is
+ * reported as stale.  If @busy stays set (the owner is stopped inside a
+ * free), the thief gives the whole list back; the owner's own collection
+ * accepts its STEALING marks.  An orphan cache (its thread exited) has no
+ * owner to wait for: a remote freer or a thief claims it and collects it
+ * directly.  Kernel: an owner is a CPU and its fast paths run with
+ * interrupts off, so the drain IPI on that CPU is never inside one; a dead
+ * CPU's queue is collected by mpool_pool_flush() under the hotplug lock.
  *
  * Magazines are plain arrays of addresses of FREE blocks.  Depot invariant:
  * every magazine index is on exactly one of @full and @empty, or held by
@@ -328,6 +335,13 @@ static bool mpool_remote_push(struct mpool_pool *p, struct mpool_cache *c,
 {
 	u32 old = MPOOL_NOT_QUEUED;
 
+	/*
+	 * Our REMOTE store before the claim's load, against the collector's
+	 * release of rnext[] before its load of the word: one of us sees the
+	 * other's store (store buffering), so the block is not left off every
+	 * queue.
+	 */
+	mpool_smp_mb();
 	if (!mpool_try_cmpxchg(&p->rnext[idx], &old, MPOOL_NIL))
 		return false;
 	old = MPOOL_READ(c->rhead);
@@ -435,9 +449,13 @@ bool __mpool_cache_collect_list(struct mpool_pool *p, struct mpool_cache *from,
 		while (!mpool_try_cmpxchg(&p->rnext[i], &old,
 					  MPOOL_NOT_QUEUED))
 			;
+		/* Pairs with the fence before a remote freer's claim. */
+		mpool_smp_mb();
 		w = MPOOL_READ(s->state[i]);
 		st = mpool_blk_state(w);
-		if (st == want &&
+		/* A thief that gave the list back left its marks. */
+		if ((st == want || st == (MPOOL_BLK_STEALING_TAG |
+					  from->owner)) &&
 		    !__mpool_cas_state(s, i, w,
 				       mpool_blk_ended(w, MPOOL_BLK_FREE), &w)) {
 			mpool_cache_put(p, into, i);
@@ -447,7 +465,7 @@ bool __mpool_cache_collect_list(struct mpool_pool *p, struct mpool_cache *from,
 		}
 		st = mpool_blk_state(w);
 		owner = mpool_blk_owner(st);
-		if (mpool_blk_is_remote(st) && owner != from->owner)
+		if (mpool_blk_is_queued(st) && owner != from->owner)
 			/* Its freer reported the stale entry it met. */
 			mpool_remote_push(p, MPOOL_READ(p->owners[owner]), i);
 		else
@@ -466,6 +484,113 @@ static bool mpool_cache_claim(struct mpool_cache *c)
 	if (MPOOL_READ(c->gone) != MPOOL_OWNER_GONE)
 		return false;
 	return mpool_try_cmpxchg(&c->gone, &old, MPOOL_OWNER_CLAIMED);
+}
+
+/**
+ * mpool_cache_steal_mark() - a thief's first step, before its membarrier():
+ *	mark every block of a taken list that is REMOTE(owner of @from)
+ *	STEALING(owner), sequence kept.
+ * @p: the pool.
+ * @from: the victim cache.
+ * @list: what mpool_cache_take_remote(@from) returned.
+ *
+ * Only the blocks marked here may be taken, and only if their word is still
+ * the marked one after the handshake (mpool_cache_steal_take()): a block
+ * was REMOTE before the membarrier, so an owner's fast free that could
+ * still land on it had set @busy before the barrier.  An entry whose block
+ * is not REMOTE now (a stale entry; its block may become REMOTE again
+ * later, for the owner) is left for mpool_cache_steal_take() to pass back.
+ */
+void mpool_cache_steal_mark(struct mpool_pool *p, struct mpool_cache *from,
+			    u32 list)
+{
+	struct mpool_slab *s = &p->slab;
+	u32 want = MPOOL_BLK_REMOTE_TAG | from->owner, i;
+	u64 w, seen;
+
+	for (i = list; i != MPOOL_NIL; i = MPOOL_READ(p->rnext[i])) {
+		w = MPOOL_READ(s->state[i]);
+		if (mpool_blk_state(w) == want)
+			__mpool_cas_state(s, i, w,
+					  mpool_blk_word(w, MPOOL_BLK_STEALING_TAG |
+							 from->owner), &seen);
+	}
+}
+
+/**
+ * mpool_cache_steal_take() - a thief's last step, once the owner of @from
+ *	is known to be outside any fast-path free: take what
+ *	mpool_cache_steal_mark() marked, give the rest back.
+ * @p: the pool.
+ * @from: the victim cache.
+ * @into: the thief's cache (or NULL: the slab's stack).
+ * @list: the marked list.
+ *
+ * A marked block whose word has changed since (the owner's racing free
+ * landed on it) is a stale entry: reported and dropped.  An entry that was
+ * not marked goes back on the owner's queue if its block is REMOTE for the
+ * owner now, on to another owner's if REMOTE for that one, and is reported
+ * as stale otherwise.
+ *
+ * Return: whether any block was taken.
+ */
+bool mpool_cache_steal_take(struct mpool_pool *p, struct mpool_cache *from,
+			    struct mpool_cache *into, u32 list)
+{
+	struct mpool_slab *s = &p->slab;
+	u32 mark = MPOOL_BLK_STEALING_TAG | from->owner, i, next, st, old, owner;
+	bool got = false;
+	u64 w;
+
+	for (i = list; i != MPOOL_NIL; i = next) {
+		next = MPOOL_READ(p->rnext[i]);
+		old = next;
+		while (!mpool_try_cmpxchg(&p->rnext[i], &old,
+					  MPOOL_NOT_QUEUED))
+			;
+		mpool_smp_mb();
+		w = MPOOL_READ(s->state[i]);
+		st = mpool_blk_state(w);
+		if (st == mark &&
+		    !__mpool_cas_state(s, i, w,
+				       mpool_blk_ended(w, MPOOL_BLK_FREE), &w)) {
+			mpool_cache_put(p, into, i);
+			got = true;
+			continue;
+		}
+		st = mpool_blk_state(w);
+		owner = mpool_blk_owner(st);
+		if (mpool_blk_is_queued(st))
+			/* Not ours to take: back to its owner's queue. */
+			mpool_remote_push(p, MPOOL_READ(p->owners[owner]), i);
+		else
+			__mpool_report(s, mpool_slab_block(s, i), -EALREADY,
+				       "double free (a racing free of the block won; found when its remote free was collected)");
+	}
+	return got;
+}
+
+/**
+ * mpool_cache_collect_orphan() - collect the remote queue of a cache whose
+ *	owner is gone (mpool_cache_orphan()), with no handshake.
+ * @p: the pool.
+ * @c: the cache.
+ * @into: a cache the caller owns, or NULL.
+ *
+ * Return: whether any block was collected (false if @c has an owner, or
+ * another context holds its claim).
+ */
+bool mpool_cache_collect_orphan(struct mpool_pool *p, struct mpool_cache *c,
+				struct mpool_cache *into)
+{
+	bool got;
+
+	if (!mpool_cache_has_remote(c) || !mpool_cache_claim(c))
+		return false;
+	got = mpool_cache_collect(p, c, into);
+	/* Pairs with the acquire of the next claim or adoption. */
+	mpool_store_release(&c->gone, MPOOL_OWNER_GONE);
+	return got;
 }
 
 /*
@@ -664,9 +789,9 @@ void mpool_cache_drain(struct mpool_pool *p, struct mpool_cache *c)
 void *mpool_cache_alloc(struct mpool_pool *p, struct mpool_cache *c)
 {
 	struct mpool_slab *s = &p->slab;
-	u64 w, seen;
 	void *ptr;
 	u32 n, idx;
+	u64 w;
 
 	for (;;) {
 		n = c->count;
@@ -681,13 +806,7 @@ void *mpool_cache_alloc(struct mpool_pool *p, struct mpool_cache *c)
 		c->objs[n].ptr = NULL;
 		MPOOL_WRITE(c->count, n);
 		w = mpool_blk_word(MPOOL_READ(s->state[idx]), MPOOL_BLK_FREE);
-		if (unlikely(__mpool_cas_state(s, idx, w,
-					       mpool_blk_word(w, c->alloc_tag),
-					       &seen))) {
-			__mpool_report(s, ptr, -EUCLEAN, NULL);
-			continue;
-		}
-		ptr = __mpool_handout(s, idx);
+		ptr = __mpool_handout(s, idx, w, c->alloc_tag);
 		if (likely(ptr))
 			return ptr;
 	}

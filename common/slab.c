@@ -367,9 +367,9 @@ void mpool_slab_fini(struct mpool_slab *s)
 /* Documented in mpool_public.h. */
 void *mpool_slab_alloc(struct mpool_slab *s)
 {
-	u64 w, seen;
 	void *ptr;
 	u32 idx;
+	u64 w;
 
 	for (;;) {
 		idx = mpool_stack_pop(&s->free);
@@ -380,15 +380,7 @@ void *mpool_slab_alloc(struct mpool_slab *s)
 		__mpool_took(s, 1);
 		/* The pop made us the index's only holder. */
 		w = mpool_blk_word(MPOOL_READ(s->state[idx]), MPOOL_BLK_STACKED);
-		if (unlikely(__mpool_cas_state(s, idx, w,
-					       mpool_blk_word(w, MPOOL_BLK_ALLOC_NONE),
-					       &seen))) {
-			/* Impossible metadata: never hand the block out. */
-			__mpool_report(s, mpool_slab_block(s, idx), -EUCLEAN,
-				       NULL);
-			continue;
-		}
-		ptr = __mpool_handout(s, idx);
+		ptr = __mpool_handout(s, idx, w, MPOOL_BLK_ALLOC_NONE);
 		if (likely(ptr))
 			return ptr;
 	}

@@ -21,6 +21,14 @@
 
 #include "internal.h"
 
+/*
+ * With PREEMPT_RT a local lock sleeps and leaves interrupts on: a CPU's
+ * fast path could then be interrupted by the drain IPI, which the remote
+ * queues' design (common/pool.c) rules out.  Not supported there.
+ */
+static_assert(!IS_ENABLED(CONFIG_PREEMPT_RT),
+	      "mempool.ko does not support PREEMPT_RT kernels");
+
 /* Every live allocator; the hotplug callback and unload walk it. */
 DEFINE_MUTEX(mpool_lock);
 LIST_HEAD(mpool_objects);
@@ -292,32 +300,27 @@ EXPORT_SYMBOL_NS_GPL(mpool_pool_create, MPOOL);
 
 /*
  * The pool is empty here: blocks other CPUs freed may wait on remote
- * queues.  A dead CPU's queue is collected at once into @c (nothing runs
- * there); an online CPU that has one is asked, by an IPI, to collect it
+ * queues.  An online CPU that has one is asked, by an IPI, to collect it
  * and give its cache back to the depot, since only an interrupt on that
- * CPU is sure not to be inside one of its fast paths.  Return: whether
- * anything came into @c now.  Context: the local lock of @c's CPU held.
+ * CPU is sure not to be inside one of its fast paths.  A dead CPU's queue
+ * is left to mpool_pool_flush(), which holds the hotplug lock: here, with
+ * interrupts off, the CPU could come back online under a collection.
+ * Context: the local lock of the calling CPU held.
  */
-static bool mpool_pool_reclaim(struct mpool_kpool *kp, struct mpool_cache *c)
+static void mpool_pool_reclaim(struct mpool_kpool *kp)
 {
 	unsigned int cpu, me = smp_processor_id();
 	struct mpool_pcp *pcp;
-	bool got = false;
 
-	for_each_possible_cpu(cpu) {
+	for_each_online_cpu(cpu) {
 		pcp = per_cpu_ptr(kp->pcp, cpu);
 		if (cpu == me || !mpool_cache_has_remote(&pcp->c))
 			continue;
-		if (cpu_online(cpu)) {
-			/* -EBUSY: one is on its way already. */
-			atomic_inc(&kp->drains);
-			if (smp_call_function_single_async(cpu, &pcp->drain))
-				atomic_dec(&kp->drains);
-		} else {
-			got |= mpool_cache_collect(&kp->core, &pcp->c, c);
-		}
+		/* -EBUSY: one is on its way already. */
+		atomic_inc(&kp->drains);
+		if (smp_call_function_single_async(cpu, &pcp->drain))
+			atomic_dec(&kp->drains);
 	}
-	return got;
 }
 
 /* The @drain IPI of struct mpool_pcp, on its own CPU, in hardirq context. */
@@ -349,8 +352,8 @@ void *mpool_pool_alloc(struct mpool_pool *p)
 	if (unlikely(p->slab.flags & MPOOL_F_SLOW) ||
 	    !mpool_cache_alloc_fast(p, c, &ptr)) {
 		ptr = mpool_cache_alloc(p, c);
-		if (unlikely(!ptr) && mpool_pool_reclaim(kp, c))
-			ptr = mpool_cache_alloc(p, c);
+		if (unlikely(!ptr))
+			mpool_pool_reclaim(kp);
 	}
 	local_unlock_irqrestore(&kp->pcp->lock, flags);
 	return ptr;
@@ -399,11 +402,15 @@ void mpool_pool_flush(struct mpool_pool *p)
 		return;
 	cpus_read_lock();
 	on_each_cpu(mpool_flush_local, kp, 1);
-	/* A dead CPU's queue gathers frees of blocks it handed out. */
+	/*
+	 * A dead CPU's queue gathers frees of blocks it handed out.  Its cache
+	 * was drained when it died; its queue is taken whole by each caller
+	 * (two flushes take disjoint parts) and goes to the slab's stack.
+	 */
 	for_each_possible_cpu(cpu)
 		if (!cpu_online(cpu))
-			mpool_cache_drain(&kp->core,
-					  &per_cpu_ptr(kp->pcp, cpu)->c);
+			mpool_cache_collect(&kp->core,
+					    &per_cpu_ptr(kp->pcp, cpu)->c, NULL);
 	cpus_read_unlock();
 }
 EXPORT_SYMBOL_NS_GPL(mpool_pool_flush, MPOOL);
@@ -423,8 +430,8 @@ int mpool_pool_alloc_bulk(struct mpool_pool *p, void **ptrs, size_t n)
 	local_lock_irqsave(&kp->pcp->lock, flags);
 	c = &this_cpu_ptr(kp->pcp)->c;
 	err = mpool_cache_alloc_bulk(p, c, ptrs, n);
-	if (unlikely(err) && mpool_pool_reclaim(kp, c))
-		err = mpool_cache_alloc_bulk(p, c, ptrs, n);
+	if (unlikely(err))
+		mpool_pool_reclaim(kp);
 	local_unlock_irqrestore(&kp->pcp->lock, flags);
 	return err;
 }

@@ -25,13 +25,13 @@
  * loaded, so mempool.ko cannot be unloaded under it.
  *
  * Contexts.  create and destroy may sleep (process context only).  alloc,
- * free and stats never sleep and are not NMI-safe.  On a kernel without
- * PREEMPT_RT they are safe in process, softirq and hardirq context: a
- * pool's per-CPU cache is taken under a local lock with interrupts off.
- * With PREEMPT_RT, local_lock_irqsave() is a per-CPU sleeping lock that
- * leaves interrupts on, so pool calls are for process and (threaded)
- * softirq context only, as for any RT spinlock; slab and arena calls are
- * lock-free and stay safe everywhere but NMI.  destroy must not race with
+ * free and stats never sleep and are not NMI-safe; they are safe in
+ * process, softirq and hardirq context: a pool's per-CPU cache is taken
+ * under a local lock with interrupts off.  PREEMPT_RT kernels are not
+ * supported (the module refuses to build): there local_lock_irqsave() is a
+ * sleeping lock that leaves interrupts on, and the pool's remote queues
+ * rely on an interrupt never finding a CPU inside its fast path.  destroy
+ * must not race with
  * any other call on the same allocator; arena reset must not race with
  * arena alloc.
  *
@@ -118,14 +118,14 @@ struct mpool_pool *mpool_pool_create(const char *name, size_t block_size,
  * mpool_pool_alloc() - take a block, from this CPU's cache when it can.
  * @p: the pool.
  *
- * Context: any but NMI (see Contexts above for PREEMPT_RT).
+ * Context: any but NMI.
  * Return: a 64-byte aligned block, or NULL when the pool and this CPU's
  * cache are empty.  Other CPUs' caches may hold free blocks (see
  * mpool_pool_flush()).  Blocks other CPUs freed that this CPU did not hand
  * out go back to the CPU that did; when this call finds the pool empty it
- * asks every CPU holding such blocks (an IPI) to give them back, so
- * they are allocatable anywhere within one interrupt round trip, and a dead
- * CPU's are taken back at once.
+ * asks every online CPU holding such blocks (an IPI) to give them back, so
+ * they are allocatable anywhere within one interrupt round trip; a dead
+ * CPU's are taken back by mpool_pool_flush().
  */
 void *mpool_pool_alloc(struct mpool_pool *p);
 
@@ -134,7 +134,7 @@ void *mpool_pool_alloc(struct mpool_pool *p);
  * @p: the pool.
  * @ptr: a block of @p allocated on any CPU, or NULL.
  *
- * Context: any but NMI (see Contexts above for PREEMPT_RT).
+ * Context: any but NMI.
  * Return: 0, -EINVAL, -EALREADY or -EUCLEAN; nothing changes on error.
  */
 int mpool_pool_free(struct mpool_pool *p, void *ptr);

@@ -42,6 +42,9 @@
 #define mpool_env_owner_enter(busy)	((void)(busy))
 #define mpool_env_owner_exit(busy)	((void)(busy))
 
+/* A full barrier; each use in common/ names the barrier it pairs with. */
+#define mpool_smp_mb()		smp_mb()
+
 /* A core symbol other modules may call. */
 #define EXPORT_SYMBOL_MPOOL(sym)	EXPORT_SYMBOL_NS_GPL(sym, MPOOL)
 

@@ -678,20 +678,29 @@ static bool mpool_steal(mempool_t *p, struct mpool_ucache *victim,
 	struct mpool_cache *c = &victim->c;
 	u32 list, spins;
 
+	/* An orphan has no owner to handshake with. */
+	if (mpool_cache_collect_orphan(&p->core, c, mine))
+		return true;
 	if (!mpool_membarrier_ok || !mpool_cache_has_remote(c))
 		return false;
 	list = mpool_cache_take_remote(c);
 	if (list == MPOOL_NIL)
 		return false;
+	mpool_cache_steal_mark(&p->core, c, list);
 	if (!syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0)) {
 		/* Pairs with the owner's release store of busy = 0. */
 		for (spins = 0; spins < 100000; spins++) {
 			if (!mpool_load_acquire(&c->busy))
-				return __mpool_cache_collect_list(&p->core, c,
-								  mine, list);
+				return mpool_cache_steal_take(&p->core, c, mine,
+							      list);
 			mpool_cpu_relax();
 		}
 	}
+	/*
+	 * The owner stays inside a free: give everything back.  Marked blocks
+	 * keep their STEALING word: the owner's collection takes them (it
+	 * accepts its own marks), and its late store, if any, beats them.
+	 */
 	mpool_cache_give_remote(&p->core, c, list);
 	return false;
 }

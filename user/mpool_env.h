@@ -83,6 +83,9 @@ typedef uint64_t u64;
 extern __thread const void *mpool_env_caller
 	__attribute__((tls_model("initial-exec")));
 
+/* A full barrier: the twin of smp_mb(). */
+#define mpool_smp_mb()		__atomic_thread_fence(__ATOMIC_SEQ_CST)
+
 /* Exporting a core symbol to other modules means nothing here. */
 #define EXPORT_SYMBOL_MPOOL(sym)	extern typeof(sym) sym
 
