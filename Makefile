@@ -13,7 +13,8 @@
 #   make sanitize      the unit tests under ASan+UBSan, then under TSan
 #   make install       PREFIX=/usr/local DESTDIR= : header, libs, mempool.pc
 #   make module        mempool.ko for a kernel: KDIR=/lib/modules/<ver>/build
-#   make kunit         the KUnit suites in QEMU, on the KASAN and KCSAN kernels
+#   make kunit         the KUnit suites in QEMU, on the KASAN and KCSAN kernels,
+#                      and the size-limits suite (panic_on_warn=1) on KASAN's
 #   make kselftest     the kselftest scripts in QEMU, on both test kernels and
 #                      on Debian's stock kernel
 #   make lint          checkpatch --strict, sparse, kernel-doc: common/, kernel/
@@ -207,10 +208,15 @@ module: | deps-kernel
 module-clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 
-# Each run writes build/logs/kernel-<kernel>-<suite>.{log,tap}.
+# Each run writes build/logs/kernel-<kernel>-<suite>.{log,tap}.  The
+# limits suite (mpool_limits_kunit.ko, a boot of its own with
+# panic_on_warn=1) runs on the KASAN kernel only: it checks create
+# arguments against fixed limits, which no data race or KCSAN changes, and
+# one more TCG boot costs minutes.
 kunit: | deps-kernel
 	@rc=0; for v in $(KERNEL_VARIANTS); do \
-		tools/vm/kernel-tests.sh $$v kunit || rc=1; done; exit $$rc
+		tools/vm/kernel-tests.sh $$v kunit || rc=1; done; \
+	tools/vm/kernel-tests.sh kasan limits || rc=1; exit $$rc
 
 kselftest: | deps-kernel
 	@rc=0; for v in $(KERNEL_VARIANTS) debian; do \
@@ -262,6 +268,7 @@ CHECK_LOGS = $(foreach d,build build/asan build/tsan,\
 	build/logs/clang.tap build/logs/install.tap build/logs/lint.tap \
 	build/logs/fuzz.tap \
 	$(foreach v,$(KERNEL_VARIANTS),build/logs/kernel-$(v)-kunit.tap) \
+	build/logs/kernel-kasan-limits.tap \
 	$(foreach v,$(KERNEL_VARIANTS) debian,build/logs/kernel-$(v)-kselftest.tap)
 
 # The library and tests build warning-free under clang too.
