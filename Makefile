@@ -4,23 +4,15 @@
 #
 # Under Kbuild (KERNELRELEASE set) the module is described by ./Kbuild and
 # this file adds nothing.  Otherwise this is the userspace build and the
-# home of every target:
+# home of every target: `make help` lists them, one line each (the "## "
+# comment on each target's line; check-make fails on a target without one).
 #
-#   make               build libmempool (static and shared), run unit tests
-#   make run           the main job: build everything, run the demo
-#   make check         every test the project has; ends "N passed, N failed"
-#   make test          the unit tests (kselftest harness)
-#   make sanitize      the unit tests under ASan+UBSan, then under TSan
-#   make install       PREFIX=/usr/local DESTDIR= : header, libs, mempool.pc
-#   make module        mempool.ko for a kernel: KDIR=/lib/modules/<ver>/build
-#   make kunit         the KUnit suites in QEMU, on the KASAN and KCSAN kernels,
-#                      and the size-limits suite (panic_on_warn=1) on KASAN's
-#   make kselftest     the kselftest scripts in QEMU, on both test kernels and
-#                      on Debian's stock kernel
-#   make lint          checkpatch --strict, sparse, kernel-doc: common/, kernel/
-#   make bench         every benchmark cell against glibc, jemalloc, mimalloc,
-#                      tcmalloc and a bare free list; CSV, charts, callgrind
-#   make bench_vs_malloc  the head-to-head table from a short run
+# make, make lib and make install need only make, a C compiler and
+# liburcu's headers; they honour CC, CPPFLAGS, CFLAGS, LDFLAGS, DESTDIR,
+# PREFIX, LIBDIR (and INCLUDEDIR, MANDIR, PKGCONFIGDIR).  Warnings are
+# errors only with WERROR=1 (make check sets it).  Nothing here installs
+# packages: tools/deps.sh does, as a step of its own; the deps targets only
+# check and say what to run.
 #
 ifneq ($(KERNELRELEASE),)
 # Kbuild reads ./Kbuild.
@@ -30,14 +22,17 @@ O ?= build
 PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
-VERSION := 1.0.0
-SOVER := 1
+# The header's MEMPOOL_VERSION_MAJOR.MINOR.PATCH; the soname is the major.
+VERSION := $(shell sed -n 's/^\#define MEMPOOL_VERSION_\(MAJOR\|MINOR\|PATCH\)[[:space:]]*\([0-9]*\)$$/\2/p' \
+	user/mempool.h | paste -sd.)
+SOVER := $(firstword $(subst ., ,$(VERSION)))
 
-CC ?= gcc
 CFLAGS ?= -O2 -g
 SANFLAGS ?=
-WARN := -Wall -Wextra -Werror
+WERROR ?=
+WARN := -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror)
 URCU_CFLAGS := $(shell pkg-config --cflags liburcu 2>/dev/null)
 
 # The shared harness headers, taken from Debian's linux-source-6.1.
@@ -51,33 +46,40 @@ LIB_PIC := $(patsubst %.c,$(O)/pic/%.o,$(LIB_SRC))
 HEADERS := $(wildcard common/*.h) user/mpool_env.h user/mempool.h \
 	user/mpool_testing.h
 
-TESTS := cases_test api_test threads_test checkers_test
+TESTS := cases_test api_test threads_test keys_test checkers_test report_test
 TEST_BIN := $(addprefix $(O)/tests/,$(TESTS))
 
-lib_cflags = $(CFLAGS) $(SANFLAGS) $(WARN) -std=gnu11 -pthread \
+lib_cflags = $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) $(WARN) -std=gnu11 -pthread \
 	-fvisibility=hidden -Icommon -Iuser $(URCU_CFLAGS)
-test_cflags = $(CFLAGS) $(SANFLAGS) $(WARN) -std=gnu11 -pthread \
+test_cflags = $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) $(WARN) -std=gnu11 -pthread \
 	-Wno-unused-parameter -Wno-sign-compare -Icommon -Iuser -I$(HDR) \
 	$(URCU_CFLAGS)
 
 .PHONY: all lib test run check sanitize sanitize-asan sanitize-tsan \
 	install uninstall clean deps check-user check-clang check-install \
 	module module-clean kunit kselftest lint deps-kernel check-kernel \
-	bench bench_vs_malloc bench-deps soak
+	bench bench-vs-malloc bench_vs_malloc bench-deps soak help man \
+	abi-baseline check-names check-abi check-man check-make
 .DELETE_ON_ERROR:
 
-all: lib test
+all: lib ## build libmempool.a and libmempool.so (the default)
 
-lib: $(O)/libmempool.a $(O)/libmempool.so
+lib: $(O)/libmempool.a $(O)/libmempool.so ## the same: the static and the shared library
 
-deps:
-	@bash tools/deps.sh user
+help: ## this list
+	@sed -n 's/^\([a-zA-Z_-]*\):.*## \(.*\)/\1\t\2/p' $(MAKEFILE_LIST) | \
+		awk -F'\t' '{ printf "  %-16s %s\n", $$1, $$2 }'
 
-$(O)/obj/%.o: %.c $(HEADERS) | deps
+# The packages each set of targets needs, checked, never installed: a
+# missing one stops the target with the command that installs it.
+deps: ## check the packages the tests and checks need (tools/deps.sh user installs them)
+	@bash tools/deps.sh --check user
+
+$(O)/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(lib_cflags) -c $< -o $@
+	$(CC) $(lib_cflags) -DMPOOL_STATIC_LIB -c $< -o $@
 
-$(O)/pic/%.o: %.c $(HEADERS) | deps
+$(O)/pic/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(lib_cflags) -fPIC -c $< -o $@
 
@@ -85,9 +87,12 @@ $(O)/libmempool.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-$(O)/libmempool.so.$(VERSION): $(LIB_PIC)
-	$(CC) $(CFLAGS) $(SANFLAGS) -shared -pthread \
-		-Wl,-soname,libmempool.so.$(SOVER) -o $@ $^
+# Only the symbols user/libmempool.map lists are exported, each with its
+# symbol version.
+$(O)/libmempool.so.$(VERSION): $(LIB_PIC) user/libmempool.map
+	$(CC) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) -shared -pthread \
+		-Wl,-soname,libmempool.so.$(SOVER) \
+		-Wl,--version-script=user/libmempool.map -o $@ $(LIB_PIC)
 
 $(O)/libmempool.so: $(O)/libmempool.so.$(VERSION)
 	ln -sf libmempool.so.$(VERSION) $(O)/libmempool.so.$(SOVER)
@@ -103,14 +108,19 @@ $(HDR)/kselftest_harness.h: | deps
 $(O)/tests/%: tests/user/%.c tests/shared/mpool_cases.h $(HEADERS) \
 		$(O)/libmempool.a $(HDR)/kselftest_harness.h
 	@mkdir -p $(dir $@)
-	$(CC) $(test_cflags) $< $(O)/libmempool.a -o $@
+	$(CC) $(test_cflags) $(LDFLAGS) $(TEST_LDFLAGS_$*) $< \
+		$(O)/libmempool.a -o $@
+
+# report_test checks that reports name a function when dladdr() can: its
+# functions are in the dynamic symbol table.
+TEST_LDFLAGS_report_test := -rdynamic
 
 # checkers_test runs this program, built with the same flags, under the
 # memory checkers.
 $(O)/tests/checkers_test: $(O)/tests/victim
 
 # Run each test binary; its TAP goes to the terminal and to a log.
-test: $(TEST_BIN)
+test: $(TEST_BIN) ## the unit tests (tests/user/*_test.c, kselftest harness, TAP)
 	@mkdir -p $(O)/logs
 	@for t in $(TESTS); do \
 		echo "== $(O)/tests/$$t"; \
@@ -119,27 +129,58 @@ test: $(TEST_BIN)
 	bash tools/tap-summary.sh $(addprefix $(O)/logs/,$(addsuffix .tap,$(TESTS)))
 
 $(O)/example: tools/example.c $(O)/libmempool.a
-	$(CC) $(test_cflags) $< $(O)/libmempool.a -o $@
+	$(CC) $(test_cflags) $(LDFLAGS) $< $(O)/libmempool.a -o $@
 
-run: lib $(O)/example
+run: lib $(O)/example ## build the library and run the demo, tools/example.c
 	$(O)/example
 
 # --- benchmarks (never part of check: times are not tests) -----------------
 
-$(O)/bench/bench: tools/bench/bench.c $(O)/libmempool.a
-	@mkdir -p $(dir $@)
-	$(CC) $(test_cflags) $< $(O)/libmempool.a -o $@
+# DPDK's rte_mempool joins as a peer when pkg-config finds libdpdk
+# (tools/deps.sh bench installs dpdk-dev); without it the bench builds as
+# before and "bench has dpdk" says no.  Its file gets DPDK's flags, bench.c
+# does not.
+DPDK_CFLAGS := $(shell pkg-config --cflags libdpdk 2>/dev/null)
+DPDK_LIBS := $(shell pkg-config --libs libdpdk 2>/dev/null)
+ifneq ($(DPDK_LIBS),)
+BENCH_DPDK_OBJ := $(O)/bench/bench_dpdk.o
+BENCH_DPDK_DEF := -DBENCH_HAVE_DPDK
+endif
 
-bench-deps:
-	@bash tools/deps.sh bench
+# Rewritten only when DPDK comes or goes, so that the bench is rebuilt then.
+.PHONY: bench-dpdk-stamp
+bench-dpdk-stamp: ## (internal) rewrites build/bench/dpdk.cfg when DPDK comes or goes
+$(O)/bench/dpdk.cfg: bench-dpdk-stamp
+	@mkdir -p $(dir $@)
+	@echo '$(BENCH_DPDK_DEF)' | cmp -s - $@ || \
+		echo '$(BENCH_DPDK_DEF)' > $@
+
+$(O)/bench/bench_dpdk.o: tools/bench/bench_dpdk.c tools/bench/bench_dpdk.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -std=gnu11 -pthread $(DPDK_CFLAGS) \
+		-c $< -o $@
+
+$(O)/bench/bench: tools/bench/bench.c tools/bench/bench_dpdk.h \
+		$(O)/libmempool.a $(O)/bench/dpdk.cfg $(BENCH_DPDK_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(test_cflags) $(LDFLAGS) $(BENCH_DPDK_DEF) $< $(BENCH_DPDK_OBJ) \
+		$(O)/libmempool.a $(DPDK_LIBS) -o $@
+
+bench-deps: ## check the benchmarks' packages (tools/deps.sh bench installs them)
+	@bash tools/deps.sh --check bench
 
 # Everything: tables, CSV and charts under build/bench, callgrind counts.
-bench: $(O)/bench/bench | bench-deps
+bench: | bench-deps ## every benchmark cell against glibc, jemalloc, mimalloc, tcmalloc, DPDK, a free list
+	@$(MAKE) --no-print-directory $(O)/bench/bench
 	python3 tools/bench/run.py suite --out $(abspath $(O))/bench
 
-# The spec's head-to-head table, from a short run.
-bench_vs_malloc: $(O)/bench/bench | bench-deps
+# The spec's head-to-head table, from a short run; the spec spells it
+# bench_vs_malloc, which stays as an alias.
+bench-vs-malloc: | bench-deps ## the spec's head-to-head table from a short run
+	@$(MAKE) --no-print-directory $(O)/bench/bench
 	python3 tools/bench/run.py vs-malloc --out $(abspath $(O))/bench
+
+bench_vs_malloc: bench-vs-malloc ## alias of bench-vs-malloc, the spec's name
 
 # --- sanitizers ---------------------------------------------------------
 
@@ -147,14 +188,14 @@ ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all
 TSAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=thread
 
-sanitize: sanitize-asan sanitize-tsan
+sanitize: sanitize-asan sanitize-tsan ## the unit tests under ASan+UBSan, then under TSan
 
-sanitize-asan:
+sanitize-asan: ## the unit tests under ASan and UBSan
 	$(MAKE) --no-print-directory test O=build/asan CFLAGS= \
 		SANFLAGS="$(ASAN_FLAGS)" \
 		TEST_ENV="ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1"
 
-sanitize-tsan:
+sanitize-tsan: ## the unit tests under TSan
 	$(MAKE) --no-print-directory test O=build/tsan CFLAGS= \
 		SANFLAGS="$(TSAN_FLAGS)" \
 		TEST_ENV="TSAN_OPTIONS=halt_on_error=1:abort_on_error=1:second_deadlock_stack=1"
@@ -163,7 +204,7 @@ sanitize-tsan:
 # stress with CPU hotplug under KCSAN in the VM.  Not part of check.
 
 SOAK_SECONDS ?= 75
-soak: | deps
+soak: | deps ## the cross-thread stress under TSan, then the kernel's under KCSAN (SOAK_SECONDS=75)
 	$(MAKE) --no-print-directory O=build/tsan CFLAGS= \
 		SANFLAGS="$(TSAN_FLAGS)" build/tsan/tests/threads_test
 	TSAN_OPTIONS=halt_on_error=1:abort_on_error=1 \
@@ -176,9 +217,18 @@ soak: | deps
 
 # --- install ------------------------------------------------------------
 
-install: lib
+# The man pages are committed (man/man3, made by `make man`), so installing
+# needs no kernel source.  INSTALLED is every file install writes and the
+# only files uninstall removes; check-install holds them to it.
+MAN_PAGES := $(sort $(wildcard man/man3/*.3))
+INSTALLED := $(INCLUDEDIR)/mempool.h $(LIBDIR)/libmempool.a \
+	$(LIBDIR)/libmempool.so.$(VERSION) $(LIBDIR)/libmempool.so.$(SOVER) \
+	$(LIBDIR)/libmempool.so $(PKGCONFIGDIR)/mempool.pc \
+	$(addprefix $(MANDIR)/man3/,$(notdir $(MAN_PAGES)))
+
+install: lib ## header, libraries, mempool.pc, man pages (PREFIX=/usr/local LIBDIR= DESTDIR=)
 	install -d $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR) \
-		$(DESTDIR)$(PKGCONFIGDIR)
+		$(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man3
 	install -m 644 user/mempool.h $(DESTDIR)$(INCLUDEDIR)/mempool.h
 	install -m 644 $(O)/libmempool.a $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(O)/libmempool.so.$(VERSION) $(DESTDIR)$(LIBDIR)/
@@ -187,10 +237,10 @@ install: lib
 	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|' \
 		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' \
 		user/mempool.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/mempool.pc
+	install -m 644 $(MAN_PAGES) $(DESTDIR)$(MANDIR)/man3/
 
-uninstall:
-	rm -f $(DESTDIR)$(INCLUDEDIR)/mempool.h $(DESTDIR)$(LIBDIR)/libmempool.* \
-		$(DESTDIR)$(PKGCONFIGDIR)/mempool.pc
+uninstall: ## remove exactly the files install wrote (same PREFIX, LIBDIR, DESTDIR)
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
 
 # --- the kernel module ----------------------------------------------------
 
@@ -199,13 +249,13 @@ KVER ?= $(shell ls /lib/modules 2>/dev/null | sort -V | tail -1)
 KDIR ?= /lib/modules/$(KVER)/build
 KERNEL_VARIANTS := kasan kcsan
 
-deps-kernel:
-	@bash tools/deps.sh kernel
+deps-kernel: ## check the kernel targets' packages (tools/deps.sh kernel installs them)
+	@bash tools/deps.sh --check kernel
 
-module: | deps-kernel
+module: | deps-kernel ## mempool.ko for a kernel (KDIR=/lib/modules/<version>/build)
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
-module-clean:
+module-clean: ## remove what make module built
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 
 # Each run writes build/logs/kernel-<kernel>-<suite>.{log,tap}.  The
@@ -213,12 +263,12 @@ module-clean:
 # panic_on_warn=1) runs on the KASAN kernel only: it checks create
 # arguments against fixed limits, which no data race or KCSAN changes, and
 # one more TCG boot costs minutes.
-kunit: | deps-kernel
+kunit: | deps-kernel ## the KUnit suites in QEMU, on the KASAN and KCSAN kernels (limits: KASAN's)
 	@rc=0; for v in $(KERNEL_VARIANTS); do \
 		tools/vm/kernel-tests.sh $$v kunit || rc=1; done; \
 	tools/vm/kernel-tests.sh kasan limits || rc=1; exit $$rc
 
-kselftest: | deps-kernel
+kselftest: | deps-kernel ## the kselftest scripts in QEMU, on both test kernels and Debian's
 	@rc=0; for v in $(KERNEL_VARIANTS) debian; do \
 		tools/vm/kernel-tests.sh $$v kselftest || rc=1; done; exit $$rc
 
@@ -237,16 +287,19 @@ $(CHECKPATCH_DIR)/scripts/checkpatch.pl: | deps
 	touch $@
 
 LINT_SRC := $(wildcard common/*.[ch] kernel/*.[ch])
-lint: $(CHECKPATCH_DIR)/scripts/checkpatch.pl | deps-kernel
+lint: $(CHECKPATCH_DIR)/scripts/checkpatch.pl | deps-kernel ## checkpatch --strict, sparse, kernel-doc on common/ and kernel/
 	@mkdir -p build/logs
 	@{ echo "TAP version 13"; echo "1..3"; \
 	if (cd $(CHECKPATCH_DIR) && scripts/checkpatch.pl --strict --no-tree \
 		--quiet -f $(abspath $(LINT_SRC))) >build/logs/checkpatch.out 2>&1; \
-	then echo "ok 1 checkpatch.pl --strict: common/ and kernel/"; \
+	then echo "ok 1 checkpatch.pl --strict: common/, kernel/, the example module"; \
 	else cat build/logs/checkpatch.out >&2; \
-		echo "not ok 1 checkpatch.pl --strict: common/ and kernel/"; fi; \
+		echo "not ok 1 checkpatch.pl --strict: common/, kernel/, the example module"; fi; \
 	flock build/.kmod.lock $(MAKE) -s -C $(KDIR) M=$(CURDIR) C=2 \
-		modules >build/logs/sparse.out 2>&1; \
+		MPOOL_TESTS=1 modules >build/logs/sparse.out 2>&1; \
+	flock build/.kmod.lock $(MAKE) -s -C $(KDIR) \
+		M=$(CURDIR)/tools/examples/kmod C=2 modules \
+		>>build/logs/sparse.out 2>&1; \
 	if ! grep -E 'warning:|error:' build/logs/sparse.out >&2; \
 	then echo "ok 2 sparse (make C=2): no warnings"; \
 	else echo "not ok 2 sparse (make C=2): no warnings"; fi; \
@@ -259,22 +312,73 @@ lint: $(CHECKPATCH_DIR)/scripts/checkpatch.pl | deps-kernel
 	} > build/logs/lint.tap
 	@cat build/logs/lint.tap
 
-check-kernel: lint kunit kselftest
+check-kernel: lint kunit kselftest ## the kernel half of check: lint, kunit, kselftest
+
+# --- reference documentation -------------------------------------------
+#
+# The man pages (section 3) are made from mempool.h's kernel-doc comments
+# by the kernel's scripts/kernel-doc (in linux-source-6.1, unpacked with
+# checkpatch.pl) and committed in man/man3, so that make install needs no
+# kernel source; check-man fails when they are stale.
+KERNEL_DOC := $(CHECKPATCH_DIR)/scripts/kernel-doc
+$(KERNEL_DOC): $(CHECKPATCH_DIR)/scripts/checkpatch.pl ;
+
+man: $(KERNEL_DOC) ## remake man/man3 from mempool.h's kernel-doc (commit the result)
+	bash tools/mkman.sh $(KERNEL_DOC) man/man3
+
+check-man: $(KERNEL_DOC) ## man/man3 is up to date with mempool.h, complete, and renders cleanly
+	@mkdir -p build/logs
+	@LOG=build/logs/man.out bash tests/build/check-man.sh $(KERNEL_DOC) \
+		build/man/man3 > build/logs/man.tap; cat build/logs/man.tap
+
+# --- the ABI ------------------------------------------------------------
+#
+# abi/libmempool.abi is the ABI of libmempool.so (libabigail's abidw, the
+# declarations of mempool.h only); check-abi compares a fresh build with
+# abidiff and fails on any change but added calls.  Both build the library
+# apart (build/abi), with debug information, whatever CFLAGS say.
+ABI_SO := build/abi/libmempool.so.$(VERSION)
+abi_build = $(MAKE) --no-print-directory -s O=build/abi CFLAGS="-O2 -g" \
+	SANFLAGS= build/abi/libmempool.so
+
+abi-baseline: ## rewrite abi/libmempool.abi after an intended ABI change (commit it)
+	@$(abi_build)
+	bash tests/build/check-abi.sh dump $(ABI_SO) abi/libmempool.abi
+
+check-abi: | deps ## the ABI of libmempool.so against abi/libmempool.abi (abidiff)
+	@$(abi_build)
+	@mkdir -p build/logs
+	@LOG=build/logs/abi.out bash tests/build/check-abi.sh check $(ABI_SO) \
+		abi/libmempool.abi > build/logs/abi.tap; cat build/logs/abi.tap
+
+# --- the library's names, install and Makefile ---------------------------
+
+check-names: lib ## exported symbols are mempool_*, versioned; short names and MEMPOOL_NO_SHORT_NAMES work
+	@mkdir -p build/logs
+	@O=$(O) CC="$(CC)" WARN="$(WARN)" VERSION=$(VERSION) \
+		LOG=build/logs/names.out bash tests/build/check-names.sh \
+		> build/logs/names.tap; cat build/logs/names.tap
+
+check-make: ## the Makefile: no deps for lib/install, flags honoured, WERROR, make help
+	@mkdir -p build/logs
+	@MAKE="$(MAKE)" LOG=build/logs/make.out bash tests/build/check-make.sh \
+		> build/logs/make.tap; cat build/logs/make.tap
 
 # --- check: everything, with one summary line ----------------------------
 
 CHECK_LOGS = $(foreach d,build build/asan build/tsan,\
 		$(addprefix $(d)/logs/,$(addsuffix .tap,$(TESTS)))) \
 	build/logs/clang.tap build/logs/install.tap build/logs/lint.tap \
-	build/logs/fuzz.tap \
+	build/logs/fuzz.tap build/logs/names.tap build/logs/abi.tap \
+	build/logs/man.tap build/logs/make.tap \
 	$(foreach v,$(KERNEL_VARIANTS),build/logs/kernel-$(v)-kunit.tap) \
 	build/logs/kernel-kasan-limits.tap \
 	$(foreach v,$(KERNEL_VARIANTS) debian,build/logs/kernel-$(v)-kselftest.tap)
 
 # The library and tests build warning-free under clang too.
-check-clang: | deps
+check-clang: | deps ## the library and tests build with clang -Wall -Wextra -Werror
 	@mkdir -p build/logs
-	@if $(MAKE) --no-print-directory -s O=build/clang CC=clang lib \
+	@if $(MAKE) --no-print-directory -s O=build/clang CC=clang WERROR=1 lib \
 		$(addprefix build/clang/tests/,$(TESTS)) >build/logs/clang.out 2>&1; \
 	then echo "ok 1 clang -Wall -Wextra -Werror build"; \
 	else cat build/logs/clang.out; \
@@ -282,29 +386,22 @@ check-clang: | deps
 		> build/logs/clang.tap
 	@cat build/logs/clang.tap
 
-# make install into a staging root; build and run an app with pkg-config.
-check-install: lib
-	@rm -rf build/stage && mkdir -p build/logs
-	@$(MAKE) --no-print-directory -s install DESTDIR=$(abspath build/stage) \
-		PREFIX=/usr >/dev/null
-	@if PKG_CONFIG_SYSROOT_DIR=$(abspath build/stage) \
-		PKG_CONFIG_LIBDIR=$(abspath build/stage)/usr/lib/pkgconfig \
-		sh -c 'cc tools/example.c -o build/stage/example \
-			$$(pkg-config --cflags --libs mempool)' && \
-		LD_LIBRARY_PATH=build/stage/usr/lib build/stage/example \
-			>build/logs/install.out 2>&1 && \
-		readelf -d build/stage/usr/lib/libmempool.so.$(VERSION) | \
-			grep -q 'SONAME.*libmempool.so.$(SOVER)'; \
-	then echo "ok 1 install, pkg-config build and run against libmempool.so"; \
-	else echo "not ok 1 install, pkg-config build and run against libmempool.so"; \
-	fi > build/logs/install.tap
-	@cat build/logs/install.tap
+# make install into a staging root beside files not ours; build and run an
+# app with pkg-config; read the man pages; make uninstall leaves the others.
+check-install: lib ## install, pkg-config build and run, man pages, uninstall, in build/stage
+	@mkdir -p build/logs
+	@MAKE="$(MAKE)" CC="$(CC)" VERSION=$(VERSION) SOVER=$(SOVER) \
+		LOG=build/logs/install.out bash tests/build/check-install.sh \
+		> build/logs/install.tap; cat build/logs/install.tap
 
-check-user: test sanitize check-clang check-install check-fuzz
+CHECK_USER := test sanitize check-clang check-install check-fuzz check-names \
+	check-abi check-man check-make
+check-user: $(CHECK_USER) ## the userspace half of check
 
-check:
+# Warnings are errors in check (and so in CI).
+check: ## every test the project has (WERROR=1); ends "N passed, N failed, N skipped"
 	@rm -rf build/logs build/asan/logs build/tsan/logs
-	@$(MAKE) --no-print-directory -k check-user check-kernel || true
+	@$(MAKE) --no-print-directory -k check-user check-kernel WERROR=1 || true
 	@echo "== summary"
 	@bash tools/tap-summary.sh $(CHECK_LOGS)
 
@@ -314,8 +411,90 @@ check:
 # bare per-CPU free list, inside Debian's stock kernel in QEMU (a few
 # minutes): writes build/bench/kernel.csv and prints the medians.
 .PHONY: bench-kernel
-bench-kernel: | deps-kernel
+bench-kernel: | deps-kernel ## the kernel benchmark module on Debian's stock kernel in QEMU
 	@bash tools/bench/kernel-bench.sh
+
+# --- installing mempool.ko; the example user module ---------------------
+#
+# make module builds mempool.ko alone: Kbuild adds the test modules only
+# with MPOOL_TESTS=1, which the test runners (tools/vm/kernel-tests.sh,
+# make lint) pass.  So the kernel's modules_install, and DKMS, install
+# mempool.ko and nothing else.
+.PHONY: module-install kmod-example
+
+# depmod runs here because Debian's headers carry no System.map, without
+# which the kernel's modules_install skips it.
+module-install: module ## install mempool.ko alone into /lib/modules/$(KVER)/extra (INSTALL_MOD_PATH=)
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
+	depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KVER)
+
+kmod-example: module ## the example user module, tools/examples/kmod, against this mempool.ko
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/tools/examples/kmod modules
+
+# make lint checks the example module as it checks common/ and kernel/.
+LINT_SRC += tools/examples/kmod/mpool_example.c
+
+# --- DKMS: mempool.ko built for every installed kernel --------------------
+#
+#   make dkms-src-install  the module's sources and dkms.conf into
+#                          $(DESTDIR)/usr/src/mempool-<version>, what the
+#                          Debian package mempool-dkms ships
+#   make dkms-install      that, then dkms add, and dkms install (build and
+#                          install) for every kernel whose headers are in
+#                          /lib/modules/*/build; as root
+#   make dkms-uninstall    dkms remove for every kernel, and the sources
+#
+# <version> is dkms.conf's PACKAGE_VERSION (tools/deb-test.sh checks that it
+# is VERSION).  Always under /usr/src: DKMS looks nowhere else.
+.PHONY: dkms-src-install dkms-install dkms-uninstall
+
+DKMS_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf)
+DKMS_DIR = $(DESTDIR)/usr/src/mempool-$(DKMS_VERSION)
+DKMS_FILES := dkms.conf Kbuild $(wildcard common/*.[ch] kernel/*.[ch])
+
+dkms-src-install: ## the module's sources and dkms.conf into $(DESTDIR)/usr/src/mempool-<version>
+	for f in $(DKMS_FILES); do \
+		install -D -m 644 $$f $(DKMS_DIR)/$$f || exit 1; \
+	done
+	install -D -m 755 tools/dkms/post-build.sh \
+		$(DKMS_DIR)/tools/dkms/post-build.sh
+
+dkms-install: ## that, then dkms add and install for every kernel with headers (root)
+	$(MAKE) --no-print-directory dkms-src-install DESTDIR=
+	dkms add mempool/$(DKMS_VERSION)
+	for b in /lib/modules/*/build; do \
+		[ -d $$b ] || continue; \
+		dkms install mempool/$(DKMS_VERSION) \
+			-k $$(basename $$(dirname $$b)) || exit 1; \
+	done
+
+dkms-uninstall: ## dkms remove for every kernel, and the sources (root)
+	-dkms remove mempool/$(DKMS_VERSION) --all
+	rm -rf /usr/src/mempool-$(DKMS_VERSION)
+
+# --- Debian packages --------------------------------------------------------
+#
+#   make deb        dpkg-buildpackage -us -uc -b from a copy of the tree in
+#                   build/deb/src (it cleans its source tree): libmempool1,
+#                   libmempool-dev and mempool-dkms in build/deb/, and
+#                   lintian's report in build/deb/lintian.txt
+#   make check-pkg  that, then install the packages as a user would, build
+#                   and run tools/example.c with plain pkg-config, let DKMS
+#                   build mempool.ko for the installed headers, build the
+#                   example module against the installed source, purge it
+#                   all and check the machine is as it was; as root (else
+#                   it skips, saying why); writes build/logs/pkg.tap
+.PHONY: deb check-pkg
+
+deb: ## the Debian packages, built from a copy of the tree into build/deb
+	@bash tools/deb-test.sh build
+
+check-pkg: ## build, install, use, DKMS-build and purge the Debian packages (root)
+	@bash tools/deb-test.sh check
+
+# make check runs it with the userspace half (check-user).
+check-user: check-pkg
+CHECK_LOGS += build/logs/pkg.tap
 
 # --- fuzzing: libFuzzer harnesses (clang) ---------------------------------
 #
@@ -346,14 +525,14 @@ FUZZ_SAN_mpool_fuzz := -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=all
 FUZZ_SAN_mpool_fuzz_mt := -fsanitize=fuzzer,address
 
-fuzz-build: $(FUZZ_BIN)
+fuzz-build: $(FUZZ_BIN) ## build the libFuzzer harnesses (clang)
 
 $(FUZZ_BIN): build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(HEADERS) | deps
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(fuzz_cflags) $(FUZZ_SAN_$*) $< $(LIB_SRC) -o $@
 
 # One fuzzing process at a time: the machines have two cores.
-fuzz: $(FUZZ_BIN)
+fuzz: $(FUZZ_BIN) ## each fuzzer for FUZZ_TIME seconds (600); FUZZ_SAVE=1 grows the corpus
 	@rc=0; for f in $(FUZZ); do \
 		c=build/fuzz/corpus-$$f; \
 		echo "== $$f: $(FUZZ_TIME) s on $$c"; \
@@ -368,7 +547,7 @@ fuzz: $(FUZZ_BIN)
 		fi; \
 	done; exit $$rc
 
-check-fuzz: | deps
+check-fuzz: | deps ## each fuzzer for FUZZ_CHECK_TIME seconds (60) from the seeds
 	@mkdir -p build/logs
 	@{ echo "TAP version 13"; echo "1..2"; n=0; \
 	for f in $(FUZZ); do \
@@ -396,7 +575,7 @@ check-fuzz: | deps
 
 # The library's build and every by-product of a Kbuild run in this tree
 # (module, stress and KUnit objects, .cmd files, Module.symvers).
-clean:
+clean: ## remove build/ and every by-product of a Kbuild run
 	rm -rf build
 	find . \( -name '*.o' -o -name '*.ko' -o -name '*.mod' -o \
 		-name '*.mod.c' -o -name '.*.cmd' -o -name '*.o.d' -o \

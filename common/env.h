@@ -48,6 +48,11 @@
  *                                    @span bytes, of which only the first
  *                                    @size may be touched
  *   mpool_env_block_free(id, on, p, span)       a block is given back
+ *   mpool_env_owner_enter(busy)      a cache's owner enters / leaves a
+ *   mpool_env_owner_exit(busy)       fast-path free: what a thief of its
+ *                                    remote queue needs to see (userspace:
+ *                                    *busy = 1 / 0 with compiler barriers;
+ *                                    kernel: nothing, see common/pool.c)
  *   mpool_env_open(on, p, size)      the allocator itself reads free memory
  *   mpool_env_close(on, p, size)     (debug checks), and is done
  *

@@ -38,10 +38,10 @@
  * poison them whole).
  *
  * Checks.  A pointer is validated by arithmetic: inside the segment, a
- * multiple of the stride from its start, then by its state word
- * (MPOOL_BLK_ALLOC or MPOOL_BLK_FREE).  Misuse returns -EINVAL (not a block
- * of this allocator), -EALREADY (already free) or -EUCLEAN (metadata in a
- * state it can never legally hold), is counted, and is reported through
+ * multiple of the stride from its start, then by its state word (see the
+ * block states below).  Misuse returns -EINVAL (not a block of this
+ * allocator), -EALREADY (already free) or -EUCLEAN (metadata in a state it
+ * can never legally hold), is counted, and is reported through
  * mpool_env_report(); the allocator's state is left unchanged.  Create
  * arguments are checked here too, once for both worlds, against the
  * stride that results, not just the size asked for.
@@ -65,11 +65,77 @@
 /* Blocks are numbered with 32 bits; MPOOL_NIL is reserved. */
 #define MPOOL_MAX_COUNT		0x7fffffffu
 
-/* Block state words.  Anything else in a state word is corruption. */
+/*
+ * Block state words.  Anything else in a state word is corruption.
+ *
+ * An allocated block carries the id of its owner, the cache (thread or CPU)
+ * that handed it out, in its low 16 bits; MPOOL_OWNER_NONE when it came
+ * from a slab's stack directly.  A block freed by a context other than its
+ * owner waits as REMOTE(owner) on the owner's remote queue.  FREE, STACKED
+ * and BAD carry no owner: a FREE block belongs to whoever holds it in a
+ * cache or magazine.  The protocol is at the top of common/pool.c.
+ *
+ * A block's word is 64 bits: this state in the low half, and in the high
+ * half a sequence number that goes up by one each time an allocation of the
+ * block ends (it is freed).  A compare-and-swap on the whole word therefore
+ * fails when the allocation its caller saw has ended, even if the block was
+ * handed out again and holds the same state: a remote free stopped for any
+ * time between its load and its swap cannot free a later allocation.
+ */
 #define MPOOL_BLK_FREE		0xf4ee0b1cu
-#define MPOOL_BLK_ALLOC		0xa110c8edu
 #define MPOOL_BLK_STACKED	0x57acced0u
 #define MPOOL_BLK_BAD		0xbad0b10cu	/* quarantined, never reused */
+#define MPOOL_BLK_ALLOC_TAG	0xa1100000u	/* | owner */
+#define MPOOL_BLK_REMOTE_TAG	0x9e4d0000u	/* | owner */
+#define MPOOL_BLK_TAG_MASK	0xffff0000u
+#define MPOOL_OWNER_NONE	0xffffu
+/* Owner ids are 0 .. MPOOL_MAX_OWNERS - 1. */
+#define MPOOL_MAX_OWNERS	0xffffu
+#define MPOOL_BLK_ALLOC_NONE	(MPOOL_BLK_ALLOC_TAG | MPOOL_OWNER_NONE)
+/* No block's state is ever this: the tag of a cache that must not free. */
+#define MPOOL_BLK_NO_TAG	0xdeadca5eu
+
+#define MPOOL_SEQ_ONE		0x100000000ull
+
+/* The state half of a block's word. */
+static inline u32 mpool_blk_state(u64 w)
+{
+	return (u32)w;
+}
+
+/* Word @w with its state replaced by @st, same sequence number. */
+static inline u64 mpool_blk_word(u64 w, u32 st)
+{
+	return (w & ~(u64)0xffffffffu) | st;
+}
+
+/* The word after the allocation in @w ends: state @st, next sequence. */
+static inline u64 mpool_blk_ended(u64 w, u32 st)
+{
+	return mpool_blk_word(w, st) + MPOOL_SEQ_ONE;
+}
+
+static inline bool mpool_blk_is_alloc(u32 st)
+{
+	return (st & MPOOL_BLK_TAG_MASK) == MPOOL_BLK_ALLOC_TAG;
+}
+
+static inline bool mpool_blk_is_remote(u32 st)
+{
+	return (st & MPOOL_BLK_TAG_MASK) == MPOOL_BLK_REMOTE_TAG;
+}
+
+static inline u32 mpool_blk_owner(u32 st)
+{
+	return st & ~MPOOL_BLK_TAG_MASK;
+}
+
+/* Whether a block in state @st has been freed (and not handed out since). */
+static inline bool mpool_blk_is_freed(u32 st)
+{
+	return st == MPOOL_BLK_FREE || st == MPOOL_BLK_STACKED ||
+	       mpool_blk_is_remote(st);
+}
 
 enum mpool_misuse {
 	MPOOL_MISUSE_INVALID,	/* -EINVAL: not a block of this allocator */
@@ -81,7 +147,7 @@ enum mpool_misuse {
 /**
  * struct mpool_slab - fixed-size blocks over a lock-free stack.
  * @base: first block; page aligned.
- * @state: one MPOOL_BLK_* word per block.
+ * @state: one word per block: {sequence:32, MPOOL_BLK_* state:32}.
  * @inv: the inverse of @stride's odd factor modulo 2^64 (see
  *	mpool_slab_index_checked()).
  * @count: number of blocks.
@@ -111,7 +177,7 @@ enum mpool_misuse {
  */
 struct mpool_slab {
 	u8 *base;
-	u32 *state;
+	u64 *state;
 	u64 inv;
 	u32 count;
 	u32 shift;
@@ -202,57 +268,28 @@ static inline int mpool_slab_index_checked(const struct mpool_slab *s,
 }
 
 /*
- * __mpool_transition() - move block @idx from state @from to state @to.
+ * __mpool_cas_state() - move block @idx from word @from to word @to by
+ * compare-and-swap: the only way any slow path changes a block's word, so
+ * that of two contexts racing on one block exactly one wins.  (The fast
+ * paths of a cache's owner use plain stores; common/pool.c says why that
+ * is safe.)
  *
- * A block is MPOOL_BLK_ALLOC (a user owns it), MPOOL_BLK_FREE (in a cache or
- * a magazine, both plain arrays) or MPOOL_BLK_STACKED (linked on a lock-free
- * stack through next[]).  Entering a linked stack is always a
- * compare-and-swap, so an index is on a stack at most once: a duplicate
- * could otherwise close a cycle in next[] and corrupt the free list.
- *
- * Cache frees and allocations (FREE <-> ALLOC) are the fast path.  Without
- * MPOOL_F_DEBUG they are a relaxed load, a compare and a relaxed store.
- * That always catches a sequential double free, wherever the free block
- * sits, because its word says FREE or STACKED from the moment it is freed
- * until it is handed out again.  Two threads freeing the same block at the
- * same instant can both read ALLOC and both succeed: the block then sits in
- * two caches.  Nothing shared is corrupted by that: a later allocation of
- * the second copy finds ALLOC (or STACKED) where FREE must be, reports
- * -EUCLEAN and drops the copy, and a spill of the second copy onto a stack
- * loses its compare-and-swap and is dropped the same way.  Only two
- * allocations of the two copies racing within a few instructions could
- * hand the block out twice.  With MPOOL_F_DEBUG every transition is a
- * compare-and-swap: one of two racing frees wins, the other gets
- * -EALREADY.
- *
- * Return: 0, -EALREADY (@from was ALLOC and the block is free) or -EUCLEAN.
+ * Return: 0, or the error a caller that expected @from reports: -EALREADY
+ * when @from was an allocation (it has ended: the block was freed, and
+ * maybe handed out again since), -EUCLEAN for anything else; *@seen holds
+ * the word found.
  */
-static inline int __mpool_transition(struct mpool_slab *s, u32 idx, u32 from,
-				     u32 to, bool cas)
+static inline int __mpool_cas_state(struct mpool_slab *s, u32 idx, u64 from,
+				    u64 to, u64 *seen)
 {
-	u32 old;
+	u64 old = from;
 
-	if (unlikely(cas)) {
-		old = from;
-		if (mpool_try_cmpxchg(&s->state[idx], &old, to))
-			return 0;
-	} else {
-		old = MPOOL_READ(s->state[idx]);
-		if (likely(old == from)) {
-			MPOOL_WRITE(s->state[idx], to);
-			return 0;
-		}
-	}
-	if (from == MPOOL_BLK_ALLOC &&
-	    (old == MPOOL_BLK_FREE || old == MPOOL_BLK_STACKED))
+	if (likely(mpool_try_cmpxchg(&s->state[idx], &old, to)))
+		return 0;
+	*seen = old;
+	if (mpool_blk_is_alloc(mpool_blk_state(from)))
 		return -EALREADY;
 	return -EUCLEAN;
-}
-
-/* Whether fast-path transitions of @s must be compare-and-swap. */
-static inline bool __mpool_debug(const struct mpool_slab *s)
-{
-	return s->flags & MPOOL_F_DEBUG;
 }
 
 /*
@@ -320,9 +357,30 @@ void mpool_arena_fini(struct mpool_arena *a);
 
 /* --- the pool (common/pool.c) ---------------------------------------- */
 
+/* A free block as caches and magazines hold it: its address. */
+struct mpool_round {
+	void *ptr;
+};
+
 /**
- * struct mpool_cache - one thread's or one CPU's free blocks.
+ * struct mpool_cache - one thread's or one CPU's free blocks, and the
+ *	queue of blocks it owns that other contexts have freed.
  * @count: blocks in @objs; written only by the owner, read by statistics.
+ * @busy: 1 while the owner is inside a fast-path free (userspace: the
+ *	owner's half of the handshake with a thief; the kernel never sets it).
+ * @alloc_tag: MPOOL_BLK_ALLOC_TAG | @owner, the state of the blocks this
+ *	cache hands out.
+ * @alloc_delta: what the fast alloc adds to a FREE word to make it
+ *	ALLOC(@owner), sequence kept.
+ * @free_delta: what the fast free adds to an ALLOC(@owner) word to make it
+ *	FREE with the next sequence number.
+ * @owner: this cache's owner id (a CPU, or a thread's slot in its pool).
+ * @gone: MPOOL_OWNER_LIVE while a context owns the cache; MPOOL_OWNER_GONE
+ *	when none does (its thread exited): a remote freer may then claim it
+ *	(MPOOL_OWNER_CLAIMED) and free the blocks it handed out directly.
+ * @rhead: the remote queue: a lock-free LIFO of block indices linked
+ *	through the pool's @rnext, pushed by any context, taken whole by the
+ *	owner (or a thief).  On its own cache line: other contexts write it.
  * @objs: a stack of free blocks' addresses, room for 2 * magazine size.
  *	Addresses rather than indices: an allocation returns what it pops
  *	with no arithmetic, so a free followed by an allocation does not
@@ -334,7 +392,15 @@ void mpool_arena_fini(struct mpool_arena *a);
  */
 struct mpool_cache {
 	u32 count;
-	void *objs[];
+	u32 busy;
+	u32 alloc_tag;
+	u32 owner;
+	u32 gone;
+	u64 alloc_delta;
+	u64 free_delta;
+	/* Written by other contexts: on a line of its own. */
+	u32 __aligned(MPOOL_ALIGN) rhead;
+	struct mpool_round objs[] __aligned(MPOOL_ALIGN);
 };
 
 /**
@@ -342,7 +408,12 @@ struct mpool_cache {
  * @slab: the blocks, and the stack of free blocks not in magazines.
  * @mag_size: rounds per magazine (cache_size / 2 rounded up; 0: no cache).
  * @nmags: magazines in the depot.
- * @rounds: @nmags * @mag_size block addresses, the magazines' contents.
+ * @rounds: @nmags * @mag_size blocks, the magazines' contents.
+ * @rnext: per-block link of the remote queues; MPOOL_NOT_QUEUED when the
+ *	block is on none.  A block is on at most one remote queue at a time.
+ * @owners: the cache of each owner id, or NULL (@nowners entries); set by
+ *	the build when it makes a cache, cleared when the cache goes away.
+ * @nowners: how many owner ids the build may hand out.
  * @full: stack of magazine indices holding @mag_size free blocks each.
  * @empty: stack of magazine indices holding nothing.
  */
@@ -350,37 +421,71 @@ struct mpool_pool {
 	struct mpool_slab slab;
 	u32 mag_size;
 	u32 nmags;
-	void **rounds;
+	struct mpool_round *rounds;
+	u32 *rnext;
+	struct mpool_cache **owners;
+	u32 nowners;
 	struct mpool_stack full __aligned(MPOOL_ALIGN);
 	struct mpool_stack empty __aligned(MPOOL_ALIGN);
 };
 
+#define MPOOL_OWNER_LIVE	0u
+#define MPOOL_OWNER_GONE	1u
+#define MPOOL_OWNER_CLAIMED	2u
+
+/* rnext[] of a block that is on no remote queue. */
+#define MPOOL_NOT_QUEUED	0xfffffffeu
+
 int mpool_pool_init(struct mpool_pool *p, size_t block_size,
-		    size_t cache_size, size_t capacity, unsigned int flags);
+		    size_t cache_size, size_t capacity, unsigned int flags,
+		    u32 nowners);
 void mpool_pool_fini(struct mpool_pool *p);
 size_t mpool_cache_bytes(const struct mpool_pool *p);
+void mpool_cache_init(struct mpool_pool *p, struct mpool_cache *c, u32 owner);
+void mpool_cache_orphan(struct mpool_cache *c);
+void mpool_cache_adopt(struct mpool_cache *c);
+void mpool_cache_fini(struct mpool_pool *p, struct mpool_cache *c);
 void *mpool_cache_alloc(struct mpool_pool *p, struct mpool_cache *c);
 int mpool_cache_free(struct mpool_pool *p, struct mpool_cache *c, void *ptr);
+int mpool_cache_alloc_bulk(struct mpool_pool *p, struct mpool_cache *c,
+			   void **ptrs, size_t n);
+int mpool_cache_free_bulk(struct mpool_pool *p, struct mpool_cache *c,
+			  void *const *ptrs, size_t n);
 void mpool_cache_drain(struct mpool_pool *p, struct mpool_cache *c);
+bool mpool_cache_collect(struct mpool_pool *p, struct mpool_cache *from,
+			 struct mpool_cache *into);
+u32 mpool_cache_take_remote(struct mpool_cache *c);
+void mpool_cache_give_remote(struct mpool_pool *p, struct mpool_cache *c,
+			     u32 first);
+bool __mpool_cache_collect_list(struct mpool_pool *p, struct mpool_cache *from,
+				struct mpool_cache *into, u32 i);
+int mpool_pool_free_nocache(struct mpool_pool *p, void *ptr);
 void mpool_pool_fill_stats(struct mpool_pool *p, struct mpool_stats *st,
 			   size_t cached);
 void mpool_pool_rebuild(struct mpool_pool *p);
+
+/* Whether @c's remote queue holds anything (a hint: it may change). */
+static inline bool mpool_cache_has_remote(const struct mpool_cache *c)
+{
+	return MPOOL_READ(c->rhead) != MPOOL_NIL;
+}
 
 /**
  * mpool_cache_alloc_fast() - the common case of mpool_cache_alloc() alone.
  * @p: the pool.
  * @c: the calling context's cache (the caller owns it).
+ * @out: where the block goes.
  *
  * A build calls this first and, when it returns false, calls
  * mpool_cache_alloc(), which handles every other case (an empty cache, a
  * state word that is not FREE).  Kept free of calls so that the compiler
- * can make the caller's fast path a leaf.
+ * can make the caller's fast path a leaf.  Plain loads and stores only:
+ * the blocks in @c are FREE, and nobody but the owner writes a FREE
+ * block's word while it sits in a cache.
  *
  * Only for a pool without MPOOL_F_SLOW (debug mode, a memory checker): the
  * caller checks the flag, once per pool if it can, and sends such a pool
  * to mpool_cache_alloc() always.
- *
- * @out: where the block goes.
  *
  * Return: true with a block in *@out, or false with nothing changed.
  */
@@ -388,16 +493,18 @@ static inline bool mpool_cache_alloc_fast(struct mpool_pool *p,
 					  struct mpool_cache *c, void **out)
 {
 	struct mpool_slab *s = &p->slab;
-	u32 n = c->count, idx;
+	u32 n = c->count;
+	u64 idx, w;
 	void *ptr;
 
 	if (unlikely(!n))
 		return false;
-	ptr = c->objs[n - 1];
-	idx = mpool_slab_index_unchecked(s, ptr);
-	if (unlikely(MPOOL_READ(s->state[idx]) != MPOOL_BLK_FREE))
+	ptr = c->objs[n - 1].ptr;
+	idx = mpool_ror64((u64)((u8 *)ptr - s->base) * s->inv, s->shift);
+	w = MPOOL_READ(s->state[idx]);
+	if (unlikely(mpool_blk_state(w) != MPOOL_BLK_FREE))
 		return false;
-	MPOOL_WRITE(s->state[idx], MPOOL_BLK_ALLOC);
+	MPOOL_WRITE(s->state[idx], w + c->alloc_delta);
 	MPOOL_WRITE(c->count, n - 1);
 	/* No MPOOL_F_CHECKER here: only ASan's poisoning can remain. */
 	mpool_env_block_alloc(s, false, ptr, s->block_size, s->stride);
@@ -411,10 +518,16 @@ static inline bool mpool_cache_alloc_fast(struct mpool_pool *p,
  * @c: the calling context's cache (the caller owns it).
  * @ptr: any pointer.
  *
- * Frees @ptr when it is an allocated block of @p and the cache has room;
- * otherwise the caller calls mpool_cache_free(), which handles (and
- * reports) everything else.  Only for a pool without MPOOL_F_SLOW, as for
- * mpool_cache_alloc_fast().
+ * Frees @ptr when it is a block this cache handed out (its word is
+ * @c->alloc_tag), and the cache has room; otherwise the caller calls
+ * mpool_cache_free(), which handles (and reports) everything else,
+ * remote frees included.  The owner is the only context that writes an
+ * ALLOC(owner) word with a plain store; others compare-and-swap it, so a
+ * racing remote free either wins before the load below (the load sees
+ * REMOTE: this free is the double one) or is found stale later (see
+ * common/pool.c).  @c->busy brackets the load and the store for a thief
+ * (userspace), which needs to know the owner is not between them.  Only
+ * for a pool without MPOOL_F_SLOW, as for mpool_cache_alloc_fast().
  *
  * Return: true if @ptr was freed; false with nothing changed.
  */
@@ -422,16 +535,24 @@ static inline bool mpool_cache_free_fast(struct mpool_pool *p,
 					 struct mpool_cache *c, void *ptr)
 {
 	struct mpool_slab *s = &p->slab;
-	u32 n = c->count, idx;
+	u32 n = c->count;
+	bool ok = false;
+	u64 idx, w;
 
-	if (unlikely(mpool_slab_index_checked(s, ptr, &idx) ||
-		     n == s->cache_max))
+	idx = mpool_ror64((u64)((u8 *)ptr - s->base) * s->inv, s->shift);
+	mpool_env_owner_enter(&c->busy);
+	if (likely(idx < s->count && n < s->cache_max)) {
+		w = MPOOL_READ(s->state[idx]);
+		if (likely(mpool_blk_state(w) == c->alloc_tag)) {
+			MPOOL_WRITE(s->state[idx], w + c->free_delta);
+			ok = true;
+		}
+	}
+	mpool_env_owner_exit(&c->busy);
+	if (unlikely(!ok))
 		return false;
-	if (unlikely(MPOOL_READ(s->state[idx]) != MPOOL_BLK_ALLOC))
-		return false;
-	MPOOL_WRITE(s->state[idx], MPOOL_BLK_FREE);
 	mpool_env_block_free(s, false, ptr, s->stride);
-	c->objs[n] = ptr;
+	c->objs[n].ptr = ptr;
 	MPOOL_WRITE(c->count, n + 1);
 	return true;
 }

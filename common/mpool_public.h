@@ -127,6 +127,35 @@ void *mpool_slab_alloc(struct mpool_slab *s);
 int mpool_slab_free(struct mpool_slab *s, void *ptr);
 
 /**
+ * mpool_slab_alloc_bulk() - take @n blocks from a slab, all or none.
+ * @s: the slab.
+ * @ptrs: where the blocks go (@n entries).
+ * @n: how many; 0 is allowed.
+ *
+ * Context: as mpool_slab_alloc().
+ * Return: 0 with @n blocks in @ptrs, or -ENOMEM with none taken (the
+ * shortage is counted once as a failed allocation); -EINVAL when @ptrs is
+ * NULL and @n is not 0.
+ */
+int mpool_slab_alloc_bulk(struct mpool_slab *s, void **ptrs, size_t n);
+
+/**
+ * mpool_slab_free_bulk() - give @n blocks back to a slab.
+ * @s: the slab.
+ * @ptrs: the blocks; NULL entries are skipped.
+ * @n: how many entries.
+ *
+ * Every entry is freed, or reported and counted exactly as one
+ * mpool_slab_free() of it would be (the same block twice in @ptrs is a
+ * double free the second time).
+ *
+ * Context: as mpool_slab_free().
+ * Return: 0 when every entry was freed, else the error of the first one
+ * that was not; -EINVAL when @ptrs is NULL and @n is not 0.
+ */
+int mpool_slab_free_bulk(struct mpool_slab *s, void *const *ptrs, size_t n);
+
+/**
  * mpool_slab_stats() - read a slab's statistics.
  * @s: the slab.
  * @st: filled in.

@@ -1,35 +1,93 @@
 // SPDX-License-Identifier: MIT OR GPL-2.0
 /*
- * pool.c - magazines and a depot between per-context caches and a slab.
+ * pool.c - caches, remote queues and a depot of magazines over a slab.
  *
  * Purpose: the pool of the spec: per-thread (userspace) or per-CPU (kernel)
  * caches of free blocks over a shared lock-free backing, after Bonwick and
- * Adams, "Magazines and Vmem" (USENIX 2001).
+ * Adams, "Magazines and Vmem" (USENIX 2001), with frees from other contexts
+ * sent back to the block's owner as messages, as mimalloc's thread-free
+ * lists and snmalloc's remote queues do.
  *
  * Shape.  A cache is a stack of up to 2 * M free blocks' addresses, M being
- * the magazine size (cache_size / 2, rounded up).  An allocation that finds the
- * cache empty refills it with one full magazine from the depot (M blocks,
- * two compare-and-swaps), or failing that with up to M blocks from the
- * slab's free stack.  A free that finds the cache full spills its top M
- * blocks into an empty magazine pushed on the depot's full stack, or
- * failing that (no empty magazine at hand) onto the slab's free stack.  So
- * a context touches shared words once per M operations at most, and a
- * context never holds more than 2 * M free blocks: that is the bound on
- * blocks stranded in an idle context.
+ * the magazine size (cache_size / 2, rounded up).  An allocation that finds
+ * the cache empty first takes back what other contexts freed for it (its
+ * remote queue), then one full magazine from the depot (M blocks, two
+ * compare-and-swaps), then up to M blocks from the slab's free stack.  A
+ * free that finds the cache full spills its top M blocks into an empty
+ * magazine pushed on the depot's full stack, or failing that onto the slab's
+ * free stack.  So a context touches shared words once per M operations at
+ * most, and never holds more than 2 * M free blocks.  Calls go down only:
+ * the pool uses the slab's stack and its reports; nothing below calls up.
  *
- * Magazines are plain arrays of addresses: a duplicate in one (left by two
- * racing double frees, see __mpool_transition()) cannot corrupt anything,
- * and is dropped when its allocation finds the block not FREE.
+ * Ownership (the safe-and-fast design).  Every cache has an owner id, and
+ * a block it hands out is marked ALLOC(owner).  The one rule:
  *
- * Calls go down: a cache spills into the depot or onto the slab's stack
- * (mpool_pool_stack_block() -> mpool_stack_push_chain()), and refills from
- * them; nothing below calls back up.
+ *   a state word that holds ALLOC(o) is written with a plain store only by
+ *   the owner o, only on o's fast path (mpool_cache_free_fast()); every
+ *   other change of any state word is a compare-and-swap.
  *
- * Depot invariant: every magazine index is on exactly one of @full and
- * @empty, or held by one context between its pop and its push; a magazine
- * on @full holds exactly M FREE blocks.  nmags = capacity / M + 2, so with
- * no racing double free an empty magazine can be missing only while other
- * contexts hold them in flight; the slab's stack is the fallback then.
+ * The state machine of one block (owner o, other context x):
+ *
+ *   STACKED --pop--> FREE (in a cache) --o's fast alloc (plain)--> ALLOC(o)
+ *   ALLOC(o) --o frees it (plain on the fast path, CAS on the slow)--> FREE
+ *   ALLOC(o) --x frees it (CAS)--> REMOTE(o), pushed on o's remote queue
+ *   REMOTE(o) --o collects it (CAS)--> FREE (in o's cache)
+ *   FREE --spill (CAS)--> STACKED, or into a magazine (FREE, in the depot)
+ *   ALLOC(NONE) (from the slab directly) --anyone frees it (CAS)--> FREE
+ *
+ * Invariant: a block is held by exactly one of: a user (ALLOC), one cache
+ * or magazine (FREE), the slab's stack (STACKED), one remote queue
+ * (REMOTE, or a stale entry, below), or quarantine (BAD).  Remote-queue
+ * membership is tracked apart from the state word, in rnext[]: a remote
+ * freer claims it with a compare-and-swap NOT_QUEUED -> NIL before it
+ * pushes, and the collector gives it back, so a block is never on two
+ * remote queues, nor on one twice, whatever the state word says.
+ *
+ * Why a racing double free never gives a block two owners (item 1), and
+ * is always answered (item 2).  Two frees of one ALLOC(o) block:
+ *  - x and y, neither the owner: both compare-and-swap ALLOC(o) ->
+ *    REMOTE(o); one wins, the other sees REMOTE and gets -EALREADY.
+ *  - o and x: o's plain load either sees REMOTE(o) (x won first; o gets
+ *    -EALREADY) or ALLOC(o).  In the second case x's compare-and-swap may
+ *    still land before o's plain store of FREE, and both calls return 0.
+ *    The block is then in o's cache (FREE) and its entry on o's remote
+ *    queue is stale.  Only o collects o's queue, and o cannot collect while
+ *    it is between its load and its store (it is one thread, or one CPU
+ *    with interrupts off), so whenever the entry is collected the word no
+ *    longer says REMOTE(o): the collector's compare-and-swap REMOTE(o) ->
+ *    FREE fails, and the entry is reported as a double free (counted) and
+ *    dropped.  The block stays where o's free put it: held once.
+ *  - o and o: one thread, so one after the other: the second sees FREE.
+ * A free stopped for any time between its load and its store therefore
+ * leaves no duplicate: nobody else can move the block out of REMOTE(o)
+ * while o is stopped, except a thief, and a thief first makes sure that o
+ * is not inside a fast free (below).  A compare-and-swap that lands after
+ * the block was freed and handed out again by o frees the new allocation:
+ * it is linearised there, exactly like a sequential free through a stale
+ * pointer, which no allocator can tell from a correct one.
+ *
+ * Stranding (item 5).  A remote-freed block waits on its owner's queue
+ * until the owner next refills, spills, flushes or exits, or until a thief
+ * collects the queue for it: the build's job, because only the build knows
+ * when an owner is not inside a fast free.  Userspace (mpool_cache_steal()):
+ * the thief takes the victim's whole queue, then runs membarrier(), then
+ * waits until the victim's @busy is clear.  Every block on the taken list
+ * was made REMOTE before the take, so before the membarrier: a fast free
+ * of the owner that loads the block's word after the membarrier sees
+ * REMOTE and leaves it alone, and one that loaded it before had set @busy
+ * before that load, so the thief sees @busy until its store has landed,
+ * after which the collector's compare-and-swap of that block fails (the
+ * entry is stale, as above).  If @busy stays set (the owner is stopped
+ * inside a free), the thief gives the list back.  Kernel: an owner is a
+ * CPU and its fast paths run with interrupts off, so an interrupt on that
+ * CPU (an IPI), or a dead CPU, is never inside one.
+ *
+ * Magazines are plain arrays of addresses of FREE blocks.  Depot invariant:
+ * every magazine index is on exactly one of @full and @empty, or held by
+ * one context between its pop and its push; a magazine on @full holds
+ * exactly M FREE blocks.  nmags = capacity / M + 2, so an empty magazine
+ * can be missing only while other contexts hold them in flight; the slab's
+ * stack is the fallback then.
  *
  * Which cache a call uses, and what protects it, is the build's business
  * (TLS, or a per-CPU cache under its local lock); this file only says what
@@ -51,15 +109,17 @@ static size_t mpool_nmags(size_t capacity, u32 mag_size)
 
 /*
  * Whether the depot's two arrays, nmags indices and nmags * @mag_size
- * addresses, each fit in one allocation of the world (divisions: no
- * product can overflow).
+ * rounds, each fit in one allocation of the world (divisions: no product
+ * can overflow).  The pool's other arrays are one word per block (the
+ * slab's limit covers them) or one pointer per owner.
  */
 static bool mpool_depot_fits(size_t capacity, u32 mag_size)
 {
 	size_t nmags = mpool_nmags(capacity, mag_size);
 
 	return nmags <= MPOOL_ENV_ZALLOC_MAX / sizeof(u32) &&
-	       nmags <= MPOOL_ENV_ZALLOC_MAX / sizeof(void *) / mag_size;
+	       nmags <= MPOOL_ENV_ZALLOC_MAX / sizeof(struct mpool_round) /
+			mag_size;
 }
 
 /**
@@ -70,19 +130,23 @@ static bool mpool_depot_fits(size_t capacity, u32 mag_size)
  *	most @capacity.
  * @capacity: blocks in all (> 0).
  * @flags: the caller's create flags: MPOOL_F_DEBUG or 0.
+ * @nowners: how many caches (owner ids) the build may attach, at most
+ *	MPOOL_MAX_OWNERS.
  *
  * Return: 0, -EINVAL, -E2BIG (the depot's or the slab's metadata would
  * exceed MPOOL_ENV_ZALLOC_MAX bytes in one array; refused before anything
  * is allocated) or -ENOMEM; on error nothing is left allocated.
  */
 int mpool_pool_init(struct mpool_pool *p, size_t block_size,
-		    size_t cache_size, size_t capacity, unsigned int flags)
+		    size_t cache_size, size_t capacity, unsigned int flags,
+		    u32 nowners)
 {
 	u32 *next, i;
 	int err;
 
 	memset(p, 0, sizeof(*p));
-	if (cache_size > capacity || cache_size > MPOOL_MAX_COUNT)
+	if (cache_size > capacity || cache_size > MPOOL_MAX_COUNT ||
+	    nowners > MPOOL_MAX_OWNERS)
 		return -EINVAL;
 	if (cache_size &&
 	    !mpool_depot_fits(capacity, mpool_mag_size(cache_size)))
@@ -91,19 +155,29 @@ int mpool_pool_init(struct mpool_pool *p, size_t block_size,
 	if (err)
 		return err;
 	p->slab.kind = MPOOL_KIND_POOL;
-	if (!cache_size)
+	if (!cache_size || !nowners)
 		return 0;
 	p->mag_size = mpool_mag_size(cache_size);
 	p->slab.cache_max = 2 * p->mag_size;
 	p->nmags = (u32)mpool_nmags(capacity, p->mag_size);
+	p->nowners = nowners;
 	next = mpool_env_zalloc((size_t)p->nmags * sizeof(u32));
 	p->rounds = next ? mpool_env_zalloc((size_t)p->nmags * p->mag_size *
-					    sizeof(void *)) : NULL;
-	if (!p->rounds) {
+					    sizeof(*p->rounds)) : NULL;
+	p->rnext = p->rounds ? mpool_env_zalloc(capacity * sizeof(u32)) : NULL;
+	p->owners = p->rnext ? mpool_env_zalloc(nowners * sizeof(void *)) :
+		    NULL;
+	if (!p->owners) {
+		mpool_env_free(p->rnext);
+		mpool_env_free(p->rounds);
 		mpool_env_free(next);
 		mpool_slab_fini(&p->slab);
+		p->rnext = NULL;
+		p->rounds = NULL;
 		return -ENOMEM;
 	}
+	for (i = 0; i < capacity; i++)
+		MPOOL_WRITE(p->rnext[i], MPOOL_NOT_QUEUED);
 	mpool_stack_init(&p->full, next);
 	mpool_stack_init(&p->empty, next);
 	for (i = 0; i < p->nmags; i++)
@@ -117,8 +191,12 @@ int mpool_pool_init(struct mpool_pool *p, size_t block_size,
  */
 void mpool_pool_fini(struct mpool_pool *p)
 {
+	mpool_env_free(p->owners);
+	mpool_env_free(p->rnext);
 	mpool_env_free(p->rounds);
 	mpool_env_free(p->full.next);
+	p->owners = NULL;
+	p->rnext = NULL;
 	p->rounds = NULL;
 	p->full.next = NULL;
 	p->empty.next = NULL;
@@ -135,73 +213,83 @@ void mpool_pool_fini(struct mpool_pool *p)
 size_t mpool_cache_bytes(const struct mpool_pool *p)
 {
 	size_t n = sizeof(struct mpool_cache) + 2 * (size_t)p->mag_size *
-		   sizeof(void *);
+		   sizeof(struct mpool_round);
 
 	return (n + MPOOL_ALIGN - 1) & ~(size_t)(MPOOL_ALIGN - 1);
 }
 
-static inline void **mpool_mag(struct mpool_pool *p, u32 m)
+/**
+ * mpool_cache_init() - make a cache for owner id @owner and attach it.
+ * @p: the pool; it has caches (a magazine size).
+ * @c: zeroed memory of mpool_cache_bytes(@p) bytes.
+ * @owner: an id below @p->nowners that no live cache of @p has.
+ *
+ * From here on remote frees of blocks @c hands out are queued to @c, so
+ * @c must live as long as @p (userspace keeps an exited thread's cache as
+ * an orphan; the kernel's per-CPU caches live with the pool).
+ */
+void mpool_cache_init(struct mpool_pool *p, struct mpool_cache *c, u32 owner)
+{
+	c->count = 0;
+	c->busy = 0;
+	c->alloc_tag = MPOOL_BLK_ALLOC_TAG | owner;
+	c->alloc_delta = (u64)c->alloc_tag - MPOOL_BLK_FREE;
+	c->free_delta = MPOOL_SEQ_ONE + MPOOL_BLK_FREE - c->alloc_tag;
+	c->owner = owner;
+	c->gone = MPOOL_OWNER_LIVE;
+	c->rhead = MPOOL_NIL;
+	/* Publishes the cache to remote freers, who read it with acquire. */
+	mpool_store_release(&p->owners[owner], c);
+}
+
+/**
+ * mpool_cache_orphan() - a cache's owner leaves for good (thread exit).
+ * @c: the cache; its owner has drained it and will not touch it again.
+ *
+ * From here on a context that frees a block @c handed out, instead of
+ * queueing it, claims @c and frees the block directly (nobody can be inside
+ * a fast free of @c), collecting @c's queue as well.
+ */
+void mpool_cache_orphan(struct mpool_cache *c)
+{
+	/* Pairs with the claim's acquire: the owner's stores are done. */
+	mpool_store_release(&c->gone, MPOOL_OWNER_GONE);
+}
+
+/**
+ * mpool_cache_adopt() - a context takes an orphan cache as its own.
+ * @c: the cache, made an orphan by mpool_cache_orphan(), now the caller's
+ *	(the build decides who adopts).
+ *
+ * Waits for a remote freer that has claimed it to let go.
+ */
+void mpool_cache_adopt(struct mpool_cache *c)
+{
+	u32 old = MPOOL_OWNER_GONE;
+
+	while (!mpool_try_cmpxchg(&c->gone, &old, MPOOL_OWNER_LIVE)) {
+		if (old == MPOOL_OWNER_LIVE)
+			return;
+		old = MPOOL_OWNER_GONE;
+		mpool_cpu_relax();
+	}
+}
+
+static inline struct mpool_round *mpool_mag(struct mpool_pool *p, u32 m)
 {
 	return p->rounds + (size_t)m * p->mag_size;
 }
 
 /*
- * mpool_cache_refill() - fill an empty cache from the backing.
- * @p: the pool; its magazine size is not 0.
- * @c: the caller's cache, empty.
- *
- * Return: true if @c now holds at least one block; false (counted as a
- * failed allocation) when the backing is empty.  Blocks held by other
- * contexts' caches are not reclaimed: a caller that must not fail while
- * others hold cached blocks asks them to flush.
- */
-static bool mpool_cache_refill(struct mpool_pool *p, struct mpool_cache *c)
-{
-	u32 m = mpool_stack_pop(&p->full), n = 0, idx;
-	int err;
-
-	if (m != MPOOL_NIL) {
-		/* The pop's acquire pairs with the spill's push. */
-		memcpy(c->objs, mpool_mag(p, m), p->mag_size * sizeof(void *));
-		mpool_stack_push_chain(&p->empty, m, m);
-		n = p->mag_size;
-	} else {
-		while (n < p->mag_size) {
-			idx = mpool_stack_pop(&p->slab.free);
-			if (idx == MPOOL_NIL)
-				break;
-			/* The pop made us the index's only holder. */
-			err = __mpool_transition(&p->slab, idx,
-						 MPOOL_BLK_STACKED,
-						 MPOOL_BLK_FREE, false);
-			if (unlikely(err))
-				__mpool_report(&p->slab,
-					       mpool_slab_block(&p->slab, idx),
-					       err, NULL);
-			else
-				c->objs[n++] = mpool_slab_block(&p->slab, idx);
-		}
-	}
-	if (!n) {
-		mpool_counter_inc(&p->slab.failed);
-		return false;
-	}
-	__mpool_took(&p->slab, n);
-	MPOOL_WRITE(c->count, n);
-	return true;
-}
-
-/*
- * Put one free block on the slab's free stack.  @idx is a block whose state
- * is FREE (it was held in a cache or magazine).  Return: true if pushed;
- * false (reported as -EUCLEAN) if the block was not FREE, that is, a
- * duplicate left by a racing double free.
+ * Put one FREE block on the slab's free stack.  Return: true if pushed;
+ * false (reported) if the block was not FREE.
  */
 static bool mpool_pool_stack_block(struct mpool_pool *p, u32 idx)
 {
 	struct mpool_slab *s = &p->slab;
-	int err = __mpool_transition(s, idx, MPOOL_BLK_FREE, MPOOL_BLK_STACKED,
-				     true);
+	u64 w = mpool_blk_word(MPOOL_READ(s->state[idx]), MPOOL_BLK_FREE), seen;
+	int err = __mpool_cas_state(s, idx, w,
+				    mpool_blk_word(w, MPOOL_BLK_STACKED), &seen);
 
 	if (unlikely(err)) {
 		__mpool_report(s, mpool_slab_block(s, idx), err, NULL);
@@ -222,28 +310,338 @@ static void mpool_cache_spill(struct mpool_pool *p, struct mpool_cache *c,
 			      u32 n)
 {
 	struct mpool_slab *s = &p->slab;
-	void **top = c->objs + c->count - n;
+	struct mpool_round *top = c->objs + c->count - n;
 	u32 m = MPOOL_NIL, i, idx;
 
 	if (n == p->mag_size)
 		m = mpool_stack_pop(&p->empty);
 	if (m != MPOOL_NIL) {
-		memcpy(mpool_mag(p, m), top, n * sizeof(void *));
+		memcpy(mpool_mag(p, m), top, n * sizeof(*top));
 		/* Count first: the figure never runs below the truth. */
 		mpool_counter_add_return(&s->nfree, n);
 		/* Publishes the rounds to the refill that pops it. */
 		mpool_stack_push_chain(&p->full, m, m);
 	} else {
 		for (i = 0; i < n; i++) {
-			idx = mpool_slab_index_unchecked(s, top[i]);
+			idx = mpool_slab_index_unchecked(s, top[i].ptr);
 			mpool_pool_stack_block(p, idx);
 		}
 	}
 	MPOOL_WRITE(c->count, c->count - n);
 }
 
+/*
+ * Give FREE block @idx to cache @c (spilling first if it is full), or to
+ * the slab's stack when there is no cache.
+ */
+static void mpool_cache_put(struct mpool_pool *p, struct mpool_cache *c,
+			    u32 idx)
+{
+	if (!c) {
+		mpool_pool_stack_block(p, idx);
+		return;
+	}
+	if (unlikely(c->count == p->slab.cache_max))
+		mpool_cache_spill(p, c, p->mag_size);
+	c->objs[c->count].ptr = mpool_slab_block(&p->slab, idx);
+	MPOOL_WRITE(c->count, c->count + 1);
+}
+
+/*
+ * Push block @idx, now REMOTE(owner of @c), on @c's remote queue.  Return
+ * false, pushing nothing, when it is on a remote queue already: that entry
+ * is stale (it was left by a remote free of an earlier allocation of the
+ * block, which a racing free beat; see the top of this file), and its
+ * collector will find the block REMOTE and take it.
+ */
+static bool mpool_remote_push(struct mpool_pool *p, struct mpool_cache *c,
+			      u32 idx)
+{
+	u32 old = MPOOL_NOT_QUEUED;
+
+	if (!mpool_try_cmpxchg(&p->rnext[idx], &old, MPOOL_NIL))
+		return false;
+	old = MPOOL_READ(c->rhead);
+	do {
+		MPOOL_WRITE(p->rnext[idx], old);
+		/* Release: publishes the block's REMOTE word to the collector. */
+	} while (!mpool_try_cmpxchg(&c->rhead, &old, idx));
+	return true;
+}
+
 /**
- * mpool_cache_drain() - give every block of a cache back to the backing.
+ * mpool_cache_collect() - take back the blocks other contexts freed for a
+ *	cache's owner.
+ * @p: the pool.
+ * @from: the cache whose remote queue is taken: the caller's own, or one
+ *	whose owner cannot be inside a fast-path free (it is gone, or a thief
+ *	made sure; see the top of this file).
+ * @into: where the blocks go: a cache the caller owns (it may be @from),
+ *	or NULL for the slab's stack.
+ *
+ * Each entry whose block is still REMOTE(owner of @from) is moved to FREE
+ * and given to @into.  An entry whose block is REMOTE for another owner
+ * (the block changed hands while the entry waited) is passed on to that
+ * owner's queue.  Any other entry is stale: a racing free of the block won,
+ * so the remote free was the double one; it is reported (-EALREADY) and
+ * dropped, and the block stays where it is.
+ *
+ * Return: whether any block was taken back.
+ */
+bool mpool_cache_collect(struct mpool_pool *p, struct mpool_cache *from,
+			 struct mpool_cache *into)
+{
+	return __mpool_cache_collect_list(p, from, into,
+					  mpool_cache_take_remote(from));
+}
+
+/**
+ * mpool_cache_take_remote() - take a cache's whole remote queue.
+ * @c: the cache.
+ *
+ * Return: the first index of the list (linked through the pool's rnext),
+ * or MPOOL_NIL.  The caller collects it with __mpool_cache_collect_list()
+ * or gives it back with mpool_cache_give_remote().
+ */
+u32 mpool_cache_take_remote(struct mpool_cache *c)
+{
+	u32 i = MPOOL_READ(c->rhead);
+
+	/* The swap's acquire pairs with the pushes' release. */
+	while (i != MPOOL_NIL && !mpool_try_cmpxchg(&c->rhead, &i, MPOOL_NIL))
+		;
+	return i;
+}
+
+/**
+ * mpool_cache_give_remote() - put a list taken by mpool_cache_take_remote()
+ *	back on the cache's remote queue, untouched.
+ * @p: the pool.
+ * @c: the cache it was taken from.
+ * @first: the list.
+ */
+void mpool_cache_give_remote(struct mpool_pool *p, struct mpool_cache *c,
+			     u32 first)
+{
+	u32 last = first, old;
+
+	if (first == MPOOL_NIL)
+		return;
+	while (MPOOL_READ(p->rnext[last]) != MPOOL_NIL)
+		last = MPOOL_READ(p->rnext[last]);
+	old = MPOOL_READ(c->rhead);
+	do {
+		MPOOL_WRITE(p->rnext[last], old);
+	} while (!mpool_try_cmpxchg(&c->rhead, &old, first));
+}
+
+/**
+ * __mpool_cache_collect_list() - mpool_cache_collect() of a list already
+ *	taken from @from's queue.
+ * @p: the pool.
+ * @from: the cache the list was taken from.
+ * @into: where the blocks go (a cache the caller owns, or NULL).
+ * @i: the list.
+ *
+ * Return: whether any block was taken back.
+ */
+bool __mpool_cache_collect_list(struct mpool_pool *p, struct mpool_cache *from,
+				struct mpool_cache *into, u32 i)
+{
+	struct mpool_slab *s = &p->slab;
+	u32 want = MPOOL_BLK_REMOTE_TAG | from->owner, next, st, owner;
+	bool got = false;
+	u64 w;
+
+	while (i != MPOOL_NIL) {
+		next = MPOOL_READ(p->rnext[i]);
+		/* From here a new remote free of the block may queue it. */
+		mpool_store_release(&p->rnext[i], MPOOL_NOT_QUEUED);
+		w = MPOOL_READ(s->state[i]);
+		st = mpool_blk_state(w);
+		if (st == want &&
+		    !__mpool_cas_state(s, i, w,
+				       mpool_blk_ended(w, MPOOL_BLK_FREE), &w)) {
+			mpool_cache_put(p, into, i);
+			got = true;
+			i = next;
+			continue;
+		}
+		st = mpool_blk_state(w);
+		owner = mpool_blk_owner(st);
+		if (mpool_blk_is_remote(st) && owner != from->owner)
+			/* Its freer reported the stale entry it met. */
+			mpool_remote_push(p, MPOOL_READ(p->owners[owner]), i);
+		else
+			__mpool_report(s, mpool_slab_block(s, i), -EALREADY,
+				       "double free (a racing free of the block won; found when its remote free was collected)");
+		i = next;
+	}
+	return got;
+}
+
+/* Claim an orphan cache @c for one remote free; false if it has an owner. */
+static bool mpool_cache_claim(struct mpool_cache *c)
+{
+	u32 old = MPOOL_OWNER_GONE;
+
+	if (MPOOL_READ(c->gone) != MPOOL_OWNER_GONE)
+		return false;
+	return mpool_try_cmpxchg(&c->gone, &old, MPOOL_OWNER_CLAIMED);
+}
+
+/*
+ * mpool_remote_free() - free block @idx, whose word @w says ALLOC(o), on
+ * behalf of a context that is not o; @into is the caller's cache (or NULL).
+ * A block of no owner (or of an owner with no cache) is taken into @into at
+ * once; otherwise it is marked REMOTE(o) and queued to o.  The swap is
+ * against @w, sequence number included: if the allocation seen in @w has
+ * ended since (a racing free won, even if the block was handed out again),
+ * this free is the double one.
+ *
+ * Return: 0; -EALREADY (reported) when the swap lost; -EUCLEAN when debug
+ * mode found the red zone overwritten.
+ */
+static int mpool_remote_free(struct mpool_pool *p, struct mpool_cache *into,
+			     u32 idx, u64 w, const void *ptr)
+{
+	struct mpool_slab *s = &p->slab;
+	u32 o = mpool_blk_owner(mpool_blk_state(w));
+	struct mpool_cache *oc = NULL;
+	u64 seen;
+	int err;
+
+	if (o < p->nowners)
+		oc = mpool_load_acquire(&p->owners[o]);
+	if (oc && mpool_cache_claim(oc)) {
+		/* The owner is gone: nobody else may free for it now. */
+		mpool_cache_collect(p, oc, into);
+		err = __mpool_cas_state(s, idx, w,
+					mpool_blk_ended(w, MPOOL_BLK_FREE),
+					&seen);
+		if (!err)
+			err = __mpool_takeback(s, idx);
+		else
+			__mpool_report(s, ptr, err, NULL);
+		if (!err)
+			mpool_cache_put(p, into, idx);
+		/* Pairs with the acquire of the next claim or adoption. */
+		mpool_store_release(&oc->gone, MPOOL_OWNER_GONE);
+		return err;
+	}
+	if (!oc) {
+		err = __mpool_cas_state(s, idx, w,
+					mpool_blk_ended(w, MPOOL_BLK_FREE),
+					&seen);
+		if (!err)
+			err = __mpool_takeback(s, idx);
+		else
+			return __mpool_report(s, ptr, err, NULL);
+		if (!err)
+			mpool_cache_put(p, into, idx);
+		return err;
+	}
+	err = __mpool_cas_state(s, idx, w,
+				mpool_blk_word(w, MPOOL_BLK_REMOTE_TAG | o), &seen);
+	if (err)
+		return __mpool_report(s, ptr, err, NULL);
+	err = __mpool_takeback(s, idx);
+	if (!err && !mpool_remote_push(p, oc, idx))
+		__mpool_report(s, ptr, -EALREADY,
+			       "double free (an earlier racing free of the block, found when it was freed again)");
+	return err;
+}
+
+/*
+ * The free of @ptr by the owner of @c (NULL: a context with no cache),
+ * every case.  Return: what mpool_cache_free() returns.
+ */
+static int mpool_pool_free_any(struct mpool_pool *p, struct mpool_cache *c,
+			       void *ptr)
+{
+	struct mpool_slab *s = &p->slab;
+	u64 w, seen;
+	u32 idx, st;
+	int err;
+
+	if (unlikely(!ptr))
+		return 0;
+	err = mpool_slab_index_checked(s, ptr, &idx);
+	if (unlikely(err))
+		return __mpool_report(s, ptr, err, NULL);
+	w = MPOOL_READ(s->state[idx]);
+	st = mpool_blk_state(w);
+	if (!mpool_blk_is_alloc(st))
+		return __mpool_report(s, ptr, mpool_blk_is_freed(st) ?
+				      -EALREADY : -EUCLEAN, NULL);
+	if (!c || st != c->alloc_tag)
+		return mpool_remote_free(p, c, idx, w, ptr);
+	err = __mpool_cas_state(s, idx, w, mpool_blk_ended(w, MPOOL_BLK_FREE),
+				&seen);
+	if (err)
+		return __mpool_report(s, ptr, err, NULL);
+	err = __mpool_takeback(s, idx);
+	if (!err)
+		mpool_cache_put(p, c, idx);
+	return err;
+}
+
+/*
+ * mpool_cache_refill() - fill an empty cache: first from its own remote
+ * queue, then from the depot, then from the slab's stack.
+ * @p: the pool; its magazine size is not 0.
+ * @c: the caller's cache, empty.
+ *
+ * Return: true if @c now holds at least one block; false (counted as a
+ * failed allocation) when all of these are empty.  Blocks held by other
+ * contexts' caches and queues are not reclaimed here: the build decides
+ * whether to steal (see the top of this file).
+ */
+static bool mpool_cache_refill(struct mpool_pool *p, struct mpool_cache *c)
+{
+	struct mpool_slab *s = &p->slab;
+	u32 m, n = 0, idx;
+	u64 w, seen;
+
+	if (mpool_cache_has_remote(c) && mpool_cache_collect(p, c, c) &&
+	    c->count)
+		return true;
+	m = mpool_stack_pop(&p->full);
+	if (m != MPOOL_NIL) {
+		/* The pop's acquire pairs with the spill's push. */
+		memcpy(c->objs, mpool_mag(p, m),
+		       p->mag_size * sizeof(*c->objs));
+		mpool_stack_push_chain(&p->empty, m, m);
+		n = p->mag_size;
+	} else {
+		while (n < p->mag_size) {
+			idx = mpool_stack_pop(&s->free);
+			if (idx == MPOOL_NIL)
+				break;
+			/* The pop made us the index's only holder. */
+			w = mpool_blk_word(MPOOL_READ(s->state[idx]),
+					   MPOOL_BLK_STACKED);
+			if (__mpool_cas_state(s, idx, w,
+					      mpool_blk_word(w, MPOOL_BLK_FREE),
+					      &seen))
+				__mpool_report(s, mpool_slab_block(s, idx),
+					       -EUCLEAN, NULL);
+			else
+				c->objs[n++].ptr = mpool_slab_block(s, idx);
+		}
+	}
+	if (!n) {
+		mpool_counter_inc(&s->failed);
+		return false;
+	}
+	__mpool_took(s, n);
+	MPOOL_WRITE(c->count, n);
+	return true;
+}
+
+/**
+ * mpool_cache_drain() - give every block of a cache back to the backing,
+ *	remote queue included.
  * @p: the pool.
  * @c: a cache the caller owns (its context is gone, or it is the caller's).
  */
@@ -251,6 +649,7 @@ void mpool_cache_drain(struct mpool_pool *p, struct mpool_cache *c)
 {
 	if (!p->mag_size)
 		return;
+	mpool_cache_collect(p, c, c);
 	while (c->count >= p->mag_size)
 		mpool_cache_spill(p, c, p->mag_size);
 	if (c->count)
@@ -262,11 +661,11 @@ void mpool_cache_drain(struct mpool_pool *p, struct mpool_cache *c)
  * @p: the pool.
  * @c: the calling context's cache (the caller owns it).
  *
- * Every case: a hit, an empty cache (refilled from the backing), a debug
- * or checker pool.  A cached block whose state word is not FREE (a
- * duplicate left by a racing double free, or an overwritten word), or that
- * debug mode finds corrupt, is reported and dropped, never handed out, and
- * the next one is tried: a loop, so that any number of them costs no stack.
+ * Every case: a hit, an empty cache (refilled), a debug or checker pool.
+ * A cached block whose state word is not FREE (an overwritten word), or
+ * that debug mode finds corrupt, is reported and dropped, never handed out,
+ * and the next one is tried: a loop, so that any number of them costs no
+ * stack.
  *
  * Context: whatever protects @c (TLS, or the CPU's local lock).
  * Return: a block, or NULL when the pool is out of blocks (counted).
@@ -274,9 +673,9 @@ void mpool_cache_drain(struct mpool_pool *p, struct mpool_cache *c)
 void *mpool_cache_alloc(struct mpool_pool *p, struct mpool_cache *c)
 {
 	struct mpool_slab *s = &p->slab;
+	u64 w, seen;
 	void *ptr;
 	u32 n, idx;
-	int err;
 
 	for (;;) {
 		n = c->count;
@@ -285,15 +684,16 @@ void *mpool_cache_alloc(struct mpool_pool *p, struct mpool_cache *c)
 				return NULL;
 			n = c->count;
 		}
-		ptr = c->objs[--n];
+		ptr = c->objs[--n].ptr;
 		idx = mpool_slab_index_unchecked(s, ptr);
 		/* No stale address left behind: memcheck's leak check looks. */
-		c->objs[n] = NULL;
+		c->objs[n].ptr = NULL;
 		MPOOL_WRITE(c->count, n);
-		err = __mpool_transition(s, idx, MPOOL_BLK_FREE,
-					 MPOOL_BLK_ALLOC, __mpool_debug(s));
-		if (unlikely(err)) {
-			__mpool_report(s, ptr, err, NULL);
+		w = mpool_blk_word(MPOOL_READ(s->state[idx]), MPOOL_BLK_FREE);
+		if (unlikely(__mpool_cas_state(s, idx, w,
+					       mpool_blk_word(w, c->alloc_tag),
+					       &seen))) {
+			__mpool_report(s, ptr, -EUCLEAN, NULL);
 			continue;
 		}
 		ptr = __mpool_handout(s, idx);
@@ -308,7 +708,9 @@ void *mpool_cache_alloc(struct mpool_pool *p, struct mpool_cache *c)
  * @c: the calling context's cache (the caller owns it).
  * @ptr: a block of @p allocated by any thread or CPU, or NULL.
  *
- * Every case, as mpool_cache_alloc() is for allocations.
+ * Every case: a block this cache handed out goes into it; a block another
+ * cache handed out is queued to that cache's owner (a remote free); a
+ * block the slab handed out directly comes into this cache.
  *
  * Context: whatever protects @c (TLS, or the CPU's local lock).
  * Return: 0, -EINVAL (not a block of @p), -EALREADY (already free) or
@@ -316,26 +718,82 @@ void *mpool_cache_alloc(struct mpool_pool *p, struct mpool_cache *c)
  */
 int mpool_cache_free(struct mpool_pool *p, struct mpool_cache *c, void *ptr)
 {
-	struct mpool_slab *s = &p->slab;
-	u32 idx;
-	int err;
+	return mpool_pool_free_any(p, c, ptr);
+}
 
-	if (unlikely(!ptr))
+/**
+ * mpool_pool_free_nocache() - free a block of a pool from a context that
+ *	has no cache of it (a pool without caches, or a thread that could not
+ *	have one).
+ * @p: the pool.
+ * @ptr: a block of @p, or NULL.
+ *
+ * Return: as mpool_cache_free().
+ */
+int mpool_pool_free_nocache(struct mpool_pool *p, void *ptr)
+{
+	return mpool_pool_free_any(p, NULL, ptr);
+}
+
+/**
+ * mpool_cache_alloc_bulk() - take @n blocks through a cache, all or none.
+ * @p: the pool.
+ * @c: the calling context's cache (the caller owns it).
+ * @ptrs: where the blocks go.
+ * @n: how many.
+ *
+ * Return: 0 with @n blocks in @ptrs, or -ENOMEM with none taken (the ones
+ * already taken are given back; the shortage is counted once).
+ */
+int mpool_cache_alloc_bulk(struct mpool_pool *p, struct mpool_cache *c,
+			   void **ptrs, size_t n)
+{
+	bool fast = !(p->slab.flags & MPOOL_F_SLOW);
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (fast && mpool_cache_alloc_fast(p, c, &ptrs[i]))
+			continue;
+		ptrs[i] = mpool_cache_alloc(p, c);
+		if (unlikely(!ptrs[i]))
+			break;
+	}
+	if (likely(i == n))
 		return 0;
-	err = mpool_slab_index_checked(s, ptr, &idx);
-	if (likely(!err))
-		err = __mpool_transition(s, idx, MPOOL_BLK_ALLOC,
-					 MPOOL_BLK_FREE, __mpool_debug(s));
-	if (unlikely(err))
-		return __mpool_report(s, ptr, err, NULL);
-	err = __mpool_takeback(s, idx);
-	if (unlikely(err))
-		return err;
-	if (unlikely(c->count == s->cache_max))
-		mpool_cache_spill(p, c, p->mag_size);
-	c->objs[c->count] = ptr;
-	MPOOL_WRITE(c->count, c->count + 1);
-	return 0;
+	while (i--)
+		mpool_cache_free(p, c, ptrs[i]);
+	return -ENOMEM;
+}
+
+/**
+ * mpool_cache_free_bulk() - free @n blocks through a cache.
+ * @p: the pool.
+ * @c: the calling context's cache (the caller owns it).
+ * @ptrs: the blocks; NULL entries are skipped.
+ * @n: how many entries.
+ *
+ * Each entry is freed, or reported and counted, exactly as one
+ * mpool_cache_free() would (the same block twice in @ptrs is a double
+ * free the second time).
+ *
+ * Return: 0 when every entry was freed, else the error of the first entry
+ * that was not.
+ */
+int mpool_cache_free_bulk(struct mpool_pool *p, struct mpool_cache *c,
+			  void *const *ptrs, size_t n)
+{
+	bool fast = !(p->slab.flags & MPOOL_F_SLOW);
+	int first = 0, err;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!ptrs[i] || (fast && mpool_cache_free_fast(p, c, ptrs[i])))
+			continue;
+		err = mpool_cache_free(p, c, ptrs[i]);
+		if (err && !first)
+			first = err;
+	}
+	return first;
 }
 
 /**
@@ -343,6 +801,9 @@ int mpool_cache_free(struct mpool_pool *p, struct mpool_cache *c, void *ptr)
  * @p: the pool.
  * @st: filled in.
  * @cached: the blocks its build counted in the caches it keeps.
+ *
+ * Blocks freed by one context for another and not yet collected count as
+ * in use: they come back when their owner (or a thief) collects them.
  */
 void mpool_pool_fill_stats(struct mpool_pool *p, struct mpool_stats *st,
 			   size_t cached)
@@ -359,13 +820,15 @@ void mpool_pool_fill_stats(struct mpool_pool *p, struct mpool_stats *st,
  * mpool_pool_rebuild() - rebuild the backing from the state words.
  * @p: the pool.
  *
- * After fork() the child has one thread; magazines in flight and blocks in
- * other threads' caches would be lost.  The build empties every cache it
- * knows of first; this empties the depot and puts every block that is not
- * ALLOC on the slab's free stack.  Context: nobody else uses @p.
+ * After fork() the child has one thread; magazines in flight, blocks in
+ * other threads' caches and blocks waiting on remote queues would be lost.
+ * The build empties every cache it knows of first; this empties the depot
+ * and the remote queues and puts every block that is not allocated on the
+ * slab's free stack.  Context: nobody else uses @p.
  */
 void mpool_pool_rebuild(struct mpool_pool *p)
 {
+	struct mpool_cache *c;
 	u32 i;
 
 	if (p->mag_size) {
@@ -374,6 +837,13 @@ void mpool_pool_rebuild(struct mpool_pool *p)
 				    i + 1 : MPOOL_NIL);
 		mpool_stack_reset(&p->full, MPOOL_NIL);
 		mpool_stack_reset(&p->empty, 0);
+		for (i = 0; i < p->slab.count; i++)
+			MPOOL_WRITE(p->rnext[i], MPOOL_NOT_QUEUED);
+		for (i = 0; i < p->nowners; i++) {
+			c = MPOOL_READ(p->owners[i]);
+			if (c)
+				MPOOL_WRITE(c->rhead, MPOOL_NIL);
+		}
 	}
 	mpool_slab_rebuild(&p->slab);
 }

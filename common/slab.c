@@ -9,9 +9,9 @@
  * Limits: @count is fixed at create (at most MPOOL_MAX_COUNT); the segment
  * is mapped whole at create time, so memory is committed as it is touched.
  *
- * A block's life: STACKED (on the free stack) -> ALLOC (slab_alloc popped it
- * and marked it) -> STACKED (slab_free won the compare-and-swap ALLOC ->
- * STACKED and pushed it).  The compare-and-swap on free is what makes a
+ * A block's life: STACKED (on the free stack) -> ALLOC(NONE) (slab_alloc
+ * popped it and marked it) -> STACKED (slab_free won the compare-and-swap
+ * ALLOC(NONE) -> STACKED and pushed it).  The compare-and-swap on free is what makes a
  * double free, even two racing ones, unable to put an index on the stack
  * twice.
  */
@@ -107,7 +107,8 @@ static bool mpool_debug_intact(struct mpool_slab *s, u32 idx, bool free)
 /* Withdraw block @idx for good and report it. */
 static int mpool_quarantine(struct mpool_slab *s, u32 idx, const char *desc)
 {
-	MPOOL_WRITE(s->state[idx], MPOOL_BLK_BAD);
+	MPOOL_WRITE(s->state[idx],
+		    mpool_blk_word(MPOOL_READ(s->state[idx]), MPOOL_BLK_BAD));
 	mpool_counter_inc(&s->quarantined);
 	return __mpool_report(s, mpool_slab_block(s, idx), -EUCLEAN, desc);
 }
@@ -157,16 +158,15 @@ long mpool_slab_audit(struct mpool_slab *s)
 	u32 i, st;
 
 	for (i = 0; i < s->count; i++) {
-		st = MPOOL_READ(s->state[i]);
+		st = mpool_blk_state(MPOOL_READ(s->state[i]));
 		desc = NULL;
 		if (st == MPOOL_BLK_BAD)
 			continue;
-		if (st != MPOOL_BLK_ALLOC && st != MPOOL_BLK_FREE &&
-		    st != MPOOL_BLK_STACKED)
+		if (!mpool_blk_is_alloc(st) && !mpool_blk_is_freed(st))
 			desc = "block state word corrupt";
 		else if (debug &&
-			 !mpool_debug_intact(s, i, st != MPOOL_BLK_ALLOC))
-			desc = st == MPOOL_BLK_ALLOC ?
+			 !mpool_debug_intact(s, i, !mpool_blk_is_alloc(st)))
+			desc = mpool_blk_is_alloc(st) ?
 			       "red zone overwritten (buffer overflow)" :
 			       "free block written (use after free or overflow)";
 		if (!desc)
@@ -251,13 +251,14 @@ static size_t mpool_stride(size_t block_size, u32 flags)
  *
  * The segment is mapped before any metadata is touched, so that a request
  * the world cannot map fails before megabytes are zeroed for nothing.
- * A @count whose metadata arrays (@count words each) would exceed
- * MPOOL_ENV_ZALLOC_MAX bytes is refused with -E2BIG before anything is
- * allocated.
+ * A @count whose metadata arrays (a state word and a next index per
+ * block) would exceed MPOOL_ENV_ZALLOC_MAX bytes is refused with -E2BIG
+ * before anything is allocated.
  *
- * Return: 0; -EINVAL for a zero size or count, unknown flags, or a stride
- * or span that does not fit in a size_t; -ENOMEM when memory could not be
- * had (nothing is leaked).
+ * Return: 0; -EINVAL for a zero size or count, unknown flags, a stride
+ * (the size plus the red zone in debug mode, rounded up to 64) that does
+ * not fit in a size_t, or a segment (@count strides) larger than half the
+ * address space; -ENOMEM when memory could not be had (nothing is leaked).
  */
 int mpool_slab_init(struct mpool_slab *s, size_t block_size, size_t count,
 		    unsigned int flags)
@@ -271,11 +272,12 @@ int mpool_slab_init(struct mpool_slab *s, size_t block_size, size_t count,
 	if (err)
 		return err;
 	stride = mpool_stride(block_size, s->flags);
+	/* Offsets within a segment must fit in a ptrdiff_t. */
 	if (!block_size || !count || count > MPOOL_MAX_COUNT || !stride ||
-	    stride > SIZE_MAX / count)
+	    stride > (SIZE_MAX / 2) / count)
 		return -EINVAL;
-	/* Each metadata array below is one allocation of the world. */
-	if (count > MPOOL_ENV_ZALLOC_MAX / sizeof(u32))
+	/* Each metadata array below is one allocation; the state's is larger. */
+	if (count > MPOOL_ENV_ZALLOC_MAX / sizeof(*s->state))
 		return -E2BIG;
 	s->stride = stride;
 	s->span = stride * count;
@@ -285,7 +287,7 @@ int mpool_slab_init(struct mpool_slab *s, size_t block_size, size_t count,
 	s->inv = mpool_inverse(stride >> s->shift);
 
 	s->base = mpool_env_map(s->span);
-	s->state = s->base ? mpool_env_zalloc(count * sizeof(u32)) : NULL;
+	s->state = s->base ? mpool_env_zalloc(count * sizeof(u64)) : NULL;
 	next = s->state ? mpool_env_zalloc(count * sizeof(u32)) : NULL;
 	if (!next) {
 		mpool_env_free(s->state);
@@ -296,17 +298,25 @@ int mpool_slab_init(struct mpool_slab *s, size_t block_size, size_t count,
 		return -ENOMEM;
 	}
 	mpool_stack_init(&s->free, next);
+	/* Red zones here; free blocks' poison in mpool_slab_rebuild(). */
 	if (s->flags & MPOOL_F_DEBUG)
-		for (i = 0; i < count; i++) {
-			u8 *p = mpool_slab_block(s, (u32)i);
-
-			memset(p, MPOOL_POISON_FREE, block_size);
-			memset(p + block_size, MPOOL_POISON_RED,
-			       stride - block_size);
-		}
+		for (i = 0; i < count; i++)
+			memset(mpool_slab_block(s, (u32)i) + block_size,
+			       MPOOL_POISON_RED, stride - block_size);
 	mpool_env_region_init(s, s->flags & MPOOL_F_CHECKER, s->base, s->span);
 	mpool_slab_rebuild(s);
 	return 0;
+}
+
+/* Debug mode: fill free block @idx's body with poison. */
+static void mpool_debug_poison(struct mpool_slab *s, u32 idx)
+{
+	bool on = s->flags & MPOOL_F_CHECKER;
+	u8 *p = mpool_slab_block(s, idx);
+
+	mpool_env_open(on, p, s->block_size);
+	memset(p, MPOOL_POISON_FREE, s->block_size);
+	mpool_env_close(on, p, s->block_size);
 }
 
 /**
@@ -314,18 +324,28 @@ int mpool_slab_init(struct mpool_slab *s, size_t block_size, size_t count,
  * @s: the slab.
  *
  * Used at init, and after fork() in the child, where other threads' caches
- * and in-flight operations are gone.  Quarantined blocks stay out.
+ * and in-flight operations are gone.  Quarantined blocks stay out.  In
+ * debug mode each block put on the stack is poisoned afresh: in the child
+ * of a fork, a block that another thread of the parent was freeing at that
+ * instant is FREE (or STACKED) with its poison half written, and must not
+ * later be reported as written after free.  (A free block the parent's
+ * user really did write is reported in the parent, which keeps it.)
+ *
  * Context: nobody else uses @s.
  */
 void mpool_slab_rebuild(struct mpool_slab *s)
 {
 	u32 top = MPOOL_NIL, nfree = 0, i, st;
+	u64 w;
 
 	for (i = s->count; i-- > 0; ) {
-		st = MPOOL_READ(s->state[i]);
-		if (st == MPOOL_BLK_ALLOC || st == MPOOL_BLK_BAD)
+		w = MPOOL_READ(s->state[i]);
+		st = mpool_blk_state(w);
+		if (mpool_blk_is_alloc(st) || st == MPOOL_BLK_BAD)
 			continue;
-		MPOOL_WRITE(s->state[i], MPOOL_BLK_STACKED);
+		if (s->flags & MPOOL_F_DEBUG)
+			mpool_debug_poison(s, i);
+		MPOOL_WRITE(s->state[i], mpool_blk_word(w, MPOOL_BLK_STACKED));
 		MPOOL_WRITE(s->free.next[i], top);
 		top = i;
 		nfree++;
@@ -353,9 +373,9 @@ void mpool_slab_fini(struct mpool_slab *s)
 /* Documented in mpool_public.h. */
 void *mpool_slab_alloc(struct mpool_slab *s)
 {
+	u64 w, seen;
 	void *ptr;
 	u32 idx;
-	int err;
 
 	for (;;) {
 		idx = mpool_stack_pop(&s->free);
@@ -365,11 +385,13 @@ void *mpool_slab_alloc(struct mpool_slab *s)
 		}
 		__mpool_took(s, 1);
 		/* The pop made us the index's only holder. */
-		err = __mpool_transition(s, idx, MPOOL_BLK_STACKED,
-					 MPOOL_BLK_ALLOC, __mpool_debug(s));
-		if (unlikely(err)) {
+		w = mpool_blk_word(MPOOL_READ(s->state[idx]), MPOOL_BLK_STACKED);
+		if (unlikely(__mpool_cas_state(s, idx, w,
+					       mpool_blk_word(w, MPOOL_BLK_ALLOC_NONE),
+					       &seen))) {
 			/* Impossible metadata: never hand the block out. */
-			__mpool_report(s, mpool_slab_block(s, idx), err, NULL);
+			__mpool_report(s, mpool_slab_block(s, idx), -EUCLEAN,
+				       NULL);
 			continue;
 		}
 		ptr = __mpool_handout(s, idx);
@@ -382,15 +404,24 @@ EXPORT_SYMBOL_MPOOL(mpool_slab_alloc);
 /* Documented in mpool_public.h. */
 int mpool_slab_free(struct mpool_slab *s, void *ptr)
 {
+	u64 w, seen;
 	u32 idx;
 	int err;
 
 	if (!ptr)
 		return 0;
 	err = mpool_slab_index_checked(s, ptr, &idx);
-	if (likely(!err))
-		err = __mpool_transition(s, idx, MPOOL_BLK_ALLOC,
-					 MPOOL_BLK_STACKED, true);
+	if (likely(!err)) {
+		w = MPOOL_READ(s->state[idx]);
+		if (mpool_blk_state(w) == MPOOL_BLK_ALLOC_NONE)
+			err = __mpool_cas_state(s, idx, w,
+						mpool_blk_ended(w,
+								MPOOL_BLK_STACKED),
+						&seen);
+		else
+			err = mpool_blk_is_freed(mpool_blk_state(w)) ?
+			      -EALREADY : -EUCLEAN;
+	}
 	if (unlikely(err))
 		return __mpool_report(s, ptr, err, NULL);
 	err = __mpool_takeback(s, idx);
@@ -401,6 +432,45 @@ int mpool_slab_free(struct mpool_slab *s, void *ptr)
 	return 0;
 }
 EXPORT_SYMBOL_MPOOL(mpool_slab_free);
+
+/* Documented in mpool_public.h. */
+int mpool_slab_alloc_bulk(struct mpool_slab *s, void **ptrs, size_t n)
+{
+	size_t i;
+
+	if (unlikely(!ptrs && n))
+		return -EINVAL;
+
+	for (i = 0; i < n; i++) {
+		ptrs[i] = mpool_slab_alloc(s);
+		if (unlikely(!ptrs[i]))
+			break;
+	}
+	if (likely(i == n))
+		return 0;
+	while (i--)
+		mpool_slab_free(s, ptrs[i]);
+	return -ENOMEM;
+}
+EXPORT_SYMBOL_MPOOL(mpool_slab_alloc_bulk);
+
+/* Documented in mpool_public.h. */
+int mpool_slab_free_bulk(struct mpool_slab *s, void *const *ptrs, size_t n)
+{
+	int first = 0, err;
+	size_t i;
+
+	if (unlikely(!ptrs && n))
+		return -EINVAL;
+
+	for (i = 0; i < n; i++) {
+		err = mpool_slab_free(s, ptrs[i]);
+		if (err && !first)
+			first = err;
+	}
+	return first;
+}
+EXPORT_SYMBOL_MPOOL(mpool_slab_free_bulk);
 
 /* Documented in mpool_public.h. */
 void mpool_slab_stats(struct mpool_slab *s, struct mpool_stats *st)

@@ -22,18 +22,19 @@
 #include "internal.h"
 
 /*
- * A CPU's cache is one per-CPU allocation: the lock, then struct
- * mpool_cache with room for 2 * ceil(cache_size / 2) <= cache_size + 1
- * addresses, rounded up to a line (mpool_cache_bytes()).  pcpu_alloc()
- * refuses more than PCPU_MIN_UNIT_SIZE (32 KiB), with a WARN unless
- * __GFP_NOWARN.  MPOOL_CACHE_MAX keeps every cache below that on every
- * configuration, so that the limit callers see is one number: the lock
- * grows with lockdep and PREEMPT_RT, and a cache of 4000 blocks (32064
- * bytes) leaves it 704.
+ * A CPU's cache is one per-CPU allocation, struct mpool_pcp: the lock and
+ * the drain IPI's data, then struct mpool_cache with room for
+ * 2 * ceil(cache_size / 2) <= cache_size + 1 rounds, rounded up to a line
+ * (mpool_cache_bytes()).  pcpu_alloc() refuses more than
+ * PCPU_MIN_UNIT_SIZE (32 KiB), with a WARN unless __GFP_NOWARN.
+ * MPOOL_CACHE_MAX keeps every cache below that on every configuration, so
+ * that the limit callers see is one number: the lock grows with lockdep
+ * and PREEMPT_RT, and a cache of 4000 blocks (32128 bytes) leaves it and
+ * the IPI's data 640.
  */
 static_assert(offsetof(struct mpool_pcp, c) + sizeof(struct mpool_cache) +
-	      (MPOOL_CACHE_MAX + 1) * sizeof(void *) + MPOOL_ALIGN - 1 <=
-	      PCPU_MIN_UNIT_SIZE);
+	      (MPOOL_CACHE_MAX + 1) * sizeof(struct mpool_round) +
+	      MPOOL_ALIGN - 1 <= PCPU_MIN_UNIT_SIZE);
 
 /* Every live allocator; the hotplug callback and unload walk it. */
 DEFINE_MUTEX(mpool_lock);
@@ -254,6 +255,8 @@ EXPORT_SYMBOL_NS_GPL(mpool_arena_destroy, MPOOL);
 
 /* --- pool ------------------------------------------------------------- */
 
+static void mpool_drain_ipi(void *info);
+
 /* Documented in mpool_api.h. */
 struct mpool_pool *mpool_pool_create(const char *name, size_t block_size,
 				     size_t cache_size, size_t capacity,
@@ -271,7 +274,7 @@ struct mpool_pool *mpool_pool_create(const char *name, size_t block_size,
 	if (!kp)
 		return ERR_PTR(-ENOMEM);
 	err = mpool_pool_init(&kp->core, block_size, cache_size, capacity,
-			      flags);
+			      flags, nr_cpu_ids);
 	if (err)
 		goto free;
 	kp->core.slab.name = kp->obj.name;
@@ -284,8 +287,15 @@ struct mpool_pool *mpool_pool_create(const char *name, size_t block_size,
 		err = -ENOMEM;
 		if (!kp->pcp)
 			goto fini;
-		for_each_possible_cpu(cpu)
-			local_lock_init(&per_cpu_ptr(kp->pcp, cpu)->lock);
+		for_each_possible_cpu(cpu) {
+			struct mpool_pcp *pcp = per_cpu_ptr(kp->pcp, cpu);
+
+			local_lock_init(&pcp->lock);
+			INIT_CSD(&pcp->drain, mpool_drain_ipi, pcp);
+			pcp->kp = kp;
+			/* The CPU number is the cache's owner id. */
+			mpool_cache_init(&kp->core, &pcp->c, cpu);
+		}
 	}
 	err = mpool_publish(&kp->obj, name, MPOOL_KIND_POOL);
 	if (!err)
@@ -298,6 +308,50 @@ free:
 	return ERR_PTR(err);
 }
 EXPORT_SYMBOL_NS_GPL(mpool_pool_create, MPOOL);
+
+/*
+ * The pool is empty here: blocks other CPUs freed may wait on remote
+ * queues.  A dead CPU's queue is collected at once into @c (nothing runs
+ * there); an online CPU that has one is asked, by an IPI, to collect it
+ * and give its cache back to the depot, since only an interrupt on that
+ * CPU is sure not to be inside one of its fast paths.  Return: whether
+ * anything came into @c now.  Context: the local lock of @c's CPU held.
+ */
+static bool mpool_pool_reclaim(struct mpool_kpool *kp, struct mpool_cache *c)
+{
+	unsigned int cpu, me = smp_processor_id();
+	struct mpool_pcp *pcp;
+	bool got = false;
+
+	for_each_possible_cpu(cpu) {
+		pcp = per_cpu_ptr(kp->pcp, cpu);
+		if (cpu == me || !mpool_cache_has_remote(&pcp->c))
+			continue;
+		if (cpu_online(cpu)) {
+			/* -EBUSY: one is on its way already. */
+			atomic_inc(&kp->drains);
+			if (smp_call_function_single_async(cpu, &pcp->drain))
+				atomic_dec(&kp->drains);
+		} else {
+			got |= mpool_cache_collect(&kp->core, &pcp->c, c);
+		}
+	}
+	return got;
+}
+
+/* The @drain IPI of struct mpool_pcp, on its own CPU, in hardirq context. */
+static void mpool_drain_ipi(void *info)
+{
+	struct mpool_pcp *pcp = info;
+	struct mpool_kpool *kp = pcp->kp;
+	unsigned long flags;
+
+	local_lock_irqsave(&kp->pcp->lock, flags);
+	mpool_cache_drain(&kp->core, &this_cpu_ptr(kp->pcp)->c);
+	local_unlock_irqrestore(&kp->pcp->lock, flags);
+	/* Pairs with destroy's acquire: we are done with @kp. */
+	atomic_dec_return_release(&kp->drains);
+}
 
 /* Documented in mpool_api.h. */
 void *mpool_pool_alloc(struct mpool_pool *p)
@@ -312,8 +366,11 @@ void *mpool_pool_alloc(struct mpool_pool *p)
 	local_lock_irqsave(&kp->pcp->lock, flags);
 	c = &this_cpu_ptr(kp->pcp)->c;
 	if (unlikely(p->slab.flags & MPOOL_F_SLOW) ||
-	    !mpool_cache_alloc_fast(p, c, &ptr))
+	    !mpool_cache_alloc_fast(p, c, &ptr)) {
 		ptr = mpool_cache_alloc(p, c);
+		if (unlikely(!ptr) && mpool_pool_reclaim(kp, c))
+			ptr = mpool_cache_alloc(p, c);
+	}
 	local_unlock_irqrestore(&kp->pcp->lock, flags);
 	return ptr;
 }
@@ -328,7 +385,7 @@ int mpool_pool_free(struct mpool_pool *p, void *ptr)
 	int ret;
 
 	if (unlikely(!kp->pcp))
-		return mpool_slab_free(&p->slab, ptr);
+		return mpool_pool_free_nocache(p, ptr);
 	local_lock_irqsave(&kp->pcp->lock, flags);
 	c = &this_cpu_ptr(kp->pcp)->c;
 	if (likely(!(p->slab.flags & MPOOL_F_SLOW)) &&
@@ -355,11 +412,67 @@ static void mpool_flush_local(void *arg)
 void mpool_pool_flush(struct mpool_pool *p)
 {
 	struct mpool_kpool *kp = mpool_kpool(p);
+	unsigned int cpu;
 
-	if (kp->pcp)
-		on_each_cpu(mpool_flush_local, kp, 1);
+	if (!kp->pcp)
+		return;
+	cpus_read_lock();
+	on_each_cpu(mpool_flush_local, kp, 1);
+	/* A dead CPU's queue gathers frees of blocks it handed out. */
+	for_each_possible_cpu(cpu)
+		if (!cpu_online(cpu))
+			mpool_cache_drain(&kp->core,
+					  &per_cpu_ptr(kp->pcp, cpu)->c);
+	cpus_read_unlock();
 }
 EXPORT_SYMBOL_NS_GPL(mpool_pool_flush, MPOOL);
+
+/* Documented in mpool_api.h. */
+int mpool_pool_alloc_bulk(struct mpool_pool *p, void **ptrs, size_t n)
+{
+	struct mpool_kpool *kp = mpool_kpool(p);
+	struct mpool_cache *c;
+	unsigned long flags;
+	int err;
+
+	if (unlikely(!ptrs && n))
+		return -EINVAL;
+	if (unlikely(!kp->pcp))
+		return mpool_slab_alloc_bulk(&p->slab, ptrs, n);
+	local_lock_irqsave(&kp->pcp->lock, flags);
+	c = &this_cpu_ptr(kp->pcp)->c;
+	err = mpool_cache_alloc_bulk(p, c, ptrs, n);
+	if (unlikely(err) && mpool_pool_reclaim(kp, c))
+		err = mpool_cache_alloc_bulk(p, c, ptrs, n);
+	local_unlock_irqrestore(&kp->pcp->lock, flags);
+	return err;
+}
+EXPORT_SYMBOL_NS_GPL(mpool_pool_alloc_bulk, MPOOL);
+
+/* Documented in mpool_api.h. */
+int mpool_pool_free_bulk(struct mpool_pool *p, void *const *ptrs, size_t n)
+{
+	struct mpool_kpool *kp = mpool_kpool(p);
+	unsigned long flags;
+	int first = 0, err;
+	size_t i;
+
+	if (unlikely(!ptrs && n))
+		return -EINVAL;
+	if (unlikely(!kp->pcp)) {
+		for (i = 0; i < n; i++) {
+			err = mpool_pool_free_nocache(p, ptrs[i]);
+			if (err && !first)
+				first = err;
+		}
+		return first;
+	}
+	local_lock_irqsave(&kp->pcp->lock, flags);
+	err = mpool_cache_free_bulk(p, &this_cpu_ptr(kp->pcp)->c, ptrs, n);
+	local_unlock_irqrestore(&kp->pcp->lock, flags);
+	return err;
+}
+EXPORT_SYMBOL_NS_GPL(mpool_pool_free_bulk, MPOOL);
 
 /* Documented in mpool_api.h. */
 void mpool_pool_stats(struct mpool_pool *p, struct mpool_stats *st)
@@ -391,6 +504,9 @@ void mpool_pool_destroy(struct mpool_pool *p)
 		return;
 	kp = mpool_kpool(p);
 	mpool_unpublish(&kp->obj);
+	/* A drain IPI sent by the last allocations may still be on its way. */
+	while (atomic_read_acquire(&kp->drains))
+		cpu_relax();
 	free_percpu(kp->pcp);
 	mpool_pool_fini(p);
 	mpool_env_free(kp);

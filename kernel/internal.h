@@ -5,6 +5,7 @@
 #ifndef MPOOL_INTERNAL_H
 #define MPOOL_INTERNAL_H
 
+#include <linux/smp.h>
 #include <linux/list.h>
 #include <linux/local_lock.h>
 #include <linux/percpu.h>
@@ -36,9 +37,17 @@ struct mpool_karena {
 	struct mpool_arena core;
 };
 
+struct mpool_kpool;
+
 /**
  * struct mpool_pcp - one CPU's cache of a pool.
  * @lock: taken with interrupts off around every use on the owning CPU.
+ * @drain: sent to the owning CPU (an IPI, smp_call_function_single_async())
+ *	by an allocation that found the pool empty while this CPU has
+ *	remote-freed blocks waiting: it collects them and gives the cache
+ *	back to the depot (an interrupt on this CPU is never inside one of
+ *	its fast paths: the thief of common/pool.c).
+ * @kp: the pool, for @drain.
  * @c: the cache; its objs[] follow (2 * magazine size).
  *
  * Only the owning CPU touches @c, under @lock, with one exception: once the
@@ -46,12 +55,15 @@ struct mpool_karena {
  */
 struct mpool_pcp {
 	local_lock_t lock;
+	call_single_data_t drain;
+	struct mpool_kpool *kp;
 	struct mpool_cache c;
 };
 
 struct mpool_kpool {
 	struct mpool_obj obj;
 	struct mpool_pcp __percpu *pcp;
+	atomic_t drains;		/* @drain IPIs sent, not yet done */
 	struct mpool_pool core;
 };
 

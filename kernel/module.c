@@ -55,3 +55,4 @@ module_exit(mpool_exit);
 MODULE_DESCRIPTION("Slab, arena and per-CPU pool allocators with misuse detection");
 MODULE_AUTHOR("the mempool authors");
 MODULE_LICENSE("Dual MIT/GPL");
+MODULE_VERSION(MPOOL_VERSION);

@@ -2,14 +2,16 @@
 /*
  * mpool_api.h - the mempool.ko API for other kernel modules.
  *
- * The one header a user module includes (with -I pointing at kernel/ and
- * common/ of this tree, or at the installed copy).  It declares every call
- * a module may make: the ones below, and through mpool_public.h the calls
- * the core itself implements (mpool_slab_alloc(), mpool_slab_free(),
- * mpool_slab_stats(), mpool_slab_audit(), mpool_arena_alloc(),
- * mpool_arena_reset(), mpool_arena_stats()), with the create flags and
- * struct mpool_stats.  The allocators are opaque: their layout, block
- * states and internal helpers stay in common/mpool.h.
+ * The one header a user module includes, with -I pointing at kernel/ and
+ * common/ of a mempool source tree or of the installed copy,
+ * /usr/src/mempool-<version>/ (package mempool-dkms, or make
+ * dkms-src-install); tools/examples/kmod shows the build.  It declares
+ * every call a module may make: the ones below, and through mpool_public.h
+ * the calls the core itself implements (mpool_slab_alloc(),
+ * mpool_slab_free(), mpool_slab_stats(), mpool_slab_audit(),
+ * mpool_arena_alloc(), mpool_arena_reset(), mpool_arena_stats()), with the
+ * create flags and struct mpool_stats.  The allocators are opaque: their
+ * layout, block states and internal helpers stay in common/mpool.h.
  *
  * Three allocators, every block 64-byte aligned and never sharing a cache
  * line:
@@ -50,15 +52,16 @@
  *
  *  - A pool's @cache_size is at most MPOOL_CACHE_MAX (4000): a CPU's cache
  *    is one per-CPU allocation, and the kernel caps those at 32 KiB.
- *  - A slab's @count, and a pool's @capacity, are at most 536870911
- *    (2^29 - 1): the blocks' metadata is two arrays of 4-byte words, one
- *    kvmalloc() each, and the kernel caps those at INT_MAX bytes.
- *  - A pool with caches keeps its magazines in one such array too:
- *    (@capacity / M + 2) * M must be at most 268435455 (2^28 - 1), where
- *    M = ceil(@cache_size / 2) is the magazine size (integer division).
- *    So @capacity is at most 268435453 with @cache_size 1 or 2, and
- *    268431999 with @cache_size 4000; @capacity + @cache_size at most
- *    268435454 always fits.
+ *  - A slab's @count, and a pool's @capacity, are at most 268435455
+ *    (2^28 - 1): the blocks' metadata is arrays of one word per block
+ *    (the state word has 8 bytes), one kvmalloc() each, and the kernel
+ *    caps those at INT_MAX bytes.
+ *  - A pool with caches keeps its magazines in one such array too, of
+ *    8-byte rounds: (@capacity / M + 2) * M must be at most 268435455,
+ *    where M = ceil(@cache_size / 2) is the magazine size (integer
+ *    division).  So @capacity is at most 268435453 with @cache_size 1 or
+ *    2, and 268431999 with @cache_size 4000; @capacity + @cache_size at
+ *    most 268435454 always fits.
  *
  * Sizes.  A block's stride is @block_size, plus an 8-byte red zone with
  * MPOOL_F_DEBUG, rounded up to 64; a stride past SIZE_MAX (@block_size
@@ -75,6 +78,12 @@
 
 #include "mpool_public.h"
 
+/*
+ * The release of mempool.ko this header belongs to (its MODULE_VERSION, the
+ * DKMS package's version and libmempool's, all one number).
+ */
+#define MPOOL_VERSION	"1.1.0"
+
 #define MPOOL_NAME_MAX	32
 /* The largest cache_size of a pool (see Limits above). */
 #define MPOOL_CACHE_MAX	4000
@@ -83,7 +92,7 @@
  * mpool_slab_create() - reserve @count blocks of @block_size bytes.
  * @name: unique name, also its debugfs directory.
  * @block_size: bytes per block (> 0; see Sizes above).
- * @count: blocks (> 0, at most 536870911; see Limits above).
+ * @count: blocks (> 0, at most 268435455; see Limits above).
  * @flags: MPOOL_F_DEBUG or 0.
  *
  * Context: process context; may sleep.
@@ -126,8 +135,8 @@ void mpool_arena_destroy(struct mpool_arena *a);
  * @cache_size: the most free blocks one CPU keeps (0: no caches); at most
  *	@capacity (else -EINVAL) and MPOOL_CACHE_MAX, 4000 (else -E2BIG).
  *	CPUs trade blocks with the depot in magazines of ceil(@cache_size / 2).
- * @capacity: blocks in all (> 0, at most 536870911, and with caches at
- *	most about 2^28; Limits above gives the exact rule).
+ * @capacity: blocks in all (> 0, at most 268435455, and with caches a
+ *	little less: Limits above gives the exact rule).
  * @flags: MPOOL_F_DEBUG or 0.
  *
  * Context: process context; may sleep.
@@ -144,8 +153,12 @@ struct mpool_pool *mpool_pool_create(const char *name, size_t block_size,
  *
  * Context: any but NMI (see Contexts above for PREEMPT_RT).
  * Return: a 64-byte aligned block, or NULL when the pool and this CPU's
- * cache are empty (other CPUs' caches may hold free blocks; see
- * mpool_pool_flush()).
+ * cache are empty.  Other CPUs' caches may hold free blocks (see
+ * mpool_pool_flush()).  Blocks other CPUs freed that this CPU did not hand
+ * out go back to the CPU that did; when this call finds the pool empty it
+ * asks every CPU holding such blocks (an IPI) to give them back, so
+ * they are allocatable anywhere within one interrupt round trip, and a dead
+ * CPU's are taken back at once.
  */
 void *mpool_pool_alloc(struct mpool_pool *p);
 
@@ -160,11 +173,42 @@ void *mpool_pool_alloc(struct mpool_pool *p);
 int mpool_pool_free(struct mpool_pool *p, void *ptr);
 
 /**
- * mpool_pool_flush() - give every online CPU's cached blocks back.
+ * mpool_pool_alloc_bulk() - take @n blocks at once, all or none.
+ * @p: the pool.
+ * @ptrs: where the blocks go (@n entries).
+ * @n: how many; 0 is allowed.
+ *
+ * Context: as mpool_pool_alloc().
+ * Return: 0 with @n blocks in @ptrs; -ENOMEM with none taken; -EINVAL when
+ * @ptrs is NULL and @n is not 0.
+ */
+int mpool_pool_alloc_bulk(struct mpool_pool *p, void **ptrs, size_t n);
+
+/**
+ * mpool_pool_free_bulk() - give @n blocks back at once.
+ * @p: the pool.
+ * @ptrs: the blocks; NULL entries are skipped.
+ * @n: how many entries.
+ *
+ * Each entry is freed, or reported and counted exactly as mpool_pool_free()
+ * would (the same block twice in @ptrs is a double free the second time).
+ *
+ * Context: as mpool_pool_free().
+ * Return: 0 when every entry was freed, else the error of the first one
+ * that was not; -EINVAL when @ptrs is NULL and @n is not 0.
+ */
+int mpool_pool_free_bulk(struct mpool_pool *p, void *const *ptrs, size_t n);
+
+/**
+ * mpool_pool_flush() - give every CPU's cached blocks back to the pool.
  * @p: the pool.
  *
- * Offline CPUs hold none: the hotplug callback drained them.
- * Context: process context with interrupts on (it sends IPIs).
+ * Each online CPU empties its cache and collects the blocks other CPUs
+ * freed for it (an IPI); an offline CPU's remote-freed blocks are taken
+ * back here.  When it returns, every free block is allocatable from any
+ * CPU.
+ *
+ * Context: process context with interrupts on (it sends IPIs); may sleep.
  */
 void mpool_pool_flush(struct mpool_pool *p);
 

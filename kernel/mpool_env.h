@@ -39,6 +39,15 @@
 /* Fully ordered on success; *oldp refreshed on failure. */
 #define mpool_try_cmpxchg(p, oldp, new)	try_cmpxchg(p, oldp, new)
 
+/*
+ * The owner's half of the handshake with a thief: nothing.  A CPU's cache
+ * is used with interrupts off, and its thief is an interrupt on that CPU
+ * (an IPI) or the hotplug thread after the CPU died, so the owner is
+ * never inside a fast path when it runs.
+ */
+#define mpool_env_owner_enter(busy)	((void)(busy))
+#define mpool_env_owner_exit(busy)	((void)(busy))
+
 /* A core symbol other modules may call. */
 #define EXPORT_SYMBOL_MPOOL(sym)	EXPORT_SYMBOL_NS_GPL(sym, MPOOL)
 

@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: MIT OR GPL-2.0
 /*
- * env.c - the userspace world behind mpool_env.h: memory, fault injection
- * and the misuse report hook.
+ * env.c - the userspace world behind mpool_env.h: memory, fault injection,
+ * the environment variables and the misuse report hook.
  */
+#define _GNU_SOURCE		/* dladdr1() */
+#include <dlfcn.h>
+#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <sys/mman.h>
 
 #include "mpool.h"
+#define MEMPOOL_NO_SHORT_NAMES
 #include "mempool.h"
 #include "mpool_testing.h"
 
@@ -90,12 +95,45 @@ void mpool_env_unmap(void *p, size_t size)
 	munmap(p, size);
 }
 
+/* --- environment variables -------------------------------------------- */
+
+/*
+ * A boolean environment variable: 1, true, yes, on or 0, false, no, off in
+ * any case; unset or empty gives @def.  Anything else gives @def too, with
+ * one warning line per variable (*@warned) for the life of the process.
+ * Read at each use, so a program may change it as it runs.
+ */
+static bool mpool_env_bool(const char *var, bool def, bool *warned)
+{
+	static const struct {
+		const char *word;
+		bool value;
+	} words[] = {
+		{ "1", true }, { "true", true }, { "yes", true }, { "on", true },
+		{ "0", false }, { "false", false }, { "no", false },
+		{ "off", false }, { NULL, false },
+	};
+	const char *v = getenv(var);
+	int i;
+
+	if (!v || !*v)
+		return def;
+	for (i = 0; words[i].word; i++)
+		if (!strcasecmp(v, words[i].word))
+			return words[i].value;
+	if (!__atomic_exchange_n(warned, true, __ATOMIC_RELAXED))
+		fprintf(stderr,
+			"mempool: %s=\"%s\" is not 1/true/yes/on or 0/false/no/off; taken as %s\n",
+			var, v, def ? "on" : "off");
+	return def;
+}
+
 /* MEMPOOL_DEBUG=1 in the environment: every slab and pool in debug mode. */
 bool mpool_env_debug_all(void)
 {
-	const char *v = getenv("MEMPOOL_DEBUG");
+	static bool warned;
 
-	return v && *v && *v != '0';
+	return mpool_env_bool("MEMPOOL_DEBUG", false, &warned);
 }
 
 /* --- misuse reports --------------------------------------------------- */
@@ -112,10 +150,13 @@ static int mpool_hook_next;
 /* MEMPOOL_ABORT_ON_ERROR=1: misuse is fatal unless a hook is set. */
 static bool mpool_abort_on_error(void)
 {
-	const char *v = getenv("MEMPOOL_ABORT_ON_ERROR");
+	static bool warned;
 
-	return v && *v && *v != '0';
+	return mpool_env_bool("MEMPOOL_ABORT_ON_ERROR", false, &warned);
 }
+
+__thread const void *mpool_env_caller
+	__attribute__((tls_model("initial-exec")));
 
 static const char *mpool_errno_name(int err)
 {
@@ -131,11 +172,49 @@ static const char *mpool_errno_name(int err)
 	}
 }
 
+/*
+ * Where @addr is, for a report: "FILE(symbol+0x1c)" when dladdr() knows the
+ * function, else "FILE+0x1234", the offset addr2line -e FILE takes (from
+ * the object's load bias, so it is right for programs with and without
+ * PIE and for libraries alike), else the bare address.
+ */
+static void mpool_describe_site(char *buf, size_t len, const void *addr)
+{
+	struct link_map *map = NULL;
+	const char *file;
+	Dl_info info;
+
+	if (!dladdr1(addr, &info, (void **)&map, RTLD_DL_LINKMAP) || !map) {
+		snprintf(buf, len, "%p", addr);
+		return;
+	}
+	file = info.dli_fname && *info.dli_fname ? info.dli_fname : "?";
+	if (info.dli_sname && info.dli_saddr)
+		snprintf(buf, len, "%s(%s+%#zx)", file, info.dli_sname,
+			 (size_t)((const char *)addr -
+				  (const char *)info.dli_saddr));
+	else
+		snprintf(buf, len, "%s+%#zx", file,
+			 (size_t)((uintptr_t)addr - map->l_addr));
+}
+
 void mempool_error_stderr(const struct mempool_error *e, void *arg)
 {
+	char who[MEMPOOL_NAME_MAX + 32], site[512] = "";
+	size_t n;
+
 	(void)arg;
-	fprintf(stderr, "mempool: %s %p: %s: %p (-%s)\n", e->kind,
-		e->allocator, e->what, e->ptr, mpool_errno_name(e->err));
+	if (e->name)
+		snprintf(who, sizeof(who), "\"%s\" (%p)", e->name,
+			 e->allocator);
+	else
+		snprintf(who, sizeof(who), "%p", e->allocator);
+	if (e->caller) {
+		n = (size_t)snprintf(site, sizeof(site), " by the call at ");
+		mpool_describe_site(site + n, sizeof(site) - n, e->caller);
+	}
+	fprintf(stderr, "mempool: %s %s: %s: %p%s (-%s)\n", e->kind, who,
+		e->what, e->ptr, site, mpool_errno_name(e->err));
 }
 
 void mempool_error_abort(const struct mempool_error *e, void *arg)
@@ -168,6 +247,8 @@ void mpool_env_report(const struct mpool_event *ev)
 		.ptr = ev->ptr,
 		.err = ev->err,
 		.what = ev->what,
+		.name = ev->name,
+		.caller = mpool_env_caller,
 	};
 
 	if (h)

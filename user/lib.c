@@ -32,14 +32,30 @@
  * and a pool dying agree on who frees the struct, and a thread only drains
  * into a pool that destroy is waiting on.  Caches are linked on a push-only
  * list per pool, freed only by destroy.
+ *
+ * Names.  Each call of mempool.h is defined here under its exported name,
+ * mempool_<call>; the header's short names are inline wrappers, so a
+ * program's call lands directly in the function below.  That is what
+ * makes __builtin_return_address(0) here the application's call site:
+ * the entry points that can reach a report (slab alloc, free and audit,
+ * the pool's slow paths, flush and audit) put it in mpool_env_caller for
+ * the duration of the call (MPOOL_CALLER_SET/CLEAR), for user/env.c to put
+ * in the report.  The pool's fast paths never report and never touch it:
+ * their slow paths are handed the address as an argument.
  */
 #include <assert.h>
+#include <linux/membarrier.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "mpool.h"
+#define MEMPOOL_NO_SHORT_NAMES	/* this file defines the mempool_ names */
 #include "mempool.h"
+#include "mpool_testing.h"
 
 enum mpool_ucache_state {
 	MPOOL_UC_OWNED,
@@ -58,10 +74,12 @@ struct mpool_reg {
 struct slab_allocator {
 	struct mpool_reg reg;
 	struct mpool_slab core;
+	char name[MEMPOOL_NAME_MAX];	/* core.name points here once set */
 };
 
 struct arena_allocator {
 	struct mpool_arena core;
+	char name[MEMPOOL_NAME_MAX];	/* core.name points here once set */
 };
 
 struct mpool_ucache {
@@ -71,10 +89,19 @@ struct mpool_ucache {
 	struct mpool_cache c;		/* last: its objs[] follow */
 };
 
+/*
+ * The most threads that may have a cache of one pool at once (owner ids);
+ * a thread beyond them uses the pool with no cache of its own.
+ */
+#define MPOOL_USER_OWNERS	1024
+
 struct mempool {
 	struct mpool_reg reg;
 	struct mpool_ucache *caches;	/* push-only list */
+	u32 next_owner;			/* owner ids handed out so far */
+	void *mem;			/* what mpool_env_zalloc() gave */
 	struct mpool_pool core;
+	char name[MEMPOOL_NAME_MAX];	/* core.slab.name points here once set */
 };
 
 /* One thread's view of one registry slot. */
@@ -89,29 +116,84 @@ static pthread_key_t mpool_tls_key;
 static pthread_once_t mpool_once = PTHREAD_ONCE_INIT;
 
 /*
- * This thread's entries, indexed by registry slot, and a memo of the last
- * one used: generations are unique, so a memo whose @memo_gen equals a
- * pool's generation is that pool's current cache, found with two TLS loads
- * instead of a walk through @vec.  Only pools on the fast path (no
- * MPOOL_F_SLOW) are memoised, so a memo hit is all the fast path asks.
+ * The memo: the fast paths find this thread's cache of a pool in one of
+ * MPOOL_MEMO entries, chosen by two bits of the pool's address, with one
+ * compare of the pool pointer.  Pools are placed (mpool_pool_place()) so
+ * that those bits follow their generation: pools made one after another
+ * never share an entry, so a thread that cycles through up to MPOOL_MEMO
+ * pools always hits.  An entry is only a shortcut: it is set by the slow
+ * path once it has found the pool's current cache through @vec (checked
+ * against the generation), and a pool_destroy() makes every cache of the
+ * pool fail both fast paths (mpool_ucache_poison()), so an entry left
+ * behind by a destroyed pool, even one whose address a new pool reuses,
+ * only ever sends a call to the slow path.  Only pools on the fast path
+ * (no MPOOL_F_SLOW) are memoised.
  */
+#define MPOOL_MEMO		4
+#define MPOOL_MEMO_SHIFT	6	/* MPOOL_ALIGN: the bits above a line */
+/* An entry that no pool pointer (nor NULL) can match. */
+#define MPOOL_MEMO_NONE		((struct mempool *)(uintptr_t)1)
+
+/* One entry a cache line: an entry's offset is two bits of the pointer. */
+struct mpool_memo {
+	struct mempool *pool;
+	struct mpool_ucache *uc;
+} __aligned(1 << MPOOL_MEMO_SHIFT);
+
+/* This thread's entries, indexed by registry slot, and the memo. */
 struct mpool_tls {
-	u64 memo_gen;
-	struct mpool_ucache *memo;
+	struct mpool_memo memo[MPOOL_MEMO];
 	struct mpool_tls_ent *vec;
 	u32 len;
 };
 
+/*
+ * The static library's objects only ever end up in an executable, where
+ * the thread pointer plus a link-time offset finds the memo (local-exec);
+ * the shared library's need the offset from the GOT (initial-exec).
+ */
+#ifdef MPOOL_STATIC_LIB
+#define MPOOL_TLS_MODEL	"local-exec"
+#else
+#define MPOOL_TLS_MODEL	"initial-exec"
+#endif
+
 static __thread struct mpool_tls mpool_tls
-	__attribute__((tls_model("initial-exec")));
+	__attribute__((tls_model(MPOOL_TLS_MODEL))) = {
+	.memo = { [0 ... MPOOL_MEMO - 1] = { .pool = MPOOL_MEMO_NONE } },
+};
+
+/* The memo entry for pool pointer @p (any value, NULL included). */
+static inline struct mpool_memo *mpool_memo_of(const struct mempool *p)
+{
+	uintptr_t off = (uintptr_t)p &
+			((MPOOL_MEMO - 1) << MPOOL_MEMO_SHIFT);
+
+	return (struct mpool_memo *)((char *)mpool_tls.memo + off);
+}
 
 static void mpool_thread_exit(void *unused);
 static void mpool_atfork_child(void);
 
+/*
+ * Whether threads may have caches: only when the key whose destructor
+ * gives a cache back at thread exit could be had.  If the application took
+ * every key (PTHREAD_KEYS_MAX), pools run with no per-thread caches at
+ * all, straight on their shared backing: slower, but nothing can be
+ * stranded in the cache of a thread that exits.
+ */
+static bool mpool_tls_ok;
+
+static bool mpool_membarrier_ok;
+
 static void mpool_setup(void)
 {
-	pthread_key_create(&mpool_tls_key, mpool_thread_exit);
+	mpool_tls_ok = !pthread_key_create(&mpool_tls_key, mpool_thread_exit);
 	pthread_atfork(NULL, NULL, mpool_atfork_child);
+	/* Without it no thread steals: blocks wait for their owner. */
+	mpool_membarrier_ok = !syscall(__NR_membarrier,
+				       MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
+				       0);
 }
 
 /*
@@ -160,10 +242,39 @@ static void *mpool_fail(int err)
 	return NULL;
 }
 
+/*
+ * The application's call site, for the reports of the call in progress:
+ * only in the exported function itself (not in a helper it calls), which
+ * the application called directly.
+ */
+#define MPOOL_CALLER		__builtin_return_address(0)
+#define MPOOL_CALLER_SET(ra)	(mpool_env_caller = (ra))
+#define MPOOL_CALLER_CLEAR()	(mpool_env_caller = NULL)
+
+/*
+ * Copy @name into @buf (NULL drops it) and point @slot at the copy.  The
+ * buffer is the allocator's own, so the name lives as long as it does.
+ */
+static void mpool_set_name(char *buf, const char **slot, const char *name)
+{
+	if (!name) {
+		MPOOL_WRITE(*slot, NULL);
+		return;
+	}
+	strncpy(buf, name, MEMPOOL_NAME_MAX - 1);
+	buf[MEMPOOL_NAME_MAX - 1] = 0;
+	MPOOL_WRITE(*slot, buf);
+}
+
+const char *mempool_version(void)
+{
+	return MEMPOOL_VERSION_STRING;
+}
+
 /* --- slab ------------------------------------------------------------- */
 
-slab_allocator_t *slab_create_flags(size_t block_size, size_t count,
-				    unsigned int flags)
+slab_allocator_t *mempool_slab_create_flags(size_t block_size, size_t count,
+					    unsigned int flags)
 {
 	slab_allocator_t *s;
 	int err;
@@ -186,31 +297,62 @@ slab_allocator_t *slab_create_flags(size_t block_size, size_t count,
 	return s;
 }
 
-slab_allocator_t *slab_create(size_t block_size, size_t count)
+slab_allocator_t *mempool_slab_create(size_t block_size, size_t count)
 {
-	return slab_create_flags(block_size, count, 0);
+	return mempool_slab_create_flags(block_size, count, 0);
 }
 
-void *slab_alloc(slab_allocator_t *s)
+void *mempool_slab_alloc(slab_allocator_t *s)
 {
 	void *p;
 
 	if (unlikely(!s))
 		return mpool_fail(EINVAL);
+	MPOOL_CALLER_SET(MPOOL_CALLER);
 	p = mpool_slab_alloc(&s->core);
+	MPOOL_CALLER_CLEAR();
 	if (unlikely(!p))
 		errno = ENOMEM;
 	return p;
 }
 
-int slab_free(slab_allocator_t *s, void *ptr)
+int mempool_slab_free(slab_allocator_t *s, void *ptr)
 {
+	int ret;
+
 	if (unlikely(!s))
 		return -EINVAL;
-	return mpool_slab_free(&s->core, ptr);
+	MPOOL_CALLER_SET(MPOOL_CALLER);
+	ret = mpool_slab_free(&s->core, ptr);
+	MPOOL_CALLER_CLEAR();
+	return ret;
 }
 
-void slab_destroy(slab_allocator_t *s)
+int mempool_slab_alloc_bulk(slab_allocator_t *s, void **ptrs, size_t n)
+{
+	int ret;
+
+	if (unlikely(!s || (!ptrs && n)))
+		return -EINVAL;
+	MPOOL_CALLER_SET(MPOOL_CALLER);
+	ret = mpool_slab_alloc_bulk(&s->core, ptrs, n);
+	MPOOL_CALLER_CLEAR();
+	return ret;
+}
+
+int mempool_slab_free_bulk(slab_allocator_t *s, void *const *ptrs, size_t n)
+{
+	int ret;
+
+	if (unlikely(!s || (!ptrs && n)))
+		return -EINVAL;
+	MPOOL_CALLER_SET(MPOOL_CALLER);
+	ret = mpool_slab_free_bulk(&s->core, ptrs, n);
+	MPOOL_CALLER_CLEAR();
+	return ret;
+}
+
+void mempool_slab_destroy(slab_allocator_t *s)
 {
 	if (!s)
 		return;
@@ -219,7 +361,7 @@ void slab_destroy(slab_allocator_t *s)
 	mpool_env_free(s);
 }
 
-int slab_stats(slab_allocator_t *s, struct mempool_stats *st)
+int mempool_slab_stats(slab_allocator_t *s, struct mempool_stats *st)
 {
 	struct mpool_stats cs;
 
@@ -230,16 +372,29 @@ int slab_stats(slab_allocator_t *s, struct mempool_stats *st)
 	return 0;
 }
 
-long slab_audit(slab_allocator_t *s)
+long mempool_slab_audit(slab_allocator_t *s)
+{
+	long n;
+
+	if (!s)
+		return -EINVAL;
+	MPOOL_CALLER_SET(MPOOL_CALLER);
+	n = mpool_slab_audit(&s->core);
+	MPOOL_CALLER_CLEAR();
+	return n;
+}
+
+int mempool_slab_set_name(slab_allocator_t *s, const char *name)
 {
 	if (!s)
 		return -EINVAL;
-	return mpool_slab_audit(&s->core);
+	mpool_set_name(s->name, &s->core.name, name);
+	return 0;
 }
 
 /* --- arena ------------------------------------------------------------ */
 
-arena_allocator_t *arena_create(size_t capacity)
+arena_allocator_t *mempool_arena_create(size_t capacity)
 {
 	arena_allocator_t *a = mpool_env_zalloc(sizeof(*a));
 	int err;
@@ -254,7 +409,7 @@ arena_allocator_t *arena_create(size_t capacity)
 	return a;
 }
 
-void *arena_alloc(arena_allocator_t *a, size_t size)
+void *mempool_arena_alloc(arena_allocator_t *a, size_t size)
 {
 	void *p;
 
@@ -266,13 +421,13 @@ void *arena_alloc(arena_allocator_t *a, size_t size)
 	return p;
 }
 
-void arena_reset(arena_allocator_t *a)
+void mempool_arena_reset(arena_allocator_t *a)
 {
 	if (a)
 		mpool_arena_reset(&a->core);
 }
 
-void arena_destroy(arena_allocator_t *a)
+void mempool_arena_destroy(arena_allocator_t *a)
 {
 	if (!a)
 		return;
@@ -280,7 +435,7 @@ void arena_destroy(arena_allocator_t *a)
 	mpool_env_free(a);
 }
 
-int arena_stats(arena_allocator_t *a, struct mempool_stats *st)
+int mempool_arena_stats(arena_allocator_t *a, struct mempool_stats *st)
 {
 	struct mpool_stats cs;
 
@@ -288,6 +443,14 @@ int arena_stats(arena_allocator_t *a, struct mempool_stats *st)
 		return -EINVAL;
 	mpool_arena_stats(&a->core, &cs);
 	memcpy(st, &cs, sizeof(*st));
+	return 0;
+}
+
+int mempool_arena_set_name(arena_allocator_t *a, const char *name)
+{
+	if (!a)
+		return -EINVAL;
+	mpool_set_name(a->name, &a->core.name, name);
 	return 0;
 }
 
@@ -304,6 +467,7 @@ static void mpool_ucache_release(struct mpool_ucache *uc)
 	if (mpool_try_cmpxchg(&uc->state, &old, MPOOL_UC_DETACHING)) {
 		/* destroy waits while we are DETACHING: the pool lives. */
 		mpool_cache_drain(&uc->pool->core, &uc->c);
+		mpool_cache_orphan(&uc->c);
 		/* Pairs with the acquire in pool_destroy()/adoption. */
 		mpool_store_release(&uc->state, MPOOL_UC_ORPHAN);
 	} else {
@@ -311,28 +475,51 @@ static void mpool_ucache_release(struct mpool_ucache *uc)
 	}
 }
 
-/* Adopt an orphan cache of @p, or make a new one. */
+/*
+ * Adopt an orphan cache of @p (with its owner id: the blocks it handed out
+ * are now this thread's to free locally), or make a new one with the next
+ * owner id.  NULL when memory is short or MPOOL_USER_OWNERS threads hold
+ * caches of @p: the caller then uses the pool with no cache.
+ */
 static struct mpool_ucache *mpool_ucache_get(mempool_t *p)
 {
 	struct mpool_ucache *uc, *head;
-	u32 old;
+	u32 old, id;
 
 	for (uc = mpool_load_acquire(&p->caches); uc; uc = uc->next) {
 		old = MPOOL_UC_ORPHAN;
-		if (mpool_try_cmpxchg(&uc->state, &old, MPOOL_UC_OWNED))
+		if (mpool_try_cmpxchg(&uc->state, &old, MPOOL_UC_OWNED)) {
+			mpool_cache_adopt(&uc->c);
 			return uc;
+		}
 	}
+	id = MPOOL_READ(p->next_owner);
+	do {
+		if (id >= p->core.nowners)
+			return NULL;
+	} while (!mpool_try_cmpxchg(&p->next_owner, &id, id + 1));
 	uc = mpool_env_zalloc(offsetof(struct mpool_ucache, c) +
 			      mpool_cache_bytes(&p->core));
 	if (!uc)
-		return NULL;
+		return NULL;	/* the id is lost: one fewer thread cached */
 	uc->pool = p;
 	uc->state = MPOOL_UC_OWNED;
+	mpool_cache_init(&p->core, &uc->c, id);
 	head = MPOOL_READ(p->caches);
 	do {
 		uc->next = head;
 	} while (!mpool_try_cmpxchg(&p->caches, &head, uc));
 	return uc;
+}
+
+/* Forget the memo entries of cache @uc, which is about to go. */
+static void mpool_memo_forget(const struct mpool_ucache *uc)
+{
+	u32 i;
+
+	for (i = 0; i < MPOOL_MEMO; i++)
+		if (mpool_tls.memo[i].uc == uc)
+			mpool_tls.memo[i].pool = MPOOL_MEMO_NONE;
 }
 
 /* Make this thread's TLS vector hold at least @len entries. */
@@ -364,12 +551,13 @@ static struct mpool_ucache *mpool_tls_cache_slow(mempool_t *p)
 	struct mpool_tls_ent *e;
 	struct mpool_ucache *uc;
 
-	if (!p->core.mag_size)
+	if (!p->core.mag_size || !mpool_tls_ok)
 		return NULL;
 	if (p->reg.slot >= mpool_tls.len && mpool_tls_grow(p->reg.slot + 1))
 		return NULL;
 	e = &mpool_tls.vec[p->reg.slot];
 	if (e->cache) {
+		mpool_memo_forget(e->cache);
 		mpool_ucache_release(e->cache);
 		e->cache = NULL;
 	}
@@ -381,30 +569,37 @@ static struct mpool_ucache *mpool_tls_cache_slow(mempool_t *p)
 	return uc;
 }
 
-/* Whether @p is this thread's memo: its cache is mpool_tls.memo. */
-static inline bool mpool_tls_hit(const mempool_t *p)
-{
-	return mpool_tls.memo_gen == p->reg.gen;
-}
-
-/* This thread's cache for @p, made on first use; NULL if none. */
+/*
+ * This thread's cache for @p, made on first use; NULL if none.  Found
+ * through @vec and checked against the generation, never through the memo
+ * alone; the memo entry of @p is set for the fast paths.
+ */
 static struct mpool_ucache *mpool_tls_cache(mempool_t *p)
 {
 	struct mpool_tls_ent *e;
 	struct mpool_ucache *uc;
+	struct mpool_memo *m;
 
-	if (mpool_tls_hit(p))
-		return mpool_tls.memo;
 	e = p->reg.slot < mpool_tls.len ? &mpool_tls.vec[p->reg.slot] : NULL;
 	if (e && e->gen == p->reg.gen)
 		uc = e->cache;
 	else
 		uc = mpool_tls_cache_slow(p);
 	if (uc && !(p->core.slab.flags & MPOOL_F_SLOW)) {
-		mpool_tls.memo = uc;
-		mpool_tls.memo_gen = p->reg.gen;
+		m = mpool_memo_of(p);
+		m->pool = p;
+		m->uc = uc;
 	}
 	return uc;
+}
+
+/* Forget every memo entry (thread exit, or a cache about to go). */
+static void mpool_memo_clear(void)
+{
+	u32 i;
+
+	for (i = 0; i < MPOOL_MEMO; i++)
+		mpool_tls.memo[i].pool = MPOOL_MEMO_NONE;
 }
 
 /* pthread key destructor: give every cache of this thread back. */
@@ -413,21 +608,21 @@ static void mpool_thread_exit(void *unused)
 	u32 i;
 
 	(void)unused;
+	mpool_memo_clear();
 	for (i = 0; i < mpool_tls.len; i++)
 		if (mpool_tls.vec[i].cache)
 			mpool_ucache_release(mpool_tls.vec[i].cache);
 	free(mpool_tls.vec);
 	mpool_tls.vec = NULL;
 	mpool_tls.len = 0;
-	mpool_tls.memo_gen = 0;
-	mpool_tls.memo = NULL;
 }
 
 /*
  * In the child of fork() only the forking thread lives on.  Every other
  * thread's cache becomes an empty orphan, this thread's cache is emptied,
  * and each allocator's backing is rebuilt from its state words, so blocks
- * that sat in caches or were in flight in another thread are free again.
+ * that sat in caches, on remote queues, or were in flight in another thread
+ * are free again.
  */
 static void mpool_atfork_child(void)
 {
@@ -449,27 +644,95 @@ static void mpool_atfork_child(void)
 		       mpool_tls.vec[i].cache : NULL;
 		for (uc = p->caches; uc; uc = uc->next) {
 			MPOOL_WRITE(uc->c.count, 0);
-			if (uc != mine)
+			MPOOL_WRITE(uc->c.busy, 0);
+			if (uc != mine) {
 				MPOOL_WRITE(uc->state, MPOOL_UC_ORPHAN);
+				mpool_cache_orphan(&uc->c);
+			}
 		}
 		mpool_pool_rebuild(&p->core);
 	}
 }
 
+/* --- stealing: collecting the remote queue of another thread's cache --- */
+
+/*
+ * Collect @victim's remote queue into @mine, on behalf of @victim's owner,
+ * who may be alive and idle (asleep, or busy elsewhere), or gone.  The
+ * handshake is at the top of common/pool.c: take the whole queue, run
+ * membarrier(), then wait for the owner to be outside any fast-path free.
+ * If it stays inside one (it was stopped there), give the list back: its
+ * blocks come back when the owner resumes.
+ *
+ * Return: whether any block was collected.
+ */
+static bool mpool_steal(mempool_t *p, struct mpool_ucache *victim,
+			struct mpool_cache *mine)
+{
+	struct mpool_cache *c = &victim->c;
+	u32 list, spins;
+
+	if (!mpool_membarrier_ok || !mpool_cache_has_remote(c))
+		return false;
+	list = mpool_cache_take_remote(c);
+	if (list == MPOOL_NIL)
+		return false;
+	if (!syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0)) {
+		/* Pairs with the owner's release store of busy = 0. */
+		for (spins = 0; spins < 100000; spins++) {
+			if (!mpool_load_acquire(&c->busy))
+				return __mpool_cache_collect_list(&p->core, c,
+								  mine, list);
+			mpool_cpu_relax();
+		}
+	}
+	mpool_cache_give_remote(&p->core, c, list);
+	return false;
+}
+
+/* Collect every other cache's remote queue of @p into @mine. */
+static bool mpool_steal_all(mempool_t *p, struct mpool_ucache *mine)
+{
+	struct mpool_ucache *uc;
+	bool got = false;
+
+	for (uc = mpool_load_acquire(&p->caches); uc; uc = uc->next)
+		if (uc != mine)
+			got |= mpool_steal(p, uc, &mine->c);
+	return got;
+}
+
 /* --- pool ------------------------------------------------------------- */
 
-mempool_t *pool_create_flags(size_t block_size, size_t cache_size,
-			     size_t capacity, unsigned int flags)
+/*
+ * Place a pool in the memory @mem (MPOOL_MEMO lines larger than the pool)
+ * so that its memo entry follows its generation: consecutive pools get
+ * distinct entries.
+ */
+static mempool_t *mpool_pool_place(void *mem, u64 gen)
+{
+	uintptr_t a = (uintptr_t)mem, want = gen & (MPOOL_MEMO - 1);
+
+	while (((a >> MPOOL_MEMO_SHIFT) & (MPOOL_MEMO - 1)) != want)
+		a += MPOOL_ALIGN;
+	return (mempool_t *)a;
+}
+
+mempool_t *mempool_pool_create_flags(size_t block_size, size_t cache_size,
+				     size_t capacity, unsigned int flags)
 {
 	mempool_t *p;
+	void *mem;
 	int err;
 
 	pthread_once(&mpool_once, mpool_setup);
-	p = mpool_env_zalloc(sizeof(*p));
-	if (!p)
+	mem = mpool_env_zalloc(sizeof(*p) + MPOOL_MEMO * MPOOL_ALIGN);
+	if (!mem)
 		return mpool_fail(ENOMEM);
+	p = mpool_pool_place(mem, MPOOL_READ(mpool_next_gen));
+	p->mem = mem;
 	err = mpool_pool_init(&p->core, block_size, cache_size, capacity,
-			      flags);
+			      flags, MPOOL_USER_OWNERS);
 	p->core.slab.owner = p;
 	if (!err) {
 		err = mpool_register(&p->reg, MPOOL_KIND_POOL);
@@ -477,63 +740,78 @@ mempool_t *pool_create_flags(size_t block_size, size_t cache_size,
 			mpool_pool_fini(&p->core);
 	}
 	if (err) {
-		mpool_env_free(p);
+		mpool_env_free(mem);
 		return mpool_fail(-err);
 	}
 	return p;
 }
 
-mempool_t *pool_create(size_t block_size, size_t cache_size, size_t capacity)
+mempool_t *mempool_pool_create(size_t block_size, size_t cache_size,
+			       size_t capacity)
 {
-	return pool_create_flags(block_size, cache_size, capacity, 0);
+	return mempool_pool_create_flags(block_size, cache_size, capacity, 0);
 }
 
-/* Everything pool_alloc()'s fast path leaves: first use, refill, misuse. */
-static __attribute__((noinline)) void *pool_alloc_slow(mempool_t *p)
+/*
+ * Everything pool_alloc()'s fast path leaves: first use, refill, misuse.
+ * @caller: the application's call site, for reports.
+ */
+static __attribute__((noinline)) void *pool_alloc_slow(mempool_t *p,
+						       const void *caller)
 {
 	struct mpool_ucache *uc;
 	void *ptr;
 
 	if (unlikely(!p))
 		return mpool_fail(EINVAL);
+	MPOOL_CALLER_SET(caller);
 	uc = mpool_tls_cache(p);
-	if (likely(uc))
+	if (likely(uc)) {
 		ptr = mpool_cache_alloc(&p->core, &uc->c);
-	else
+		/* Out: take back what other threads freed for idle owners. */
+		if (unlikely(!ptr) && mpool_steal_all(p, uc))
+			ptr = mpool_cache_alloc(&p->core, &uc->c);
+	} else {
 		ptr = mpool_slab_alloc(&p->core.slab);
+	}
+	MPOOL_CALLER_CLEAR();
 	if (unlikely(!ptr))
 		errno = ENOMEM;
 	return ptr;
 }
 
 /*
- * The fast paths below are leaves: a TLS lookup and a cache hit, checks
+ * The fast paths below are leaves: a memo hit and a cache hit, checks
  * included.  Anything else (no cache yet, empty or full cache, debug mode,
- * a bad pointer, NULL) goes to the slow path, which starts over and does
- * the whole job.
+ * a bad pointer, a block another thread handed out, NULL) goes to the slow
+ * path, which starts over and does the whole job.
  */
-void *pool_alloc(mempool_t *p)
+void *mempool_pool_alloc(mempool_t *p)
 {
+	struct mpool_memo *m = mpool_memo_of(p);
 	void *ptr;
 
-	if (likely(p && mpool_tls_hit(p)) &&
-	    mpool_cache_alloc_fast(&p->core, &mpool_tls.memo->c, &ptr))
+	if (likely(m->pool == p) &&
+	    mpool_cache_alloc_fast(&p->core, &m->uc->c, &ptr))
 		return ptr;
-	return pool_alloc_slow(p);
+	return pool_alloc_slow(p, MPOOL_CALLER);
 }
 
-static __attribute__((noinline)) int pool_free_slow(mempool_t *p, void *ptr)
+static __attribute__((noinline)) int pool_free_slow(mempool_t *p, void *ptr,
+						    const void *caller)
 {
 	struct mpool_ucache *uc;
 	int ret;
 
 	if (unlikely(!p))
 		return -EINVAL;
+	MPOOL_CALLER_SET(caller);
 	uc = mpool_tls_cache(p);
 	if (likely(uc))
 		ret = mpool_cache_free(&p->core, &uc->c, ptr);
 	else
-		ret = mpool_slab_free(&p->core.slab, ptr);
+		ret = mpool_pool_free_nocache(&p->core, ptr);
+	MPOOL_CALLER_CLEAR();
 	/*
 	 * Not a tail call: the stack a checker records for the free (memcheck's
 	 * "free'd at") then names pool_free_slow(), the library's entry.
@@ -542,15 +820,75 @@ static __attribute__((noinline)) int pool_free_slow(mempool_t *p, void *ptr)
 	return ret;
 }
 
-int pool_free(mempool_t *p, void *ptr)
+int mempool_pool_free(mempool_t *p, void *ptr)
 {
-	if (likely(p && mpool_tls_hit(p)) &&
-	    mpool_cache_free_fast(&p->core, &mpool_tls.memo->c, ptr))
+	struct mpool_memo *m = mpool_memo_of(p);
+
+	if (likely(m->pool == p) &&
+	    mpool_cache_free_fast(&p->core, &m->uc->c, ptr))
 		return 0;
-	return pool_free_slow(p, ptr);
+	return pool_free_slow(p, ptr, MPOOL_CALLER);
 }
 
-long pool_cache_flush(mempool_t *p)
+int mempool_pool_alloc_bulk(mempool_t *p, void **ptrs, size_t n)
+{
+	struct mpool_ucache *uc;
+	size_t i;
+	int err;
+
+	if (!p || (!ptrs && n))
+		return -EINVAL;
+	if (!n)
+		return 0;
+	MPOOL_CALLER_SET(MPOOL_CALLER);
+	uc = mpool_tls_cache(p);
+	if (!uc) {
+		for (i = 0; i < n; i++) {
+			ptrs[i] = mpool_slab_alloc(&p->core.slab);
+			if (!ptrs[i])
+				break;
+		}
+		err = 0;
+		if (i < n) {
+			while (i--)
+				mpool_pool_free_nocache(&p->core, ptrs[i]);
+			err = -ENOMEM;
+		}
+	} else {
+		err = mpool_cache_alloc_bulk(&p->core, &uc->c, ptrs, n);
+		if (err && mpool_steal_all(p, uc))
+			err = mpool_cache_alloc_bulk(&p->core, &uc->c, ptrs, n);
+	}
+	MPOOL_CALLER_CLEAR();
+	return err;
+}
+
+int mempool_pool_free_bulk(mempool_t *p, void *const *ptrs, size_t n)
+{
+	struct mpool_ucache *uc;
+	int first = 0, err;
+	size_t i;
+
+	if (!p || (!ptrs && n))
+		return -EINVAL;
+	if (!n)
+		return 0;
+	MPOOL_CALLER_SET(MPOOL_CALLER);
+	uc = mpool_tls_cache(p);
+	if (uc) {
+		first = mpool_cache_free_bulk(&p->core, &uc->c, ptrs, n);
+	} else {
+		for (i = 0; i < n; i++) {
+			err = mpool_pool_free_nocache(&p->core, ptrs[i]);
+			if (err && !first)
+				first = err;
+		}
+	}
+	MPOOL_CALLER_CLEAR();
+	return first;
+}
+
+long mempool_pool_cache_flush(mempool_t *p)
 {
 	struct mpool_tls_ent *e;
 	long n;
@@ -563,11 +901,27 @@ long pool_cache_flush(mempool_t *p)
 	if (!e->cache || e->gen != p->reg.gen)
 		return 0;
 	n = e->cache->c.count;
+	MPOOL_CALLER_SET(MPOOL_CALLER);
 	mpool_cache_drain(&p->core, &e->cache->c);
+	MPOOL_CALLER_CLEAR();
 	return n;
 }
 
-void pool_destroy(mempool_t *p)
+/*
+ * Make a cache of a destroyed pool fail both fast paths of its owner (no
+ * block to hand out, and an alloc tag no block's state ever equals): a
+ * memo entry may still point at it,
+ * and a new pool may come to live at the old pool's address.  Nobody uses
+ * the destroyed pool (destroy must not race with any call on it), so these
+ * words are not in use.
+ */
+static void mpool_ucache_poison(struct mpool_ucache *uc)
+{
+	MPOOL_WRITE(uc->c.count, 0);
+	MPOOL_WRITE(uc->c.alloc_tag, MPOOL_BLK_NO_TAG);
+}
+
+void mempool_pool_destroy(mempool_t *p)
 {
 	struct mpool_ucache *uc, *next;
 	u32 old;
@@ -578,6 +932,7 @@ void pool_destroy(mempool_t *p)
 	for (uc = mpool_load_acquire(&p->caches); uc; uc = next) {
 		next = uc->next;
 		old = MPOOL_UC_OWNED;
+		mpool_ucache_poison(uc);
 		/* A live thread owns it: it frees the struct itself. */
 		if (mpool_try_cmpxchg(&uc->state, &old, MPOOL_UC_POOL_DEAD))
 			continue;
@@ -589,17 +944,40 @@ void pool_destroy(mempool_t *p)
 		mpool_env_free(uc);
 	}
 	mpool_pool_fini(&p->core);
-	mpool_env_free(p);
+	mpool_env_free(p->mem);
 }
 
-long pool_audit(mempool_t *p)
+/* See mpool_testing.h. */
+void *mpool_testing_state_word(struct mempool *p, const void *block)
+{
+	u32 idx;
+
+	if (!p || mpool_slab_index_checked(&p->core.slab, block, &idx))
+		return NULL;
+	return &p->core.slab.state[idx];
+}
+
+long mempool_pool_audit(mempool_t *p)
+{
+	long n;
+
+	if (!p)
+		return -EINVAL;
+	MPOOL_CALLER_SET(MPOOL_CALLER);
+	n = mpool_slab_audit(&p->core.slab);
+	MPOOL_CALLER_CLEAR();
+	return n;
+}
+
+int mempool_pool_set_name(mempool_t *p, const char *name)
 {
 	if (!p)
 		return -EINVAL;
-	return mpool_slab_audit(&p->core.slab);
+	mpool_set_name(p->name, &p->core.slab.name, name);
+	return 0;
 }
 
-int pool_stats(mempool_t *p, struct mempool_stats *st)
+int mempool_pool_stats(mempool_t *p, struct mempool_stats *st)
 {
 	struct mpool_ucache *uc;
 	struct mpool_stats cs;
@@ -642,13 +1020,13 @@ __attribute__((weak, visibility("default"))) void __asan_on_error(void)
 			continue;
 		idx = (u32)(off / s->stride);
 		off -= (size_t)idx * s->stride;
-		st = MPOOL_READ(s->state[idx]);
+		st = mpool_blk_state(MPOOL_READ(s->state[idx]));
 		fprintf(stderr,
 			"mempool: %p is byte %zu of block %u of %s %p (block size %zu, stride %zu): %s\n",
 			(const void *)addr, off, idx,
 			mpool_kind_name(reg->kind),
 			(void *)reg, s->block_size, s->stride,
-			st == MPOOL_BLK_ALLOC ?
+			mpool_blk_is_alloc(st) ?
 			"past the end of an allocated block (overflow)" :
 			st == MPOOL_BLK_BAD ? "a quarantined block" :
 			"a free block (use after free)");

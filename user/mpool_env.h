@@ -62,6 +62,29 @@ typedef uint64_t u64;
 	__atomic_compare_exchange_n((p), (oldp), (new), false,		\
 				    __ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE)
 
+/*
+ * The owner's half of the handshake with a thief (common/pool.c): a plain
+ * store and a compiler barrier on entry, a release store (a plain store on
+ * x86-64 and a store-release on arm64: no fence) on exit.  The thief's
+ * membarrier() is the fence that orders the entry against the owner's
+ * loads, so the owner needs none.
+ */
+#define mpool_env_owner_enter(busy)					\
+	do {								\
+		MPOOL_WRITE(*(busy), 1);				\
+		cmm_barrier();						\
+	} while (0)
+#define mpool_env_owner_exit(busy)	mpool_store_release((busy), 0)
+
+/*
+ * The application's call site of the library call in progress, or NULL:
+ * user/lib.c sets it around the core calls that may report, user/env.c's
+ * mpool_env_report() hands it to the error hook.  Not part of the core's
+ * contract (common/ never reads it).
+ */
+extern __thread const void *mpool_env_caller
+	__attribute__((tls_model("initial-exec")));
+
 /* Exporting a core symbol to other modules means nothing here. */
 #define EXPORT_SYMBOL_MPOOL(sym)	extern typeof(sym) sym
 

@@ -20,4 +20,17 @@ void mpool_env_fail_after(long n);
  */
 long mpool_env_outstanding(void);
 
+struct mempool;
+
+/**
+ * mpool_testing_state_word() - where a pool block's state word lives.
+ * @p: the pool.
+ * @block: one of its blocks.
+ *
+ * For tests that stop a thread between two instructions of a free (they
+ * write-protect the page of this word).
+ * Return: the word's address, or NULL when @block is not a block of @p.
+ */
+void *mpool_testing_state_word(struct mempool *p, const void *block);
+
 #endif /* MPOOL_TESTING_H */

@@ -38,6 +38,8 @@ struct mpt {
 	KUNIT_EXPECT_EQ((t)->test, (long long)(a), (long long)(b))
 
 #define MPT_F_DEBUG	MPOOL_F_DEBUG
+/* Far more than a 16 KiB kernel stack holds frames for. */
+#define MPT_MANY_CORRUPT	3000
 
 #include "../shared/mpool_cases.h"
 
@@ -107,6 +109,26 @@ static void *mpt_pool_alloc(struct mpt_pool *p)
 static int mpt_pool_free(struct mpt_pool *p, void *ptr)
 {
 	return mpool_pool_free((struct mpool_pool *)p, ptr);
+}
+
+static int mpt_pool_alloc_bulk(struct mpt_pool *p, void **ptrs, size_t n)
+{
+	return mpool_pool_alloc_bulk((struct mpool_pool *)p, ptrs, n);
+}
+
+static int mpt_pool_free_bulk(struct mpt_pool *p, void *const *ptrs, size_t n)
+{
+	return mpool_pool_free_bulk((struct mpool_pool *)p, ptrs, n);
+}
+
+static int mpt_slab_alloc_bulk(struct mpt_slab *s, void **ptrs, size_t n)
+{
+	return mpool_slab_alloc_bulk((struct mpool_slab *)s, ptrs, n);
+}
+
+static int mpt_slab_free_bulk(struct mpt_slab *s, void *const *ptrs, size_t n)
+{
+	return mpool_slab_free_bulk((struct mpool_slab *)s, ptrs, n);
 }
 
 static void mpt_pool_flush(struct mpt_pool *p)

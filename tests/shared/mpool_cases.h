@@ -15,7 +15,9 @@
  * and the adapter below, mapping each call onto its world's public API
  * (slab_create() and friends in userspace, mpool_slab_create() and friends
  * in the kernel).  Creates return 0 or a negative errno.  MPT_F_DEBUG is
- * the world's debug-mode create flag, and mpt_poke() writes memory behind
+ * the world's debug-mode create flag, MPT_MANY_CORRUPT how many corrupt
+ * blocks one allocation may have to walk past (as many as the world's stack
+ * would never hold frames for), and mpt_poke() writes memory behind
  * the back of the world's memory checker (ASan, KASAN), as a stray write
  * from a buggy program would.
  *
@@ -44,6 +46,12 @@ static int mpt_pool_free(struct mpt_pool *p, void *ptr);
 static void mpt_pool_flush(struct mpt_pool *p);
 static void mpt_pool_destroy(struct mpt_pool *p);
 static void mpt_pool_stats(struct mpt_pool *p, struct mpool_stats *st);
+static int mpt_pool_alloc_bulk(struct mpt_pool *p, void **ptrs, size_t n);
+static int mpt_pool_free_bulk(struct mpt_pool *p, void *const *ptrs,
+			      size_t n);
+static int mpt_slab_alloc_bulk(struct mpt_slab *s, void **ptrs, size_t n);
+static int mpt_slab_free_bulk(struct mpt_slab *s, void *const *ptrs,
+			      size_t n);
 static long mpt_pool_audit(struct mpt_pool *p);
 
 static int mpt_arena_create(size_t capacity, struct mpt_arena **out);
@@ -383,6 +391,162 @@ static void mpt_case_slab_create_errors(struct mpt *t)
 	MPT_EQ(t, mpt_slab_create(64, (size_t)1 << 40, 0, &s), -EINVAL);
 	MPT_EQ(t, mpt_slab_create(64, 10, 0x80, &s), -EINVAL);
 	MPT_EXPECT(t, !s);
+}
+
+/*
+ * Sizes near SIZE_MAX: the stride is the size plus the red zone (debug
+ * mode) rounded up to a line, and it is that stride that must fit, not the
+ * size asked for.  Every one of these is -EINVAL, with nothing allocated.
+ */
+static void mpt_case_create_near_size_max(struct mpt *t)
+{
+	static const unsigned int flags[] = { 0, MPT_F_DEBUG };
+	struct mpt_slab *s = NULL;
+	struct mpt_pool *p = NULL;
+	size_t size, k;
+
+	for (k = 0; k < 2; k++) {
+		for (size = SIZE_MAX - 80; size; size++) {
+			MPT_EQ(t, mpt_slab_create(size, 1, flags[k], &s),
+			       -EINVAL);
+			MPT_EQ(t, mpt_pool_create(size, 1, 1, flags[k], &p),
+			       -EINVAL);
+		}
+		/* A stride that fits still needs a span that does. */
+		MPT_EQ(t, mpt_slab_create(SIZE_MAX - 127, 2, flags[k], &s),
+		       -EINVAL);
+		/* No segment is larger than half the address space. */
+		MPT_EQ(t, mpt_slab_create(SIZE_MAX / 2, 1, flags[k], &s),
+		       -EINVAL);
+	}
+	MPT_EXPECT(t, !s);
+	MPT_EXPECT(t, !p);
+}
+
+/*
+ * Debug mode: a run of many corrupt free blocks met by one allocation is
+ * reported block by block, each quarantined, and the allocation still gets
+ * the good block behind them; it takes no stack per corrupt block (the
+ * sanitizer builds run with -O1, where a recursive walk would overflow).
+ * The good block is freed first, so it ends below most corrupt ones; if it
+ * comes out earlier, the next allocation walks the rest.
+ */
+static void mpt_case_many_corrupt_cached(struct mpt *t)
+{
+	const size_t n = MPT_MANY_CORRUPT;
+	struct mpool_stats st;
+	struct mpt_blocks b;
+	unsigned long before;
+	void **v, *p;
+	size_t i;
+
+	v = mpt_zalloc(2 * n * sizeof(*v));
+	MPT_ASSERT(t, v);
+	/* The walk crosses many refills: magazines of 128, depot, stack. */
+	MPT_ASSERT(t, !mpt_make(&b, 64, 256, 2 * n, MPT_F_DEBUG));
+	for (i = 0; i < 2 * n; i++) {
+		v[i] = mpt_alloc(&b);
+		MPT_ASSERT(t, v[i]);
+	}
+	/* v[0] is the good one; v[1..n] go bad; the rest stay in use. */
+	for (i = 0; i <= n; i++)
+		MPT_EQ(t, mpt_release(&b, v[i]), 0);
+	for (i = 1; i <= n; i++)
+		mpt_poke(v[i], 1, 0);
+	mpt_flush(&b);
+	before = mpt_reports();
+	p = mpt_alloc(&b);
+	MPT_EXPECT(t, p == v[0]);
+	/* Nothing else is left to hand out. */
+	MPT_EXPECT(t, !mpt_alloc(&b));
+	MPT_EQ(t, mpt_reports(), before + n);
+	mpt_stats(&b, &st);
+	MPT_EQ(t, st.quarantined, (u64)n);
+	MPT_EQ(t, st.corrupt, (u64)n);
+	MPT_EQ(t, st.in_use, n);
+	MPT_EQ(t, mpt_release(&b, p), 0);
+	for (i = n + 1; i < 2 * n; i++)
+		MPT_EQ(t, mpt_release(&b, v[i]), 0);
+	mpt_destroy(&b);
+	mpt_free(v);
+}
+
+/* Bulk calls of either kind, behind one interface. */
+static int mpt_alloc_bulk(struct mpt_blocks *b, void **v, size_t n)
+{
+	return b->slab ? mpt_slab_alloc_bulk(b->slab, v, n) :
+			 mpt_pool_alloc_bulk(b->pool, v, n);
+}
+
+static int mpt_free_bulk(struct mpt_blocks *b, void *const *v, size_t n)
+{
+	return b->slab ? mpt_slab_free_bulk(b->slab, v, n) :
+			 mpt_pool_free_bulk(b->pool, v, n);
+}
+
+/*
+ * Bulk calls: allocation is all or nothing; a free frees every good entry,
+ * skips NULL, and reports each bad one (foreign, interior, already free,
+ * the same block twice in one call) exactly as a single free would,
+ * returning the first entry's error.
+ */
+static void mpt_case_bulk(struct mpt *t)
+{
+	static const size_t caches[] = { 0, 8 };
+	const size_t count = 40;
+	struct mpool_stats st;
+	struct mpt_blocks b;
+	unsigned long before;
+	void *v[41], *w[8];
+	size_t k, i;
+	u8 *x;
+
+	for (k = 0; k < 2; k++) {
+		MPT_ASSERT(t, !mpt_make(&b, 100, caches[k], count, 0));
+		before = mpt_reports();
+		MPT_EQ(t, mpt_alloc_bulk(&b, v, 0), 0);
+		MPT_EQ(t, mpt_alloc_bulk(&b, NULL, 0), 0);
+		MPT_EQ(t, mpt_alloc_bulk(&b, NULL, 3), -EINVAL);
+		MPT_EQ(t, mpt_free_bulk(&b, NULL, 3), -EINVAL);
+		MPT_EQ(t, mpt_alloc_bulk(&b, v, 30), 0);
+		for (i = 0; i < 30; i++)
+			MPT_EXPECT(t, v[i] != NULL);
+		/* 10 are left: 11 is refused, and nothing is taken. */
+		MPT_EQ(t, mpt_alloc_bulk(&b, v + 30, 11), -ENOMEM);
+		mpt_stats(&b, &st);
+		MPT_EQ(t, st.in_use, 30ul);
+		MPT_EQ(t, mpt_alloc_bulk(&b, v + 30, 10), 0);
+		MPT_EXPECT(t, !mpt_alloc(&b));
+		MPT_EQ(t, mpt_reports(), before);
+		/* Every block exactly once. */
+		for (i = 1; i < count; i++)
+			MPT_EXPECT(t, v[i] != v[i - 1]);
+		/* A free of good entries, NULLs skipped. */
+		v[40] = NULL;
+		MPT_EQ(t, mpt_free_bulk(&b, v + 30, 11), 0);
+		MPT_EQ(t, mpt_reports(), before);
+		/* Bad entries: interior, a duplicate, already free, NULL. */
+		x = v[0];
+		w[0] = x + 1;
+		w[1] = v[1];
+		w[2] = v[1];
+		w[3] = v[30];
+		w[4] = NULL;
+		w[5] = v[2];
+		MPT_EQ(t, mpt_free_bulk(&b, w, 6), -EINVAL);
+		MPT_EQ(t, mpt_reports(), before + 3);
+		mpt_stats(&b, &st);
+		MPT_EQ(t, st.invalid, 1ull);
+		MPT_EQ(t, st.double_free, 2ull);
+		MPT_EQ(t, st.in_use, 28ul);
+		/* The good ones were freed: the rest go back cleanly. */
+		MPT_EQ(t, mpt_free_bulk(&b, v + 3, 27), 0);
+		MPT_EQ(t, mpt_release(&b, v[0]), 0);
+		mpt_stats(&b, &st);
+		MPT_EQ(t, st.in_use, 0ul);
+		MPT_EQ(t, mpt_reports(), before + 3);
+		mpt_destroy(&b);
+	}
 }
 
 static void mpt_case_slab_stats(struct mpt *t)
@@ -749,6 +913,9 @@ static void mpt_case_overflow_scribble(struct mpt *t)
 	X(every_offset)					\
 	X(slab_double_free)				\
 	X(slab_create_errors)				\
+	X(create_near_size_max)				\
+	X(many_corrupt_cached)				\
+	X(bulk)						\
 	X(slab_stats)					\
 	X(pool_exhaust_reuse)				\
 	X(pool_bad_pointers)				\

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,6 +27,13 @@
 #endif
 #ifdef HAVE_LSAN
 int __lsan_do_recoverable_leak_check(void);
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define HAVE_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define HAVE_TSAN 1
+#endif
 #endif
 
 TEST(null_allocators)
@@ -312,6 +320,43 @@ TEST(registry_limit)
 	for (i = 0; i < n; i++)
 		slab_destroy(v[i]);
 	free(v);
+}
+
+/*
+ * A create whose segment cannot be mapped fails before it touches its
+ * metadata: a slab of 2^24 blocks of 64 bytes (a 1 GiB segment, 128 MiB of
+ * metadata) in a process limited to 512 MiB of address space gets ENOMEM
+ * and leaves its peak resident size where it was.
+ */
+TEST(create_maps_before_touching_metadata)
+{
+	int status;
+	pid_t pid;
+
+#if defined(HAVE_LSAN) || defined(HAVE_TSAN)
+	SKIP(return, "a sanitizer's shadow memory needs more address space than the limit under test");
+#endif
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct rlimit lim = { 512ul << 20, 512ul << 20 };
+		struct rusage before, after;
+		slab_allocator_t *s;
+
+		if (setrlimit(RLIMIT_AS, &lim) || getrusage(RUSAGE_SELF, &before))
+			_exit(10);
+		errno = 0;
+		s = slab_create(64, (size_t)1 << 24);
+		if (s || errno != ENOMEM)
+			_exit(11);
+		if (getrusage(RUSAGE_SELF, &after))
+			_exit(10);
+		/* ru_maxrss is in KiB: 16 MiB of slack, 128 MiB if touched. */
+		_exit(after.ru_maxrss - before.ru_maxrss > 16 * 1024 ? 12 : 0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
 TEST_HARNESS_MAIN

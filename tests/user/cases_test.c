@@ -36,6 +36,8 @@ struct mpt {
 	} while (0)
 
 #define MPT_F_DEBUG	MEMPOOL_DEBUG
+/* More than any thread stack would hold frames for. */
+#define MPT_MANY_CORRUPT	100000
 
 #include "../shared/mpool_cases.h"
 
@@ -117,6 +119,26 @@ static void *mpt_pool_alloc(struct mpt_pool *p)
 static int mpt_pool_free(struct mpt_pool *p, void *ptr)
 {
 	return pool_free((mempool_t *)p, ptr);
+}
+
+static int mpt_pool_alloc_bulk(struct mpt_pool *p, void **ptrs, size_t n)
+{
+	return pool_alloc_bulk((mempool_t *)p, ptrs, n);
+}
+
+static int mpt_pool_free_bulk(struct mpt_pool *p, void *const *ptrs, size_t n)
+{
+	return pool_free_bulk((mempool_t *)p, ptrs, n);
+}
+
+static int mpt_slab_alloc_bulk(struct mpt_slab *s, void **ptrs, size_t n)
+{
+	return slab_alloc_bulk((slab_allocator_t *)s, ptrs, n);
+}
+
+static int mpt_slab_free_bulk(struct mpt_slab *s, void *const *ptrs, size_t n)
+{
+	return slab_free_bulk((slab_allocator_t *)s, ptrs, n);
 }
 
 static void mpt_pool_flush(struct mpt_pool *p)

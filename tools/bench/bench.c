@@ -12,10 +12,16 @@
  *
  * Allocators: pool, slab, arena (libmempool); malloc (whatever malloc the
  * process has: glibc, or the preloaded peer); floor (a bare thread-local
- * free list with no checks at all: the cost of doing nothing).
+ * free list with no checks at all: the cost of doing nothing); dpdk (DPDK's
+ * rte_mempool with per-lcore caches, when the bench was built with DPDK).
  * Patterns: pairs (alloc, touch, free), fifo and random (allocate 1000, then
  * free them in allocation order or a shuffled order), prodcons (one thread
- * allocates, another frees), and threads (every thread runs fifo batches).
+ * allocates, another frees), threads (every thread runs fifo batches),
+ * bulk32 (take 32 blocks, touch them, give them back: one call each way
+ * where the allocator has bulk calls, 32 single calls where it has not;
+ * timed per block) and multipoolK (one pair in each of K pools in turn,
+ * K = 1..16; malloc peers run the same loop over one malloc).
+ * A cell an allocator cannot run exits with status 3 and prints nothing.
  *
  * Nothing here is a test: no threshold, no pass or fail.
  */
@@ -33,16 +39,25 @@
 #include <x86intrin.h>
 
 #include "mempool.h"
+#ifdef BENCH_HAVE_DPDK
+#include "bench_dpdk.h"
+#endif
 
 #define BATCH		1000
 #define LAT_SAMPLES	200000
 #define RING		1024
+#define BULK		32
+#define MAX_POOLS	16
 
-enum alloc_kind { A_POOL, A_SLAB, A_ARENA, A_MALLOC, A_FLOOR };
-enum pattern { P_PAIRS, P_FIFO, P_RANDOM, P_PRODCONS, P_THREADS };
+enum alloc_kind { A_POOL, A_SLAB, A_ARENA, A_MALLOC, A_FLOOR, A_DPDK };
+enum pattern {
+	P_PAIRS, P_FIFO, P_RANDOM, P_PRODCONS, P_THREADS, P_BULK32,
+	P_MULTIPOOL,
+};
 
 static const char *const pattern_names[] = {
-	"pairs", "fifo", "random", "prodcons", "threads",
+	"pairs", "fifo", "random", "prodcons", "threads", "bulk32",
+	"multipool",	/* followed by the number of pools */
 };
 
 struct cell {
@@ -50,10 +65,15 @@ struct cell {
 	size_t size;
 	enum pattern pat;
 	int threads;
+	int npools;		/* multipool: pools to cycle through */
 	long pairs;		/* alloc+free pairs per thread */
 };
 
 static mempool_t *the_pool;
+static mempool_t *the_pools[MAX_POOLS];
+#ifdef BENCH_HAVE_DPDK
+static struct rte_mempool *the_dpdk;
+#endif
 static slab_allocator_t *the_slab;
 static arena_allocator_t *the_arena;
 static size_t the_size;
@@ -110,6 +130,10 @@ static inline void *b_alloc(void)
 		return arena_alloc(the_arena, the_size);
 	case A_MALLOC:
 		return malloc(the_size);
+#ifdef BENCH_HAVE_DPDK
+	case A_DPDK:
+		return bdpdk_get(the_dpdk);
+#endif
 	default:
 		return floor_alloc();
 	}
@@ -129,8 +153,69 @@ static inline void b_free(void *p)
 	case A_MALLOC:
 		free(p);
 		break;
+#ifdef BENCH_HAVE_DPDK
+	case A_DPDK:
+		bdpdk_put(the_dpdk, p);
+		break;
+#endif
 	default:
 		floor_free(p);
+	}
+}
+
+/*
+ * BULK blocks in one call where the allocator has one; malloc and the floor
+ * have none and take them one at a time.  All or nothing: 0 or -ENOMEM.
+ */
+static inline int b_alloc_bulk(void **v)
+{
+	int i;
+
+	switch (the_kind) {
+#ifdef MEMPOOL_HAVE_BULK
+	case A_POOL:
+		return pool_alloc_bulk(the_pool, v, BULK);
+	case A_SLAB:
+		return slab_alloc_bulk(the_slab, v, BULK);
+#endif
+#ifdef BENCH_HAVE_DPDK
+	case A_DPDK:
+		return bdpdk_get_bulk(the_dpdk, v, BULK) ? -ENOMEM : 0;
+#endif
+	default:
+		for (i = 0; i < BULK; i++) {
+			v[i] = b_alloc();
+			if (!v[i]) {
+				while (i--)
+					b_free(v[i]);
+				return -ENOMEM;
+			}
+		}
+		return 0;
+	}
+}
+
+static inline void b_free_bulk(void **v)
+{
+	int i;
+
+	switch (the_kind) {
+#ifdef MEMPOOL_HAVE_BULK
+	case A_POOL:
+		pool_free_bulk(the_pool, v, BULK);
+		break;
+	case A_SLAB:
+		slab_free_bulk(the_slab, v, BULK);
+		break;
+#endif
+#ifdef BENCH_HAVE_DPDK
+	case A_DPDK:
+		bdpdk_put_bulk(the_dpdk, v, BULK);
+		break;
+#endif
+	default:
+		for (i = 0; i < BULK; i++)
+			b_free(v[i]);
 	}
 }
 
@@ -200,26 +285,107 @@ static void run_batches(long pairs, bool shuffled, unsigned int seed)
 	}
 }
 
+/* @n blocks, BULK at a time. */
+static __attribute__((noinline)) void run_bulk(long n)
+{
+	void *v[BULK];
+	long done;
+	int i;
+
+	for (done = 0; done < n; done += BULK) {
+		if (b_alloc_bulk(v)) {
+			fprintf(stderr, "bench: bulk allocation failed\n");
+			exit(2);
+		}
+		for (i = 0; i < BULK; i++)
+			touch(v[i]);
+		b_free_bulk(v);
+	}
+}
+
+/*
+ * @n pairs, one in each of @k pools in turn: what a thread pays when it
+ * uses several pools rather than one.  malloc has one heap; it runs the
+ * same loop so that a column compares like with like.
+ */
+static __attribute__((noinline)) void run_multipool(long n, int k)
+{
+	long i;
+	int j;
+
+	for (i = 0; i < n; i += k) {
+		for (j = 0; j < k; j++) {
+			void *p;
+
+			if (the_kind == A_POOL) {
+				p = pool_alloc(the_pools[j]);
+				touch(p);
+				pool_free(the_pools[j], p);
+			} else {
+				p = malloc(the_size);
+				touch(p);
+				free(p);
+			}
+		}
+	}
+}
+
+static void run_work(const struct cell *c, long n, bool shuffled,
+		     unsigned int seed)
+{
+	switch (c->pat) {
+	case P_PAIRS:
+		run_pairs(n);
+		break;
+	case P_BULK32:
+		run_bulk(n);
+		break;
+	case P_MULTIPOOL:
+		run_multipool(n, c->npools);
+		break;
+	default:
+		run_batches(n, shuffled, seed);
+	}
+}
+
+/*
+ * DPDK's caches are per lcore: a thread the EAL did not start registers for
+ * an lcore id, or every get and put of it would go to the shared ring.
+ */
+static void thread_enter(void)
+{
+#ifdef BENCH_HAVE_DPDK
+	if (the_kind == A_DPDK && bdpdk_thread_enter()) {
+		fprintf(stderr, "bench: a dpdk thread has no lcore cache\n");
+		exit(2);
+	}
+#endif
+}
+
+static void thread_leave(void)
+{
+#ifdef BENCH_HAVE_DPDK
+	if (the_kind == A_DPDK)
+		bdpdk_thread_leave();
+#endif
+}
+
 static void *worker_fn(void *arg)
 {
 	struct worker *w = arg;
 	const struct cell *c = w->c;
 	double t0;
 
+	thread_enter();
 	if (the_kind == A_FLOOR)
 		floor_fill(c->size, BATCH + 16);
 	/* Warm caches and page tables before the clock starts. */
-	if (c->pat == P_PAIRS)
-		run_pairs(10000);
-	else
-		run_batches(10 * BATCH, false, w->seed);
+	run_work(c, 10 * BATCH, false, w->seed);
 	pthread_barrier_wait(w->bar);
 	t0 = now_ns();
-	if (c->pat == P_PAIRS)
-		run_pairs(c->pairs);
-	else
-		run_batches(c->pairs, c->pat == P_RANDOM, w->seed);
+	run_work(c, c->pairs, c->pat == P_RANDOM, w->seed);
 	w->ns = now_ns() - t0;
+	thread_leave();
 	return NULL;
 }
 
@@ -249,6 +415,7 @@ static void *producer_fn(void *arg)
 	unsigned long h;
 	long i;
 
+	thread_enter();
 	pthread_barrier_wait(w->bar);
 	for (i = 0; i < w->c->pairs; i++) {
 		void *p = b_alloc();
@@ -264,6 +431,7 @@ static void *producer_fn(void *arg)
 		ring_slot[h % RING] = p;
 		__atomic_store_n(&ring_head, h + 1, __ATOMIC_RELEASE);
 	}
+	thread_leave();
 	return NULL;
 }
 
@@ -274,6 +442,7 @@ static void *consumer_fn(void *arg)
 	unsigned long t;
 	long i;
 
+	thread_enter();
 	pthread_barrier_wait(w->bar);
 	for (i = 0; i < w->c->pairs; i++) {
 		t = __atomic_load_n(&ring_tail, __ATOMIC_RELAXED);
@@ -282,6 +451,7 @@ static void *consumer_fn(void *arg)
 		b_free(ring_slot[t % RING]);
 		__atomic_store_n(&ring_tail, t + 1, __ATOMIC_RELEASE);
 	}
+	thread_leave();
 	return NULL;
 }
 
@@ -348,7 +518,7 @@ static void latency(const struct cell *c, double out[4])
 static const char *kind_name(enum alloc_kind k)
 {
 	static const char *const names[] = {
-		"pool", "slab", "arena", "malloc", "floor",
+		"pool", "slab", "arena", "malloc", "floor", "dpdk",
 	};
 	return names[k];
 }
@@ -357,7 +527,7 @@ static int parse_kind(const char *s, enum alloc_kind *k)
 {
 	int i;
 
-	for (i = A_POOL; i <= A_FLOOR; i++)
+	for (i = A_POOL; i <= A_DPDK; i++)
 		if (!strcmp(s, kind_name(i))) {
 			*k = i;
 			return 0;
@@ -365,16 +535,67 @@ static int parse_kind(const char *s, enum alloc_kind *k)
 	return -1;
 }
 
-static int parse_pattern(const char *s, enum pattern *p)
+static int parse_pattern(const char *s, struct cell *c)
 {
+	size_t len = strlen(pattern_names[P_MULTIPOOL]);
+	char *end;
 	int i;
 
-	for (i = P_PAIRS; i <= P_THREADS; i++)
+	if (!strncmp(s, pattern_names[P_MULTIPOOL], len)) {
+		c->pat = P_MULTIPOOL;
+		c->npools = strtol(s + len, &end, 10);
+		return *end || c->npools < 1 || c->npools > MAX_POOLS ? -1 : 0;
+	}
+	for (i = P_PAIRS; i < P_MULTIPOOL; i++)
 		if (!strcmp(s, pattern_names[i])) {
-			*p = i;
+			c->pat = i;
 			return 0;
 		}
 	return -1;
+}
+
+/* What this binary was built with: "dpdk", "bulk" (pool/slab bulk calls). */
+static int has(const char *what)
+{
+	if (!strcmp(what, "dpdk")) {
+#ifdef BENCH_HAVE_DPDK
+		return 1;
+#endif
+		return 0;
+	}
+	if (!strcmp(what, "bulk")) {
+#ifdef MEMPOOL_HAVE_BULK
+		return 1;
+#endif
+		return 0;
+	}
+	return -1;
+}
+
+/* Whether @c means anything for its allocator, in this build. */
+static bool supported(const struct cell *c)
+{
+	bool one_thread = c->threads == 1 && c->pat != P_PRODCONS;
+	bool bulk = has("bulk") == 1;
+
+	switch (c->kind) {
+	case A_POOL:
+		return c->pat != P_BULK32 || bulk;
+	case A_SLAB:
+		return c->pat != P_MULTIPOOL && (c->pat != P_BULK32 || bulk);
+	case A_ARENA:
+		/* An arena has no free: one thread, one block at a time. */
+		return one_thread && c->pat != P_BULK32 &&
+		       c->pat != P_MULTIPOOL;
+	case A_MALLOC:
+		return true;
+	case A_FLOOR:
+		/* A thread-local free list cannot take a remote free. */
+		return c->pat != P_PRODCONS && c->pat != P_MULTIPOOL;
+	case A_DPDK:
+		return has("dpdk") == 1 && c->pat != P_MULTIPOOL;
+	}
+	return false;
 }
 
 /* Measure one cell here; print "ns_per_pair,ops_per_s,p50,p99,p999,max". */
@@ -386,21 +607,56 @@ static int run_cell(struct cell *c)
 	pthread_t tid[64];
 	pthread_barrier_t bar;
 	double ns = 0, lat[4] = { 0, 0, 0, 0 }, pairs;
+	bool made = true;
 
 	if (nthr < 1 || nthr > 64)
-		return -1;
+		return -EINVAL;
+	if (!supported(c))
+		return -EOPNOTSUPP;
+	/* Whole steps only, so that the pairs counted are the pairs run. */
+	if (c->pat == P_BULK32)
+		c->pairs -= c->pairs % BULK;
+	if (c->pat == P_MULTIPOOL)
+		c->pairs -= c->pairs % c->npools;
 	the_kind = c->kind;
 	the_size = c->size;
-	if (c->kind == A_POOL)
+	if (c->kind == A_POOL && c->pat == P_MULTIPOOL) {
+		for (i = 0; i < c->npools; i++) {
+			the_pools[i] = pool_create(c->size, BATCH + 24, cap);
+			made = made && the_pools[i];
+		}
+	} else if (c->kind == A_POOL) {
 		/* A cache as large as the batch, as DPDK advises for bursts. */
 		the_pool = pool_create(c->size, BATCH + 24, cap);
-	if (c->kind == A_SLAB)
+		made = the_pool;
+	}
+	if (c->kind == A_SLAB) {
 		the_slab = slab_create(c->size, cap);
-	if (c->kind == A_ARENA)
+		made = the_slab;
+	}
+	if (c->kind == A_ARENA) {
 		the_arena = arena_create(((c->size + 63) & ~63ul) *
 					 (BATCH + 64) * 2);
-	if (c->kind == A_ARENA && (c->threads > 1 || c->pat == P_PRODCONS))
-		return -1;	/* an arena has no free: one thread only */
+		made = the_arena;
+	}
+	if (!made) {
+		perror("bench: create");
+		return -ENOMEM;
+	}
+#ifdef BENCH_HAVE_DPDK
+	/*
+	 * The main thread is the EAL's lcore 0: it has a cache of its own for
+	 * the latency loop, and the workers register for theirs.
+	 */
+	if (c->kind == A_DPDK) {
+		if (bdpdk_init(((c->size + 191) & ~63ul) * cap) ||
+		    bdpdk_thread_enter())
+			return -EIO;
+		the_dpdk = bdpdk_create(c->size, cap);
+		if (!the_dpdk)
+			return -ENOMEM;
+	}
+#endif
 	pthread_barrier_init(&bar, NULL, nthr + 1);
 	for (i = 0; i < nthr; i++) {
 		w[i] = (struct worker){ c, &bar, 0, 17u * (i + 1) };
@@ -423,6 +679,7 @@ static int run_cell(struct cell *c)
 				ns = w[i].ns;	/* the slowest thread ends it */
 		}
 	}
+	/* bulk32: a "pair" is one block's share of a bulk get and put. */
 	pairs = (double)c->pairs * (c->pat == P_PRODCONS ? 1 : nthr);
 	if (c->pat == P_PAIRS && nthr == 1)
 		latency(c, lat);
@@ -434,10 +691,18 @@ static int run_cell(struct cell *c)
 int main(int argc, char **argv)
 {
 	struct cell c = { .threads = 1, .pairs = 2000000 };
+	int ret;
 
+	if (argc == 3 && !strcmp(argv[1], "has")) {
+		ret = has(argv[2]);
+		if (ret < 0)
+			goto usage;
+		puts(ret ? "yes" : "no");
+		return !ret;
+	}
 	if (argc >= 5 && !strcmp(argv[1], "cell")) {
 		if (parse_kind(argv[2], &c.kind) ||
-		    parse_pattern(argv[4], &c.pat) || argc < 6)
+		    parse_pattern(argv[4], &c) || argc < 6)
 			goto usage;
 		c.size = strtoul(argv[3], NULL, 0);
 		c.threads = atoi(argv[5]);
@@ -445,12 +710,20 @@ int main(int argc, char **argv)
 			c.pairs = atol(argv[6]);
 		if (!c.size || c.pairs < BATCH)
 			goto usage;
-		return run_cell(&c) ? 2 : 0;
+		ret = run_cell(&c);
+		if (ret == -EOPNOTSUPP)
+			fprintf(stderr, "bench: %s does not run %s with %d "
+				"thread(s) in this build\n", argv[2], argv[4],
+				c.threads);
+		return ret == -EOPNOTSUPP ? 3 : ret ? 2 : 0;
 	}
 usage:
 	fprintf(stderr,
-		"usage: %s cell pool|slab|arena|malloc|floor SIZE "
-		"pairs|fifo|random|prodcons|threads THREADS [PAIRS]\n"
-		"(the suite driver is tools/bench/run.sh)\n", argv[0]);
+		"usage: %s cell pool|slab|arena|malloc|floor|dpdk SIZE\n"
+		"         pairs|fifo|random|prodcons|threads|bulk32|multipoolK "
+		"THREADS [PAIRS]\n"
+		"       %s has dpdk|bulk     (exit 0: built with it)\n"
+		"(exit 3: that allocator does not run that cell; "
+		"the suite driver is tools/bench/run.py)\n", argv[0], argv[0]);
 	return 2;
 }

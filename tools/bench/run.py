@@ -9,13 +9,19 @@
                                             bench_vs_malloc)
   run.py icount    [--out DIR]              instructions per alloc+free pair
                                             under callgrind
+  --patterns LIST  suite: only these patterns, e.g. bulk32,multipool
+  --scale F        multiply the work per cell (0.1: a smoke run)
 
 Each cell (allocator, size, pattern, threads) runs in a child process of
 its own; for every repetition the allocators of one configuration run back
 to back, in an order rotated between repetitions (A B C, B C A, ...), so
 that drift on a shared machine hits them alike.  The malloc peers are the
 real libraries from Debian's packages, loaded with LD_PRELOAD into the same
-binary; "glibc" is the binary with nothing preloaded.
+binary; "glibc" is the binary with nothing preloaded.  DPDK's rte_mempool
+("dpdk") takes part when the binary was built with it ("bench has dpdk").
+bulk32 is timed per block; pool and slab run it only when the library has
+bulk calls ("bench has bulk").  multipoolK cycles through K pools: the pool
+and, over one heap, the malloc peers.
 
 Medians are the figures; min and max show the spread.  Nothing here passes
 or fails on a time.
@@ -43,6 +49,22 @@ OURS = ["pool", "slab", "arena"]
 FLOOR = "floor"
 SIZES = [64, 256, 4096]
 FIELDS = ["ns_per_pair", "ops_per_s", "p50", "p99", "p999", "max"]
+MULTIPOOL_K = [1, 2, 4]
+
+
+def has(feature):
+    """Whether the bench binary was built with @feature (dpdk, bulk)."""
+    if not os.access(BENCH, os.X_OK):
+        sys.exit("bench: %s not built: make %s" %
+                 (BENCH, os.path.relpath(BENCH, TOP)))
+    return subprocess.run([BENCH, "has", feature],
+                          capture_output=True).returncode == 0
+
+
+# Pool allocators that are not libmempool, as the binary has them: set in
+# main() ("dpdk" when built with DPDK).
+OTHERS = []
+HAS_BULK = False
 
 
 SCALE = 1.0
@@ -50,17 +72,23 @@ SCALE = 1.0
 
 def pairs_for(pattern, size, short):
     """Work per cell: enough to last ~50-200 ms for the slowest peer."""
+    if pattern.startswith("multipool"):
+        pattern = "multipool"
     n = {"pairs": 2000000, "fifo": 200000, "random": 200000,
-         "prodcons": 400000, "threads": 200000}[pattern]
-    if size >= 4096 and pattern != "pairs":
+         "prodcons": 400000, "threads": 200000, "bulk32": 2000000,
+         "multipool": 2000000}[pattern]
+    if size >= 4096 and pattern not in ("pairs", "bulk32", "multipool"):
         n //= 2
     if short:
         n //= 2
     return max(int(n * SCALE), 1000)
 
 
-def allocators(pattern, threads):
-    names = ["pool", "slab"]
+def allocators(pattern, threads, others=True):
+    # Several pools: the pool, and malloc's one heap for comparison.
+    if pattern.startswith("multipool"):
+        return ["pool"] + list(PEERS)
+    names = ["pool", "slab"] if pattern != "bulk32" or HAS_BULK else []
     # An arena has no free: it takes part where one thread allocates only.
     if pattern in ("pairs", "fifo", "random") and threads == 1:
         names.append("arena")
@@ -68,6 +96,8 @@ def allocators(pattern, threads):
     # A bare thread-local free list cannot take a remote free.
     if pattern != "prodcons":
         names.append(FLOOR)
+    if others:
+        names += OTHERS
     return names
 
 
@@ -87,6 +117,9 @@ def run_cell(name, size, pattern, threads, pairs):
     kind, env = cell_kind_env(name)
     cmd = [BENCH, "cell", kind, str(size), pattern, str(threads), str(pairs)]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if out.returncode == 3:  # this allocator does not run this cell
+        print("bench: skipped: %s" % out.stderr.strip(), file=sys.stderr)
+        return None
     if out.returncode != 0:
         sys.exit("bench: %s failed (%d): %s" %
                  (" ".join(cmd), out.returncode, out.stderr.strip()))
@@ -94,29 +127,40 @@ def run_cell(name, size, pattern, threads, pairs):
     return dict(zip(FIELDS, vals))
 
 
-def configs(short):
+def configs(short, patterns=None):
+    """(size, pattern, threads) to measure; @patterns, if given, keeps only
+    those ("multipool" stands for every multipoolK)."""
     ncpu = os.cpu_count() or 1
     for size in SIZES:
-        for pattern in ("pairs", "fifo", "random", "prodcons"):
-            yield size, pattern, 1
+        cfg = [(p, 1) for p in ("pairs", "fifo", "random", "prodcons")]
         if not short:
-            for t in range(1, max(2, ncpu) + 1):
-                yield size, "threads", t
+            cfg.append(("bulk32", 1))
+            cfg += [("multipool%d" % k, 1) for k in MULTIPOOL_K]
+            cfg += [("threads", t) for t in range(1, max(2, ncpu) + 1)]
+        for pattern, threads in cfg:
+            if (not patterns or pattern in patterns or
+                    pattern.rstrip("0123456789") in patterns):
+                yield size, pattern, threads
 
 
-def measure(runs, short, rows_out):
+def measure(runs, short, rows_out, patterns=None):
     """Run every configuration; return {(size, pattern, threads): {alloc: [rows]}}."""
     res = {}
-    cfgs = list(configs(short))
+    cfgs = list(configs(short, patterns))
+    if not cfgs:
+        sys.exit("bench: no cell has a pattern in %s" % ",".join(patterns))
     t0 = time.time()
     for i, (size, pattern, threads) in enumerate(cfgs):
-        names = allocators(pattern, threads)
+        # The head-to-head table is against malloc: no other pools there.
+        names = allocators(pattern, threads, others=not short)
         cell = res.setdefault((size, pattern, threads), {})
         pairs = pairs_for(pattern, size, short)
         for r in range(runs):
             order = names[r % len(names):] + names[:r % len(names)]
             for name in order:
                 row = run_cell(name, size, pattern, threads, pairs)
+                if row is None:
+                    continue
                 cell.setdefault(name, []).append(row)
                 rows_out.append(dict(allocator=name, size=size,
                                      pattern=pattern, threads=threads,
@@ -135,13 +179,22 @@ def fmt_ns(v):
     return "%.1f" % v if v < 100 else "%.0f" % v
 
 
-def best_peer(cell, field="ns_per_pair"):
-    return min(((med(cell[p], field), p) for p in PEERS if p in cell))
+def best_peer(cell, field="ns_per_pair", others=True):
+    peers = list(PEERS) + (OTHERS if others else [])
+    return min(((med(cell[p], field), p) for p in peers if p in cell))
+
+
+def ratio(cell, name, other):
+    """"%.2f" of @name's median over @other's; "-" when either is absent."""
+    if name not in cell or other not in cell:
+        return "-"
+    return "%.2f" % (med(cell[name], "ns_per_pair") /
+                     med(cell[other], "ns_per_pair"))
 
 
 def table_ns(res, runs):
     """ns per pair by size and pattern: median [min-max], one row per cell."""
-    names = OURS + list(PEERS) + [FLOOR]
+    names = OURS + list(PEERS) + [FLOOR] + OTHERS
     lines = ["| size | pattern | thr | " + " | ".join(names) +
              " | pool/best peer | pool/floor |",
              "|---" * (len(names) + 5) + "|"]
@@ -155,12 +208,35 @@ def table_ns(res, runs):
             v = [r["ns_per_pair"] for r in cell[n]]
             cols.append("%s (%s-%s)" % (fmt_ns(statistics.median(v)),
                                        fmt_ns(min(v)), fmt_ns(max(v))))
-        pool = med(cell["pool"], "ns_per_pair")
         bp, bpn = best_peer(cell)
-        lines.append("| %d | %s | %d | %s | %.2f (%s) | %.2f |" %
-                     (size, pattern, threads, " | ".join(cols), pool / bp,
-                      bpn, pool / med(cell[FLOOR], "ns_per_pair")
-                      if FLOOR in cell else float("nan")))
+        lines.append("| %d | %s | %d | %s | %s (%s) | %s |" %
+                     (size, pattern, threads, " | ".join(cols),
+                      ratio(cell, "pool", bpn), bpn,
+                      ratio(cell, "pool", FLOOR)))
+    return "\n".join(lines) + (
+        "\n\nbulk32: ns per block, 32 blocks taken and given back per call "
+        "(malloc peers and floor: 32 single calls; pool and slab only with "
+        "their bulk calls); multipoolK: one pair in each of K pools in turn "
+        "(malloc peers: the same loop over one heap)")
+
+
+def table_multipool(res):
+    """multipoolK: the pool's ns per pair by K, and against K = 1."""
+    names = ["pool"] + list(PEERS)
+    lines = ["| size | pools | " + " | ".join(names) + " | pool vs 1 pool |",
+             "|---" * (len(names) + 3) + "|"]
+    for (size, pattern, threads), cell in sorted(res.items()):
+        if not pattern.startswith("multipool"):
+            continue
+        one = res.get((size, "multipool1", threads), {})
+        vs1 = "-"
+        if "pool" in cell and "pool" in one:
+            vs1 = "%.2f" % (med(cell["pool"], "ns_per_pair") /
+                            med(one["pool"], "ns_per_pair"))
+        lines.append("| %d | %s | %s | %s |" % (
+            size, pattern[len("multipool"):], " | ".join(
+                fmt_ns(med(cell[n], "ns_per_pair")) if n in cell else "-"
+                for n in names), vs1))
     return "\n".join(lines)
 
 
@@ -170,7 +246,7 @@ def table_latency(res):
     for (size, pattern, threads), cell in sorted(res.items()):
         if pattern != "pairs" or threads != 1:
             continue
-        for n in OURS + list(PEERS) + [FLOOR]:
+        for n in OURS + list(PEERS) + [FLOOR] + OTHERS:
             if n in cell:
                 lines.append("| %d | %s | %s |" % (size, n, " | ".join(
                     fmt_ns(med(cell[n], f)) for f in
@@ -179,14 +255,15 @@ def table_latency(res):
 
 
 def table_threads(res):
-    names = ["pool", "slab"] + list(PEERS) + [FLOOR]
+    names = ["pool", "slab"] + list(PEERS) + [FLOOR] + OTHERS
     lines = ["| size | threads | " + " | ".join(names) + " |",
              "|---" * (len(names) + 2) + "|"]
     for (size, pattern, threads), cell in sorted(res.items()):
         if pattern != "threads":
             continue
         lines.append("| %d | %d | %s |" % (size, threads, " | ".join(
-            "%.1f M" % (med(cell[n], "ops_per_s") / 1e6) for n in names)))
+            "%.1f M" % (med(cell[n], "ops_per_s") / 1e6) if n in cell
+            else "-" for n in names)))
     return "\n".join(lines)
 
 
@@ -203,25 +280,29 @@ def charts(res, out):
     if not shutil.which("gnuplot"):
         print("bench: gnuplot not found, no charts", file=sys.stderr)
         return
-    names = OURS + list(PEERS) + [FLOOR]
+    names = OURS + list(PEERS) + [FLOOR] + OTHERS
     dat = os.path.join(out, "ns_per_pair.dat")
+    nrows = 0
     with open(dat, "w") as f:
         f.write("cell " + " ".join(names) + "\n")
         for (size, pattern, threads), cell in sorted(res.items()):
             if threads != 1 or pattern == "threads":
                 continue
+            nrows += 1
             f.write("%s/%d " % (pattern, size) + " ".join(
                 "%.3f" % med(cell[n], "ns_per_pair") if n in cell else "NaN"
                 for n in names) + "\n")
     thr = os.path.join(out, "threads.dat")
-    tnames = ["pool", "slab"] + list(PEERS) + [FLOOR]
+    tnames = ["pool", "slab"] + list(PEERS) + [FLOOR] + OTHERS
+    trows = 0
     with open(thr, "w") as f:
         f.write("cell " + " ".join(tnames) + "\n")
         for (size, pattern, threads), cell in sorted(res.items()):
             if pattern == "threads":
+                trows += 1
                 f.write("%dB/%dthr " % (size, threads) + " ".join(
                     "%.3f" % (med(cell[n], "ops_per_s") / 1e6)
-                    for n in tnames) + "\n")
+                    if n in cell else "NaN" for n in tnames) + "\n")
     gp = """
 set terminal pngcairo size 1400,600 noenhanced
 set style data histograms
@@ -230,15 +311,24 @@ set style fill solid 0.8 border -1
 set key outside right
 set grid ytics
 set xtics rotate by -30
+"""
+    # gnuplot fails on a file with no rows (--patterns may leave one empty).
+    if nrows:
+        gp += """
 set logscale y
 set output '%(out)s/ns_per_pair.png'
 set title 'ns per alloc+free pair (median, lower is better, log scale)'
 plot for [i=2:%(n1)d] '%(dat)s' using i:xtic(1) title columnheader(i)
 unset logscale y
+"""
+    if trows:
+        gp += """
 set output '%(out)s/threads.png'
 set title 'throughput, every thread running batches of 1000 (M ops/s, higher is better)'
 plot for [i=2:%(n2)d] '%(thr)s' using i:xtic(1) title columnheader(i)
-""" % dict(out=out, dat=dat, thr=thr, n1=len(names) + 1, n2=len(tnames) + 1)
+"""
+    gp %= dict(out=out, dat=dat, thr=thr, n1=len(names) + 1,
+               n2=len(tnames) + 1)
     subprocess.run(["gnuplot"], input=gp, text=True, check=True)
 
 
@@ -249,7 +339,7 @@ def icount(out):
     if not shutil.which("valgrind"):
         return "valgrind not found: no instruction counts"
     res = {}
-    for name in OURS + list(PEERS) + [FLOOR]:
+    for name in OURS + list(PEERS) + [FLOOR] + OTHERS:
         counts = []
         kind, env = cell_kind_env(name)
         for n in (200000, 400000):
@@ -293,7 +383,7 @@ def vs_malloc(res):
              "|---" * (len(PEERS) + 4) + "|"]
     for (size, pattern, threads), cell in sorted(res.items()):
         pool = med(cell["pool"], "ns_per_pair")
-        bp, bpn = best_peer(cell)
+        bp, bpn = best_peer(cell, others=False)
         lines.append("| %s %d B | %s | %s | %.1fx | %.2fx (%s) |" % (
             pattern, size, fmt_ns(pool), " | ".join(
                 fmt_ns(med(cell[p], "ns_per_pair")) for p in PEERS),
@@ -308,9 +398,18 @@ def main():
     ap.add_argument("--out", default=os.path.join(TOP, "build", "bench"))
     ap.add_argument("--scale", type=float, default=1.0,
                     help="multiply the work per cell (e.g. 0.1 for a smoke run)")
+    ap.add_argument("--patterns", default=None,
+                    help="suite: only these patterns, comma-separated "
+                    "(pairs,fifo,random,prodcons,bulk32,multipool,threads)")
     a = ap.parse_args()
-    global SCALE
+    global SCALE, OTHERS, HAS_BULK
     SCALE = a.scale
+    OTHERS = ["dpdk"] if has("dpdk") else []
+    if not OTHERS:
+        print("bench: built without DPDK (pkg-config libdpdk): no dpdk "
+              "column", file=sys.stderr)
+    HAS_BULK = has("bulk")
+    patterns = a.patterns.split(",") if a.patterns else None
     os.makedirs(a.out, exist_ok=True)
     for p, lib in PEERS.items():
         if lib and not os.path.exists(lib):
@@ -323,7 +422,7 @@ def main():
     short = a.mode == "vs-malloc"
     runs = a.runs or (3 if short else 5)
     rows = []
-    res = measure(runs, short, rows)
+    res = measure(runs, short, rows, patterns)
     print("# ns per alloc+free pair: median (min-max) of %d interleaved runs"
           % runs)
     if short:
@@ -335,6 +434,8 @@ def main():
     print(table_latency(res))
     print("\n# throughput, every thread running batches (ops/s, median)")
     print(table_threads(res))
+    print("\n# multipool: ns per pair, one pair in each of K pools in turn")
+    print(table_multipool(res))
     charts(res, a.out)
     print("\n# instructions per alloc+free pair, callgrind")
     print(icount(a.out))

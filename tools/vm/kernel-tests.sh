@@ -51,17 +51,27 @@ else
 fi
 [ -f "$bzimage" ] || fail "no kernel image $bzimage"
 
-# The module tree is built in place, so one kernel at a time.
+# The module tree is built in place, so one kernel at a time.  MPOOL_TESTS=1
+# adds the test modules to mempool.ko (Kbuild).  The example user module is
+# built out of tree against this build's Module.symvers, as a module
+# author's would be.
 exec 9>"$top/build/.kmod.lock"
 flock 9
 rm -f "$mods"/*.ko
-make -s -C "$kdir" M="$top" modules >"$logs/$name.build" 2>&1 ||
+make -s -C "$kdir" M="$top" MPOOL_TESTS=1 modules >"$logs/$name.build" 2>&1 ||
 	{ cat "$logs/$name.build" >&2; fail "modules did not build for $variant"; }
-cp "$top/mempool.ko" "$top/tests/kselftest/mpool_stress.ko" "$mods/"
+make -s -C "$kdir" M="$top/tools/examples/kmod" modules \
+	>>"$logs/$name.build" 2>&1 ||
+	{ cat "$logs/$name.build" >&2; fail "the example module did not build for $variant"; }
+cp "$top/mempool.ko" "$top/tests/kselftest/mpool_stress.ko" \
+	"$top/tools/examples/kmod/mpool_example.ko" "$mods/"
 for k in mpool_kunit mpool_limits_kunit; do
 	[ -f "$top/tests/kunit/$k.ko" ] && cp "$top/tests/kunit/$k.ko" "$mods/"
 done
 flock -u 9
+# The release mempool.ko must report (tests/kselftest/mpool_example.sh).
+version=$(sed -n 's/^#define MPOOL_VERSION[[:space:]]*"\(.*\)"/\1/p' \
+	"$top/kernel/mpool_api.h")
 
 job=$(mktemp)
 trap 'rm -f "$job"' EXIT
@@ -99,7 +109,8 @@ JOB
 	;;
 kselftest)
 	files+=("$top"/tests/kselftest/*.sh)
-	cat > "$job" <<'JOB'
+	echo "export MPOOL_VERSION=$version" > "$job"
+	cat >> "$job" <<'JOB'
 for t in ./mpool_*.sh; do
 	n=$(basename "$t" .sh)
 	echo "MPOOL-TAP-BEGIN $n"
