@@ -18,6 +18,10 @@
  *   likely(x), unlikely(x)           branch hints
  *   __aligned(n)                     object alignment
  *   MPOOL_PAGE_SIZE                  the granule of mpool_env_map()
+ *   MPOOL_ENV_ZALLOC_MAX             the most bytes one mpool_env_zalloc()
+ *                                    can give (a size_t); a create whose
+ *                                    metadata needs more fails with -E2BIG
+ *                                    before anything is allocated
  *   mpool_cpu_relax()                a pause inside a spin loop
  *   MPOOL_READ(x), MPOOL_WRITE(x, v) relaxed, single-copy-atomic access to a
  *                                    shared word (READ_ONCE()/WRITE_ONCE())

@@ -103,6 +103,33 @@
  */
 #include "mpool.h"
 
+/* Rounds per magazine for caches of @cache_size (> 0) blocks. */
+static u32 mpool_mag_size(size_t cache_size)
+{
+	return (u32)((cache_size + 1) / 2);
+}
+
+/* Magazines in the depot (see the depot invariant above). */
+static size_t mpool_nmags(size_t capacity, u32 mag_size)
+{
+	return capacity / mag_size + 2;
+}
+
+/*
+ * Whether the depot's two arrays, nmags indices and nmags * @mag_size
+ * rounds, each fit in one allocation of the world (divisions: no product
+ * can overflow).  The pool's other arrays are one word per block (the
+ * slab's limit covers them) or one pointer per owner.
+ */
+static bool mpool_depot_fits(size_t capacity, u32 mag_size)
+{
+	size_t nmags = mpool_nmags(capacity, mag_size);
+
+	return nmags <= MPOOL_ENV_ZALLOC_MAX / sizeof(u32) &&
+	       nmags <= MPOOL_ENV_ZALLOC_MAX / sizeof(struct mpool_round) /
+			mag_size;
+}
+
 /**
  * mpool_pool_init() - set up a pool.
  * @p: the pool.
@@ -114,7 +141,9 @@
  * @nowners: how many caches (owner ids) the build may attach, at most
  *	MPOOL_MAX_OWNERS.
  *
- * Return: 0, -EINVAL or -ENOMEM; on error nothing is left allocated.
+ * Return: 0, -EINVAL, -E2BIG (the depot's or the slab's metadata would
+ * exceed MPOOL_ENV_ZALLOC_MAX bytes in one array; refused before anything
+ * is allocated) or -ENOMEM; on error nothing is left allocated.
  */
 int mpool_pool_init(struct mpool_pool *p, size_t block_size,
 		    size_t cache_size, size_t capacity, unsigned int flags,
@@ -127,15 +156,18 @@ int mpool_pool_init(struct mpool_pool *p, size_t block_size,
 	if (cache_size > capacity || cache_size > MPOOL_MAX_COUNT ||
 	    nowners > MPOOL_MAX_OWNERS)
 		return -EINVAL;
+	if (cache_size &&
+	    !mpool_depot_fits(capacity, mpool_mag_size(cache_size)))
+		return -E2BIG;
 	err = mpool_slab_init(&p->slab, block_size, capacity, flags);
 	if (err)
 		return err;
 	p->slab.kind = MPOOL_KIND_POOL;
 	if (!cache_size || !nowners)
 		return 0;
-	p->mag_size = (u32)((cache_size + 1) / 2);
+	p->mag_size = mpool_mag_size(cache_size);
 	p->slab.cache_max = 2 * p->mag_size;
-	p->nmags = (u32)(capacity / p->mag_size) + 2;
+	p->nmags = (u32)mpool_nmags(capacity, p->mag_size);
 	p->nowners = nowners;
 	next = mpool_env_zalloc((size_t)p->nmags * sizeof(u32));
 	p->rounds = next ? mpool_env_zalloc((size_t)p->nmags * p->mag_size *

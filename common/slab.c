@@ -251,6 +251,9 @@ static size_t mpool_stride(size_t block_size, u32 flags)
  *
  * The segment is mapped before any metadata is touched, so that a request
  * the world cannot map fails before megabytes are zeroed for nothing.
+ * A @count whose metadata arrays (a state word and a next index per
+ * block) would exceed MPOOL_ENV_ZALLOC_MAX bytes is refused with -E2BIG
+ * before anything is allocated.
  *
  * Return: 0; -EINVAL for a zero size or count, unknown flags, a stride
  * (the size plus the red zone in debug mode, rounded up to 64) that does
@@ -273,6 +276,9 @@ int mpool_slab_init(struct mpool_slab *s, size_t block_size, size_t count,
 	if (!block_size || !count || count > MPOOL_MAX_COUNT || !stride ||
 	    stride > (SIZE_MAX / 2) / count)
 		return -EINVAL;
+	/* Each metadata array below is one allocation; the state's is larger. */
+	if (count > MPOOL_ENV_ZALLOC_MAX / sizeof(*s->state))
+		return -E2BIG;
 	s->stride = stride;
 	s->span = stride * count;
 	s->block_size = block_size;

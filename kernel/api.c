@@ -28,6 +28,20 @@
  */
 static_assert(!IS_ENABLED(CONFIG_PREEMPT_RT),
 	      "mempool.ko does not support PREEMPT_RT kernels");
+/*
+ * A CPU's cache is one per-CPU allocation, struct mpool_pcp: the lock and
+ * the drain IPI's data, then struct mpool_cache with room for
+ * 2 * ceil(cache_size / 2) <= cache_size + 1 rounds, rounded up to a line
+ * (mpool_cache_bytes()).  pcpu_alloc() refuses more than
+ * PCPU_MIN_UNIT_SIZE (32 KiB), with a WARN unless __GFP_NOWARN.
+ * MPOOL_CACHE_MAX keeps every cache below that on every configuration, so
+ * that the limit callers see is one number: the lock grows with lockdep
+ * and PREEMPT_RT, and a cache of 4000 blocks (32128 bytes) leaves it and
+ * the IPI's data 640.
+ */
+static_assert(offsetof(struct mpool_pcp, c) + sizeof(struct mpool_cache) +
+	      (MPOOL_CACHE_MAX + 1) * sizeof(struct mpool_round) +
+	      MPOOL_ALIGN - 1 <= PCPU_MIN_UNIT_SIZE);
 
 /* Every live allocator; the hotplug callback and unload walk it. */
 DEFINE_MUTEX(mpool_lock);
@@ -261,6 +275,8 @@ struct mpool_pool *mpool_pool_create(const char *name, size_t block_size,
 
 	if (!mpool_name_ok(name))
 		return ERR_PTR(-EINVAL);
+	if (cache_size > MPOOL_CACHE_MAX)
+		return ERR_PTR(-E2BIG);
 	kp = mpool_env_zalloc(sizeof(*kp));
 	if (!kp)
 		return ERR_PTR(-ENOMEM);
@@ -270,9 +286,11 @@ struct mpool_pool *mpool_pool_create(const char *name, size_t block_size,
 		goto free;
 	kp->core.slab.name = kp->obj.name;
 	if (kp->core.mag_size) {
-		kp->pcp = __alloc_percpu(offsetof(struct mpool_pcp, c) +
-					 mpool_cache_bytes(&kp->core),
-					 __alignof__(struct mpool_pcp));
+		/* Out of memory is -ENOMEM to the caller, not a dump. */
+		kp->pcp = __alloc_percpu_gfp(offsetof(struct mpool_pcp, c) +
+					     mpool_cache_bytes(&kp->core),
+					     __alignof__(struct mpool_pcp),
+					     GFP_KERNEL | __GFP_NOWARN);
 		err = -ENOMEM;
 		if (!kp->pcp)
 			goto fini;

@@ -50,10 +50,15 @@ bool mpool_env_debug_all(void)
 	return READ_ONCE(mpool_debug);
 }
 
-/* Metadata: kvzalloc() aligns to a cache line for these sizes or a page. */
+/*
+ * Metadata: kvzalloc() aligns to a cache line for these sizes or a page.
+ * A failure is an answer to the caller, not a kernel problem: no warning.
+ * kvmalloc() refuses more than INT_MAX bytes (MPOOL_ENV_ZALLOC_MAX), with
+ * a WARN unless __GFP_NOWARN; the core never asks for more.
+ */
 void *mpool_env_zalloc(size_t size)
 {
-	void *p = kvzalloc(size, GFP_KERNEL);
+	void *p = kvzalloc(size, GFP_KERNEL | __GFP_NOWARN);
 
 	if (p)
 		atomic_long_inc(&mpool_outstanding);
@@ -67,10 +72,17 @@ void mpool_env_free(void *p)
 	kvfree(p);
 }
 
-/* Segments: virtually contiguous, page aligned, zeroed. */
+/*
+ * Segments: virtually contiguous, page aligned, zeroed.  A segment larger
+ * than the memory the kernel can give is -ENOMEM to the caller, quietly
+ * (__GFP_NOWARN: no warn_alloc() dump), and never at the price of an OOM
+ * kill (__GFP_RETRY_MAYFAIL: vmalloc() reclaims, then gives up, instead of
+ * killing processes to serve one create).
+ */
 void *mpool_env_map(size_t size)
 {
-	void *p = vzalloc(size);
+	void *p = __vmalloc(size, GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN |
+			    __GFP_RETRY_MAYFAIL);
 
 	if (p)
 		atomic_long_inc(&mpool_outstanding);

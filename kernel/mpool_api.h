@@ -36,14 +36,42 @@
  * arena alloc.
  *
  * Errors.  create returns ERR_PTR(-EINVAL) for a zero size, count or
- * capacity, a cache larger than the pool, unknown flags, overflowing sizes,
- * or a name that is NULL, empty, longer than MPOOL_NAME_MAX - 1 or holds a
- * '/'; ERR_PTR(-EEXIST) when an allocator of that name exists;
- * ERR_PTR(-ENOMEM).  alloc returns NULL when everything is out.  free
- * returns 0, -EINVAL (not a block of this allocator), -EALREADY (double
- * free) or -EUCLEAN (corrupt metadata), and changes nothing on error; each
- * misuse is counted, reported with pr_err_ratelimited() and a WARN_ONCE(),
- * never by crashing.
+ * capacity, a cache larger than the pool, unknown flags, overflowing sizes
+ * (see Sizes), or a name that is NULL, empty, longer than MPOOL_NAME_MAX - 1
+ * or holds a '/'; ERR_PTR(-E2BIG) past a limit below; ERR_PTR(-EEXIST) when
+ * an allocator of that name exists; ERR_PTR(-ENOMEM) when the memory could
+ * not be had.  A failed create warns of nothing and leaves nothing
+ * allocated.  alloc returns NULL when everything is out.  free returns 0,
+ * -EINVAL (not a block of this allocator), -EALREADY (double free) or
+ * -EUCLEAN (corrupt metadata), and changes nothing on error; each misuse is
+ * counted, reported with pr_err_ratelimited() and a WARN_ONCE(), never by
+ * crashing.
+ *
+ * Limits.  E2BIG means: valid arguments, past a fixed limit of this module
+ * whatever memory is free; refused before anything is allocated.
+ *
+ *  - A pool's @cache_size is at most MPOOL_CACHE_MAX (4000): a CPU's cache
+ *    is one per-CPU allocation, and the kernel caps those at 32 KiB.
+ *  - A slab's @count, and a pool's @capacity, are at most 268435455
+ *    (2^28 - 1): the blocks' metadata is arrays of one word per block
+ *    (the state word has 8 bytes), one kvmalloc() each, and the kernel
+ *    caps those at INT_MAX bytes.
+ *  - A pool with caches keeps its magazines in one such array too, of
+ *    8-byte rounds: (@capacity / M + 2) * M must be at most 268435455,
+ *    where M = ceil(@cache_size / 2) is the magazine size (integer
+ *    division).  So @capacity is at most 268435453 with @cache_size 1 or
+ *    2, and 268431999 with @cache_size 4000; @capacity + @cache_size at
+ *    most 268435454 always fits.
+ *
+ * Sizes.  A block's stride is @block_size, plus an 8-byte red zone with
+ * MPOOL_F_DEBUG, rounded up to 64; a stride past SIZE_MAX (@block_size
+ * above SIZE_MAX - 63, or SIZE_MAX - 71 with MPOOL_F_DEBUG) is -EINVAL.  A
+ * slab's or pool's segment is @count strides in one vmalloc() area: more
+ * than SIZE_MAX / 2 bytes (offsets in it must fit in a ptrdiff_t) is
+ * -EINVAL; more than the kernel can give (any segment larger than RAM) is
+ * -ENOMEM, without a warning and without an OOM kill.  An arena's
+ * @capacity is at most SIZE_MAX / 2 (-EINVAL above), and the same -ENOMEM
+ * answers one too large for the memory there is.
  */
 #ifndef MPOOL_API_H
 #define MPOOL_API_H
@@ -57,16 +85,19 @@
 #define MPOOL_VERSION	"1.1.0"
 
 #define MPOOL_NAME_MAX	32
+/* The largest cache_size of a pool (see Limits above). */
+#define MPOOL_CACHE_MAX	4000
 
 /**
  * mpool_slab_create() - reserve @count blocks of @block_size bytes.
  * @name: unique name, also its debugfs directory.
- * @block_size: bytes per block (> 0).
- * @count: blocks (> 0).
+ * @block_size: bytes per block (> 0; see Sizes above).
+ * @count: blocks (> 0, at most 268435455; see Limits above).
  * @flags: MPOOL_F_DEBUG or 0.
  *
  * Context: process context; may sleep.
- * Return: the slab, or an ERR_PTR().
+ * Return: the slab, or ERR_PTR(-EINVAL), ERR_PTR(-E2BIG), ERR_PTR(-EEXIST)
+ * or ERR_PTR(-ENOMEM) as Errors above says.
  */
 struct mpool_slab *mpool_slab_create(const char *name, size_t block_size,
 				     size_t count, unsigned int flags);
@@ -100,15 +131,17 @@ void mpool_arena_destroy(struct mpool_arena *a);
 /**
  * mpool_pool_create() - a pool of @capacity blocks with per-CPU caches.
  * @name: unique name, also its debugfs directory.
- * @block_size: bytes per block (> 0).
+ * @block_size: bytes per block (> 0; see Sizes above).
  * @cache_size: the most free blocks one CPU keeps (0: no caches); at most
- *	@capacity.  CPUs trade blocks with the depot in magazines of
- *	ceil(@cache_size / 2).
- * @capacity: blocks in all (> 0).
+ *	@capacity (else -EINVAL) and MPOOL_CACHE_MAX, 4000 (else -E2BIG).
+ *	CPUs trade blocks with the depot in magazines of ceil(@cache_size / 2).
+ * @capacity: blocks in all (> 0, at most 268435455, and with caches a
+ *	little less: Limits above gives the exact rule).
  * @flags: MPOOL_F_DEBUG or 0.
  *
  * Context: process context; may sleep.
- * Return: the pool, or an ERR_PTR().
+ * Return: the pool, or ERR_PTR(-EINVAL), ERR_PTR(-E2BIG), ERR_PTR(-EEXIST)
+ * or ERR_PTR(-ENOMEM) as Errors above says.
  */
 struct mpool_pool *mpool_pool_create(const char *name, size_t block_size,
 				     size_t cache_size, size_t capacity,

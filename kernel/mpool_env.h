@@ -21,6 +21,12 @@
 #include <linux/types.h>
 
 #define MPOOL_PAGE_SIZE		PAGE_SIZE
+/*
+ * The most bytes one mpool_env_zalloc() can give: kvmalloc() refuses more
+ * than INT_MAX (kernel/env.c).  The core refuses a create whose metadata
+ * would need more with -E2BIG, before it allocates anything.
+ */
+#define MPOOL_ENV_ZALLOC_MAX	((size_t)INT_MAX)
 
 #define mpool_cpu_relax()	cpu_relax()
 

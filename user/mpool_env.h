@@ -39,6 +39,8 @@ typedef uint64_t u64;
 #endif
 
 #define MPOOL_PAGE_SIZE	4096ul
+/* The most bytes one mpool_env_zalloc() can give: malloc's own limit. */
+#define MPOOL_ENV_ZALLOC_MAX	((size_t)PTRDIFF_MAX)
 
 #define __aligned(x)	__attribute__((aligned(x)))
 #define likely(x)	caa_likely(x)

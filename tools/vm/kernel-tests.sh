@@ -8,7 +8,11 @@
 #            lockdep, debug checkers), built by build-kernel.sh;
 #            debian: Debian's own linux-image-amd64 with linux-headers-amd64.
 #   SUITE    kunit: load mempool.ko and mpool_kunit.ko (the suites run on
-#            insmod); kselftest: run tests/kselftest/mpool_*.sh as root;
+#            insmod); limits: load mempool.ko and mpool_limits_kunit.ko on
+#            a kernel booted with panic_on_warn=1, so that any WARN is a
+#            panic and fails the run (mpool_kunit.ko warns on purpose, so
+#            it is not loaded there); kselftest: run
+#            tests/kselftest/mpool_*.sh as root;
 #            soak: the stress-with-hotplug script for MPOOL_SOAK_SECONDS
 #            (default 300).
 #
@@ -16,8 +20,9 @@
 # "N passed, N failed, N skipped".
 set -euo pipefail
 
-variant=${1:?usage: kernel-tests.sh kasan|kcsan|debian kunit|kselftest}
-suite=${2:?usage: kernel-tests.sh kasan|kcsan|debian kunit|kselftest}
+usage="usage: kernel-tests.sh kasan|kcsan|debian kunit|limits|kselftest|soak"
+variant=${1:?$usage}
+suite=${2:?$usage}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 logs=$top/build/logs
 mods=$top/build/kmod/$variant
@@ -60,8 +65,9 @@ make -s -C "$kdir" M="$top/tools/examples/kmod" modules \
 	{ cat "$logs/$name.build" >&2; fail "the example module did not build for $variant"; }
 cp "$top/mempool.ko" "$top/tests/kselftest/mpool_stress.ko" \
 	"$top/tools/examples/kmod/mpool_example.ko" "$mods/"
-[ -f "$top/tests/kunit/mpool_kunit.ko" ] &&
-	cp "$top/tests/kunit/mpool_kunit.ko" "$mods/"
+for k in mpool_kunit mpool_limits_kunit; do
+	[ -f "$top/tests/kunit/$k.ko" ] && cp "$top/tests/kunit/$k.ko" "$mods/"
+done
 flock -u 9
 # The release mempool.ko must report (tests/kselftest/mpool_example.sh).
 version=$(sed -n 's/^#define MPOOL_VERSION[[:space:]]*"\(.*\)"/\1/p' \
@@ -71,6 +77,9 @@ job=$(mktemp)
 trap 'rm -f "$job"' EXIT
 files=("$mods"/*.ko)
 checks=()
+# The module's own misuse report is a warning the tests provoke on purpose.
+allow=(--allow 'mpool_env_report')
+kargs=
 case $suite in
 kunit)
 	[ -f "$mods/mpool_kunit.ko" ] || fail "no KUnit in kernel $variant"
@@ -82,6 +91,21 @@ rmmod mempool
 JOB
 	checks=(--suite mpool_shared --suite mpool_kernel)
 	[ -n "$kunit_py" ] && checks+=(--kunit-py "$kunit_py")
+	;;
+limits)
+	# Sizes near the limits must fail cleanly: no warning is expected,
+	# and with panic_on_warn one would end the boot before the end marker.
+	[ -f "$mods/mpool_limits_kunit.ko" ] || fail "no KUnit in kernel $variant"
+	cat > "$job" <<'JOB'
+insmod ./mempool.ko || exit 1
+insmod ./mpool_limits_kunit.ko	# the suite runs here
+rmmod mpool_limits_kunit
+rmmod mempool
+JOB
+	checks=(--suite mpool_limits)
+	[ -n "$kunit_py" ] && checks+=(--kunit-py "$kunit_py")
+	allow=()
+	kargs=panic_on_warn=1
 	;;
 kselftest)
 	files+=("$top"/tests/kselftest/*.sh)
@@ -121,12 +145,10 @@ for f in "${files[@]}"; do
 done
 # KASAN prints only its first report unless told otherwise; the KUnit
 # suite makes several on purpose, each expected in a window of its own.
-kargs=
-[ "$variant" = kasan ] && kargs=kasan_multi_shot
+[ "$variant" = kasan ] && kargs="$kargs kasan_multi_shot"
 start=$(date +%s)
 "$top/tools/vm/run.sh" -k "$bzimage" -j "$job" -l "$log" -c 4 -a "$kargs" \
 	"${fargs[@]}" || true
 echo "vm: $name took $(( $(date +%s) - start )) s" >&2
-# The module's own misuse report is a warning the tests provoke on purpose.
 python3 "$top/tools/vm/check-log.py" "$log" --name "$name" --tap "$tap" \
-	--allow 'mpool_env_report' "${checks[@]}"
+	"${allow[@]}" "${checks[@]}"
