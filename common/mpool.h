@@ -399,6 +399,8 @@ struct mpool_round {
  * @gone: MPOOL_OWNER_LIVE while a context owns the cache; MPOOL_OWNER_GONE
  *	when none does (its thread exited): a remote freer may then claim it
  *	(MPOOL_OWNER_CLAIMED) and free the blocks it handed out directly.
+ * @rpending: blocks on @rhead (a statistics figure: remote-freed blocks
+ *	count as cached until collected).
  * @rhead: the remote queue: a lock-free LIFO of block indices linked
  *	through the pool's @rnext, pushed by any context, taken whole by the
  *	owner (or a thief).  On its own cache line: other contexts write it.
@@ -421,6 +423,7 @@ struct mpool_cache {
 	u64 free_delta;
 	/* Written by other contexts: on a line of its own. */
 	u32 __aligned(MPOOL_ALIGN) rhead;
+	struct mpool_counter rpending;
 	struct mpool_round objs[] __aligned(MPOOL_ALIGN);
 };
 
@@ -490,6 +493,14 @@ int mpool_pool_free_nocache(struct mpool_pool *p, void *ptr);
 void mpool_pool_fill_stats(struct mpool_pool *p, struct mpool_stats *st,
 			   size_t cached);
 void mpool_pool_rebuild(struct mpool_pool *p);
+
+/* Free blocks @c holds: in its stack, and waiting on its remote queue. */
+static inline size_t mpool_cache_held(const struct mpool_cache *c)
+{
+	long q = mpool_counter_read(&c->rpending);
+
+	return MPOOL_READ(c->count) + (q > 0 ? (size_t)q : 0);
+}
 
 /* Whether @c's remote queue holds anything (a hint: it may change). */
 static inline bool mpool_cache_has_remote(const struct mpool_cache *c)

@@ -246,6 +246,7 @@ void mpool_cache_init(struct mpool_pool *p, struct mpool_cache *c, u32 owner)
 	c->owner = owner;
 	c->gone = MPOOL_OWNER_LIVE;
 	c->rhead = MPOOL_NIL;
+	mpool_counter_set(&c->rpending, 0);
 	/* Publishes the cache to remote freers, who read it with acquire. */
 	mpool_store_release(&p->owners[owner], c);
 }
@@ -381,6 +382,7 @@ static bool mpool_remote_push(struct mpool_pool *p, struct mpool_cache *c,
 		MPOOL_WRITE(p->rnext[idx], old);
 		/* Release: publishes the block's REMOTE word to the collector. */
 	} while (!mpool_try_cmpxchg(&c->rhead, &old, idx));
+	mpool_counter_inc(&c->rpending);
 	return true;
 }
 
@@ -470,6 +472,7 @@ bool __mpool_cache_collect_list(struct mpool_pool *p, struct mpool_cache *from,
 
 	while (i != MPOOL_NIL) {
 		next = MPOOL_READ(p->rnext[i]);
+		mpool_counter_add_return(&from->rpending, -1);
 		/*
 		 * From here a new remote free of the block may queue it.  A
 		 * full barrier (an atomic swap) before the state is read: a
@@ -576,6 +579,7 @@ bool mpool_cache_steal_take(struct mpool_pool *p, struct mpool_cache *from,
 
 	for (i = list; i != MPOOL_NIL; i = next) {
 		next = MPOOL_READ(p->rnext[i]);
+		mpool_counter_add_return(&from->rpending, -1);
 		old = next;
 		while (!mpool_try_cmpxchg(&p->rnext[i], &old,
 					  MPOOL_NOT_QUEUED))
@@ -944,8 +948,8 @@ int mpool_cache_free_bulk(struct mpool_pool *p, struct mpool_cache *c,
  * @st: filled in.
  * @cached: the blocks its build counted in the caches it keeps.
  *
- * Blocks freed by one context for another and not yet collected count as
- * in use: they come back when their owner (or a thief) collects them.
+ * @cached includes the blocks freed by one context for another and not
+ * yet collected (mpool_cache_held()).
  */
 void mpool_pool_fill_stats(struct mpool_pool *p, struct mpool_stats *st,
 			   size_t cached)
@@ -983,8 +987,10 @@ void mpool_pool_rebuild(struct mpool_pool *p)
 			MPOOL_WRITE(p->rnext[i], MPOOL_NOT_QUEUED);
 		for (i = 0; i < p->nowners; i++) {
 			c = MPOOL_READ(p->owners[i]);
-			if (c)
+			if (c) {
 				MPOOL_WRITE(c->rhead, MPOOL_NIL);
+				mpool_counter_set(&c->rpending, 0);
+			}
 		}
 	}
 	mpool_slab_rebuild(&p->slab);

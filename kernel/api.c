@@ -489,7 +489,8 @@ void mpool_pool_stats(struct mpool_pool *p, struct mpool_stats *st)
 
 	if (kp->pcp)
 		for_each_possible_cpu(cpu)
-			cached += READ_ONCE(per_cpu_ptr(kp->pcp, cpu)->c.count);
+			cached += mpool_cache_held(&per_cpu_ptr(kp->pcp,
+								cpu)->c);
 	mpool_pool_fill_stats(p, st, cached);
 }
 EXPORT_SYMBOL_NS_GPL(mpool_pool_stats, MPOOL);

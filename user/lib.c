@@ -1004,7 +1004,7 @@ int mempool_pool_stats(mempool_t *p, struct mempool_stats *st)
 	if (!p || !st)
 		return -EINVAL;
 	for (uc = mpool_load_acquire(&p->caches); uc; uc = uc->next)
-		cached += MPOOL_READ(uc->c.count);
+		cached += mpool_cache_held(&uc->c);
 	mpool_pool_fill_stats(&p->core, &cs, cached);
 	memcpy(st, &cs, sizeof(*st));
 	return 0;
