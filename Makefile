@@ -20,6 +20,8 @@
 #   make bench         every benchmark cell against glibc, jemalloc, mimalloc,
 #                      tcmalloc and a bare free list; CSV, charts, callgrind
 #   make bench_vs_malloc  the head-to-head table from a short run
+#   make relacy        the lock-free code under a C++11 memory-model checker
+#   make mutants       mutation testing of the suite (not part of check)
 #
 ifneq ($(KERNELRELEASE),)
 # Kbuild reads ./Kbuild.
@@ -289,7 +291,7 @@ check-kernel: lint kunit kselftest
 CHECK_LOGS = $(foreach d,build build/asan build/tsan,\
 		$(addprefix $(d)/logs/,$(addsuffix .tap,$(TESTS)))) \
 	build/logs/clang.tap build/logs/install.tap build/logs/lint.tap \
-	build/logs/fuzz.tap \
+	build/logs/fuzz.tap build/logs/relacy.tap \
 	$(foreach v,$(KERNEL_VARIANTS),build/logs/kernel-$(v)-kunit.tap) \
 	$(foreach v,$(KERNEL_VARIANTS) debian,build/logs/kernel-$(v)-kselftest.tap)
 
@@ -322,7 +324,7 @@ check-install: lib
 	fi > build/logs/install.tap
 	@cat build/logs/install.tap
 
-check-user: test sanitize check-clang check-install check-fuzz
+check-user: test sanitize check-clang check-install check-fuzz relacy
 
 check:
 	@rm -rf build/logs build/asan/logs build/tsan/logs
@@ -415,6 +417,73 @@ check-fuzz: | deps
 		fi; \
 	done; } > build/logs/fuzz.tap
 	@cat build/logs/fuzz.tap
+
+# --- model checking: the core's lock-free code under Relacy (issue 13) -----
+#
+#   make relacy        the litmus cases of tests/relacy/ on common/stack.c
+#                      itself (compiled as C++ in a third world whose
+#                      mpool_env.h maps the atomic verbs onto Relacy's model
+#                      of C++11 atomics), then the harness's self-test: each
+#                      planted bug below must make its litmus case fail.
+#                      Writes build/logs/relacy.tap; Relacy's histories of
+#                      failing executions go to build/logs/relacy.log.
+#   make relacy-litmus the litmus cases alone (what tools/mutants.sh runs)
+#
+# A plant is stack.c rewritten by sed into build/relacy/<name>/ (the sed
+# must change the file, or the build stops: a plant that no longer applies
+# is not silently a copy of the real code), or the real stack.c under a
+# weakened world (-D).  docs/testing.md, "Model checking", says how to add
+# a case or a plant.
+.PHONY: relacy relacy-litmus
+
+RELACY_CXX ?= g++
+relacy_cxxflags = -std=gnu++11 -O1 $(WARN) -Wno-unused-parameter \
+	-Itests/relacy -Icommon
+RELACY_DEPS := tests/relacy/stack_litmus.cpp tests/relacy/mpool_env.h \
+	common/stack.c common/stack.h common/env.h
+
+RELACY_PLANTS := relaxed-head no-tag relaxed-cas
+RELACY_SED_relaxed-head := s/u64 old = mpool_load_acquire(&st->head);/u64 old = MPOOL_READ(st->head);/
+RELACY_CASE_relaxed-head := publish_chain
+RELACY_WHAT_relaxed-head := head load in mpool_stack_pop() relaxed, not acquire
+RELACY_SED_no-tag := s/return (((old >> 32) + 1) << 32) | idx;/return ((old >> 32) << 32) | idx;/
+RELACY_CASE_no-tag := aba
+RELACY_WHAT_no-tag := no tag bump in mpool_head()
+RELACY_DEF_relaxed-cas := -DMPOOL_RL_CAS_OK=rl::mo_relaxed \
+	-DMPOOL_RL_CAS_FAIL=rl::mo_relaxed
+RELACY_CASE_relaxed-cas := depot
+RELACY_WHAT_relaxed-cas := a world whose compare-and-swap is relaxed
+
+build/relacy/stack_litmus: $(RELACY_DEPS) | deps
+	@mkdir -p $(dir $@)
+	$(RELACY_CXX) $(relacy_cxxflags) $< -o $@
+
+build/relacy/%/stack.c: common/stack.c Makefile
+	@mkdir -p $(dir $@)
+	sed '$(RELACY_SED_$*)' $< > $@
+	@if [ -n '$(RELACY_SED_$*)' ] && cmp -s $< $@; then \
+		echo "relacy plant $*: pattern not found in $<" >&2; \
+		rm -f $@; exit 1; fi
+
+# Kept for a look at what was planted.
+.SECONDARY: $(foreach p,$(RELACY_PLANTS),build/relacy/$(p)/stack.c)
+
+build/relacy/%/stack_litmus: build/relacy/%/stack.c $(RELACY_DEPS) | deps
+	$(RELACY_CXX) $(relacy_cxxflags) $(RELACY_DEF_$*) \
+		-DMPOOL_STACK_C='"$(abspath $<)"' tests/relacy/stack_litmus.cpp \
+		-o $@
+
+relacy: build/relacy/stack_litmus \
+		$(foreach p,$(RELACY_PLANTS),build/relacy/$(p)/stack_litmus)
+	@mkdir -p build/logs
+	@bash tests/relacy/run.sh build/logs/relacy.log build/relacy/stack_litmus \
+		$(foreach p,$(RELACY_PLANTS),\
+		'$(p):$(RELACY_CASE_$(p)):$(RELACY_WHAT_$(p))') \
+		> build/logs/relacy.tap; rc=$$?; cat build/logs/relacy.tap; exit $$rc
+
+relacy-litmus: build/relacy/stack_litmus
+	@mkdir -p build/logs
+	build/relacy/stack_litmus -l build/logs/relacy-litmus.log
 
 # The library's build and every by-product of a Kbuild run in this tree
 # (module, stress and KUnit objects, .cmd files, Module.symvers).

@@ -10,8 +10,8 @@
 # Usage: tools/deps.sh [user|kernel|bench|all]   (default: all)
 set -euo pipefail
 
-user_pkgs=(make gcc libc6-dev pkg-config liburcu-dev linux-source-6.1 xz-utils
-	   clang libclang-rt-14-dev python3)
+user_pkgs=(make gcc g++ libc6-dev pkg-config liburcu-dev linux-source-6.1 xz-utils
+	   clang libclang-rt-14-dev python3 relacy-dev)
 kernel_pkgs=(linux-source-6.1 linux-headers-amd64 linux-image-amd64
 	     qemu-system-x86 busybox-static sparse flex bison bc libelf-dev
 	     libssl-dev cpio kmod perl)
