@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -19,6 +20,50 @@
 #define NTHREADS	6
 #define CAPACITY	4096
 #define BLOCK		256
+
+/*
+ * Misuse reports.  Every test here starts with count_report() as the
+ * error hook (installed before the harness forks the tests): it counts
+ * each report and prints only the first REPORTS_SHOWN, so that a broken
+ * allocator fails a test in a few lines rather than flooding the log;
+ * at @reports_fatal reports it ends the test there and then, so that an
+ * allocator caught in a loop of reports fails at once, not at the
+ * harness's timeout.  A test whose scenario holds no misuse ends with
+ * EXPECT_EQ(0, reports()): a report it did not ask for (a block dropped
+ * as corrupt, say) is a failure even when everything it checks for
+ * itself came out right.
+ */
+#define REPORTS_SHOWN	5
+
+static unsigned long nreports;
+/* More than any test here makes on purpose; the stress sets it to 1. */
+static unsigned long reports_fatal = 10000;
+
+static void count_report(const struct mempool_error *e, void *arg)
+{
+	unsigned long n = __atomic_add_fetch(&nreports, 1, __ATOMIC_RELAXED);
+
+	(void)arg;
+	if (n <= REPORTS_SHOWN)
+		fprintf(stderr, "# report %lu: %s %p: %s: %p (%d)\n", n,
+			e->kind, e->allocator, e->what, e->ptr, e->err);
+	else if (n == REPORTS_SHOWN + 1)
+		fprintf(stderr, "# more reports: counted, not shown\n");
+	if (n >= reports_fatal) {
+		fprintf(stderr, "# %lu report(s): the test ends here\n", n);
+		_exit(1);
+	}
+}
+
+static unsigned long reports(void)
+{
+	return __atomic_load_n(&nreports, __ATOMIC_RELAXED);
+}
+
+__attribute__((constructor)) static void count_reports_from_start(void)
+{
+	mempool_set_error_hook(count_report, NULL);
+}
 
 /*
  * Ownership ledger: one word per block, 0 when free, else the owner's id.
@@ -148,6 +193,18 @@ static int s_free(struct stress *s, void *p)
 	return s->pool ? pool_free(s->pool, p) : slab_free(s->slab, p);
 }
 
+/*
+ * Whether anything went wrong yet: every worker stops at the first
+ * failure, so that a broken allocator ends the stress at once.
+ */
+static bool stress_failed(struct stress *s)
+{
+	return __atomic_load_n(&s->errors, __ATOMIC_RELAXED) ||
+	       __atomic_load_n(&s->ledger.twice, __ATOMIC_RELAXED) ||
+	       __atomic_load_n(&s->ledger.stray, __ATOMIC_RELAXED) ||
+	       reports();
+}
+
 /* Each block carries its owner's id in its first word while it is owned. */
 static void *stress_worker(void *arg)
 {
@@ -156,8 +213,8 @@ static void *stress_worker(void *arg)
 	unsigned int seed = w->id, r, i, n;
 	void *mine[64], *p;
 
-	for (r = 0; s->deadline ? time(NULL) < s->deadline : r < s->rounds;
-	     r++) {
+	for (r = 0; (s->deadline ? time(NULL) < s->deadline : r < s->rounds) &&
+	     !stress_failed(s); r++) {
 		n = (rand_r(&seed) % 64) + 1;
 		for (i = 0; i < n; i++) {
 			mine[i] = s_alloc(s);
@@ -231,6 +288,8 @@ FIXTURE_SETUP(stress)
 
 	memset(&self->s, 0, sizeof(self->s));
 	pthread_mutex_init(&self->s.xchg.lock, NULL);
+	/* No misuse here: the first report is the failure. */
+	reports_fatal = 1;
 	self->s.rounds = 10000;
 	/* make soak: MEMPOOL_SOAK_SECONDS per variant instead of rounds. */
 	if (getenv("MEMPOOL_SOAK_SECONDS"))
@@ -286,6 +345,9 @@ TEST_F_TIMEOUT(stress, cross_thread, 900)
 	EXPECT_EQ(0, self->s.ledger.twice);
 	EXPECT_EQ(0, self->s.ledger.stray);
 	EXPECT_EQ(0, self->s.errors);
+	EXPECT_EQ(0, reports());
+	/* The workers stopped at the first failure: so does the test. */
+	ASSERT_FALSE(stress_failed(&self->s));
 	EXPECT_LT(NTHREADS * 1000UL, self->s.allocs);
 
 	if (self->s.pool) {
@@ -313,6 +375,7 @@ TEST_F_TIMEOUT(stress, cross_thread, 900)
 	for (i = 0; i < CAPACITY; i++)
 		ASSERT_EQ(0, s_free(&self->s, v[i]));
 	free(v);
+	EXPECT_EQ(0, reports());
 }
 
 /* --- thread exit and destroy ------------------------------------------ */
@@ -356,6 +419,7 @@ TEST(thread_exit_returns_cache)
 		ASSERT_EQ(1000, st.free);
 	}
 	EXPECT_EQ(0, u.result);
+	EXPECT_EQ(0, reports());
 	pool_destroy(u.pool);
 }
 
@@ -415,6 +479,7 @@ TEST(destroy_while_threads_live)
 		EXPECT_EQ(0, u[i].result);
 	}
 	pthread_barrier_destroy(&bar);
+	EXPECT_EQ(0, reports());
 }
 
 /* Destroy racing with threads exiting (whose caches drain into the pool). */
@@ -442,6 +507,7 @@ TEST(destroy_races_thread_exit)
 			ASSERT_EQ(0, pthread_join(t[i], NULL));
 			EXPECT_EQ(0, u[i].result);
 		}
+		ASSERT_EQ(0, reports());
 	}
 }
 
@@ -468,6 +534,8 @@ TEST(stale_cache_same_address)
 		for (i = 0; i < 100; i++)
 			ASSERT_EQ(0, pool_free(q, v[i]));
 		pool_destroy(q);
+		/* A stale block met and dropped is a failure too. */
+		ASSERT_EQ(0, reports());
 	}
 }
 
@@ -493,6 +561,8 @@ TEST(many_pools_one_thread)
 	}
 	for (i = 0; i < 300; i++)
 		pool_destroy(p[i]);
+	/* The 300 foreign frees above, and nothing else. */
+	EXPECT_EQ(300, reports());
 }
 
 /* --- fork ------------------------------------------------------------- */
@@ -571,7 +641,7 @@ TEST(fork_child_allocates)
 		long np = drain_count(pool_alloc_fn, h.pool, 100);
 		long ns = drain_count(slab_alloc_fn, h.slab, 50);
 
-		_exit(np == 90 && ns == 40 ? 0 : 1);
+		_exit(np == 90 && ns == 40 && !reports() ? 0 : 1);
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status));
@@ -582,6 +652,7 @@ TEST(fork_child_allocates)
 	for (i = 0; i < 10; i++)
 		EXPECT_EQ(0, pool_free(h.pool, held[i]));
 	EXPECT_EQ(100, drain_count(pool_alloc_fn, h.pool, 100));
+	EXPECT_EQ(0, reports());
 	pool_destroy(h.pool);
 	slab_destroy(h.slab);
 	pthread_barrier_destroy(&h.bar);
@@ -669,6 +740,7 @@ TEST(fork_debug_no_false_reports)
 	__atomic_store_n(&c.stop, 1, __ATOMIC_RELAXED);
 	ASSERT_EQ(0, pthread_join(t, NULL));
 	EXPECT_EQ(0, bad);
+	EXPECT_EQ(0, reports());
 	pool_destroy(c.pool);
 	slab_destroy(c.slab);
 }
