@@ -483,7 +483,22 @@ relacy: build/relacy/stack_litmus \
 
 relacy-litmus: build/relacy/stack_litmus
 	@mkdir -p build/logs
-	build/relacy/stack_litmus -l build/logs/relacy-litmus.log
+	@build/relacy/stack_litmus -l build/logs/relacy-litmus.log \
+		> build/logs/relacy-litmus.tap; rc=$$?; \
+		cat build/logs/relacy-litmus.tap; exit $$rc
+
+# --- mutation testing (issue 13): not part of check --------------------------
+#
+#   make mutants       tools/mutants.sh: each mutant of tools/mutants.sh's
+#                      list applied alone to a copy of the tree under
+#                      build/mutants/, the userspace suite run on it, and
+#                      what caught it; ends with the kill rate (tens of
+#                      minutes: one make test per mutant).  MUTANTS=names
+#                      runs a few.
+.PHONY: mutants
+MUTANTS ?=
+mutants: | deps
+	@bash tools/mutants.sh $(MUTANTS)
 
 # The library's build and every by-product of a Kbuild run in this tree
 # (module, stress and KUnit objects, .cmd files, Module.symvers).
