@@ -92,7 +92,7 @@ mutant no-redzone-check common/slab.c test \
 	's/if (unlikely(!mpool_debug_intact(s, idx, false)))/if (0)/' \
 	"debug mode does not check the red zone on free"
 mutant no-asan-poison user/mpool_env.h sanitize-asan \
-	'/^static inline void mpool_env_block_free(/,/^}/s/mpool_asan_poison(p, size);/(void)p;/' \
+	'/^static inline void mpool_env_block_free(/,/^}/s/mpool_asan_poison(p, size);/(void)size;/' \
 	"a freed block is not poisoned for ASan"
 mutant arena-overshoot common/arena.c test \
 	's/if (end > a->capacity)/if (0)/' \
