@@ -370,7 +370,7 @@ CHECK_LOGS = $(foreach d,build build/asan build/tsan,\
 		$(addprefix $(d)/logs/,$(addsuffix .tap,$(TESTS)))) \
 	build/logs/clang.tap build/logs/install.tap build/logs/lint.tap \
 	build/logs/fuzz.tap build/logs/names.tap build/logs/abi.tap \
-	build/logs/man.tap build/logs/make.tap \
+	build/logs/man.tap build/logs/make.tap build/logs/relacy.tap \
 	$(foreach v,$(KERNEL_VARIANTS),build/logs/kernel-$(v)-kunit.tap) \
 	build/logs/kernel-kasan-limits.tap \
 	$(foreach v,$(KERNEL_VARIANTS) debian,build/logs/kernel-$(v)-kselftest.tap)
@@ -395,7 +395,7 @@ check-install: lib ## install, pkg-config build and run, man pages, uninstall, i
 		> build/logs/install.tap; cat build/logs/install.tap
 
 CHECK_USER := test sanitize check-clang check-install check-fuzz check-names \
-	check-abi check-man check-make
+	check-abi check-man check-make relacy
 check-user: $(CHECK_USER) ## the userspace half of check
 
 # Warnings are errors in check (and so in CI).
@@ -572,6 +572,89 @@ check-fuzz: | deps ## each fuzzer for FUZZ_CHECK_TIME seconds (60) from the seed
 		fi; \
 	done; } > build/logs/fuzz.tap
 	@cat build/logs/fuzz.tap
+
+# --- model checking: the core's lock-free code under Relacy (issue 13) -----
+#
+#   make relacy        the litmus cases of tests/relacy/ on common/stack.c
+#                      itself (compiled as C++ in a third world whose
+#                      mpool_env.h maps the atomic verbs onto Relacy's model
+#                      of C++11 atomics), then the harness's self-test: each
+#                      planted bug below must make its litmus case fail.
+#                      Writes build/logs/relacy.tap; Relacy's histories of
+#                      failing executions go to build/logs/relacy.log.
+#   make relacy-litmus the litmus cases alone (what tools/mutants.sh runs)
+#
+# A plant is stack.c rewritten by sed into build/relacy/<name>/ (the sed
+# must change the file, or the build stops: a plant that no longer applies
+# is not silently a copy of the real code), or the real stack.c under a
+# weakened world (-D).  docs/testing.md, "Model checking", says how to add
+# a case or a plant.
+.PHONY: relacy relacy-litmus
+
+RELACY_CXX ?= g++
+relacy_cxxflags = -std=gnu++11 -O1 $(WARN) -Wno-unused-parameter \
+	-Itests/relacy -Icommon
+RELACY_DEPS := tests/relacy/stack_litmus.cpp tests/relacy/mpool_env.h \
+	common/stack.c common/stack.h common/env.h
+
+RELACY_PLANTS := relaxed-head no-tag relaxed-cas
+RELACY_SED_relaxed-head := s/u64 old = mpool_load_acquire(&st->head);/u64 old = MPOOL_READ(st->head);/
+RELACY_CASE_relaxed-head := publish_chain
+RELACY_WHAT_relaxed-head := head load in mpool_stack_pop() relaxed, not acquire
+RELACY_SED_no-tag := s/return (((old >> 32) + 1) << 32) | idx;/return ((old >> 32) << 32) | idx;/
+RELACY_CASE_no-tag := aba
+RELACY_WHAT_no-tag := no tag bump in mpool_head()
+RELACY_DEF_relaxed-cas := -DMPOOL_RL_CAS_OK=rl::mo_relaxed \
+	-DMPOOL_RL_CAS_FAIL=rl::mo_relaxed
+RELACY_CASE_relaxed-cas := depot
+RELACY_WHAT_relaxed-cas := a world whose compare-and-swap is relaxed
+
+build/relacy/stack_litmus: $(RELACY_DEPS) | deps
+	@mkdir -p $(dir $@)
+	$(RELACY_CXX) $(relacy_cxxflags) $< -o $@
+
+build/relacy/%/stack.c: common/stack.c Makefile
+	@mkdir -p $(dir $@)
+	sed '$(RELACY_SED_$*)' $< > $@
+	@if [ -n '$(RELACY_SED_$*)' ] && cmp -s $< $@; then \
+		echo "relacy plant $*: pattern not found in $<" >&2; \
+		rm -f $@; exit 1; fi
+
+# Kept for a look at what was planted.
+.SECONDARY: $(foreach p,$(RELACY_PLANTS),build/relacy/$(p)/stack.c)
+
+build/relacy/%/stack_litmus: build/relacy/%/stack.c $(RELACY_DEPS) | deps
+	$(RELACY_CXX) $(relacy_cxxflags) $(RELACY_DEF_$*) \
+		-DMPOOL_STACK_C='"$(abspath $<)"' tests/relacy/stack_litmus.cpp \
+		-o $@
+
+RELACY_BINS = build/relacy/stack_litmus \
+	$(foreach p,$(RELACY_PLANTS),build/relacy/$(p)/stack_litmus)
+relacy: $(RELACY_BINS) ## the stack under Relacy's C++11 memory model; the planted bugs must be caught
+	@mkdir -p build/logs
+	@bash tests/relacy/run.sh build/logs/relacy.log build/relacy/stack_litmus \
+		$(foreach p,$(RELACY_PLANTS),\
+		'$(p):$(RELACY_CASE_$(p)):$(RELACY_WHAT_$(p))') \
+		> build/logs/relacy.tap; rc=$$?; cat build/logs/relacy.tap; exit $$rc
+
+relacy-litmus: build/relacy/stack_litmus ## the Relacy litmus cases alone
+	@mkdir -p build/logs
+	@build/relacy/stack_litmus -l build/logs/relacy-litmus.log \
+		> build/logs/relacy-litmus.tap; rc=$$?; \
+		cat build/logs/relacy-litmus.tap; exit $$rc
+
+# --- mutation testing (issue 13): not part of check --------------------------
+#
+#   make mutants       tools/mutants.sh: each mutant of tools/mutants.sh's
+#                      list applied alone to a copy of the tree under
+#                      build/mutants/, the userspace suite run on it, and
+#                      what caught it; ends with the kill rate (tens of
+#                      minutes: one make test per mutant).  MUTANTS=names
+#                      runs a few.
+.PHONY: mutants
+MUTANTS ?=
+mutants: | deps ## mutation testing of the userspace suite (not part of check)
+	@bash tools/mutants.sh $(MUTANTS)
 
 # The library's build and every by-product of a Kbuild run in this tree
 # (module, stress and KUnit objects, .cmd files, Module.symvers).

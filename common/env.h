@@ -7,7 +7,9 @@
  * (kernel/ or user/, first on the include path) supplies the macros, types
  * and inline functions listed here, and the world's env.c supplies the
  * out-of-line functions declared below.  Neither world declares anything
- * of the contract a second time.
+ * of the contract a second time.  A third world, tests/relacy/, compiles
+ * the lock-free layer (stack.c) as C++ inside a model checker; its
+ * mpool_env.h supplies the list below and no env.c.
  *
  * From mpool_env.h, each with the meaning the core relies on:
  *
@@ -23,6 +25,14 @@
  *                                    metadata needs more fails with -E2BIG
  *                                    before anything is allocated
  *   mpool_cpu_relax()                a pause inside a spin loop
+ *   mpool_atomic_u32, mpool_atomic_u64  the type of a shared u32 or u64
+ *                                    word that only the verbs below touch:
+ *                                    the plain type in the kernel and in
+ *                                    userspace, rl::atomic<> in the model
+ *                                    checker's world (tests/relacy/).  A
+ *                                    type name, not a macro taking the
+ *                                    type: checkpatch reads "M(u32) x" as
+ *                                    a cast
  *   MPOOL_READ(x), MPOOL_WRITE(x, v) relaxed, single-copy-atomic access to a
  *                                    shared word (READ_ONCE()/WRITE_ONCE())
  *   mpool_load_acquire(p)            acquire load (smp_load_acquire())

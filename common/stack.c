@@ -40,12 +40,12 @@ static inline void mpool_backoff(u32 *wait)
 /**
  * mpool_stack_init() - make an empty stack.
  * @st: the stack.
- * @next: its link array, one u32 per index that may ever be pushed.
+ * @next: its link array, one word per index that may ever be pushed.
  */
-void mpool_stack_init(struct mpool_stack *st, u32 *next)
+void mpool_stack_init(struct mpool_stack *st, mpool_atomic_u32 *next)
 {
 	st->next = next;
-	st->head = MPOOL_NIL;
+	MPOOL_WRITE(st->head, MPOOL_NIL);
 }
 
 /**

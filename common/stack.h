@@ -29,13 +29,17 @@
  * machines this was measured on); a pop stalled that long could install a
  * stale link.  Reading a stale next[] is otherwise harmless: the array
  * lives as long as the stack, and the swap that would use it fails.
+ *
+ * Both words have the environment's shared-word types: the plain u64 and
+ * u32 in the kernel and in userspace, variables of the memory model under
+ * tests/relacy/, which runs stack.c against the invariant above.
  */
 struct mpool_stack {
-	u64 head;
-	u32 *next;
+	mpool_atomic_u64 head;
+	mpool_atomic_u32 *next;
 };
 
-void mpool_stack_init(struct mpool_stack *st, u32 *next);
+void mpool_stack_init(struct mpool_stack *st, mpool_atomic_u32 *next);
 u32 mpool_stack_pop(struct mpool_stack *st);
 void mpool_stack_push_chain(struct mpool_stack *st, u32 first, u32 last);
 void mpool_stack_reset(struct mpool_stack *st, u32 top);

@@ -23,7 +23,8 @@ if [ "${1:-}" = --check ]; then
 fi
 
 user_pkgs=(make gcc libc6-dev pkg-config liburcu-dev linux-source-6.1 xz-utils
-	   clang libclang-rt-14-dev python3 abigail-tools man-db)
+	   clang libclang-rt-14-dev python3 abigail-tools man-db g++
+	   relacy-dev)
 kernel_pkgs=(linux-source-6.1 linux-headers-amd64 linux-image-amd64
 	     qemu-system-x86 busybox-static sparse flex bison bc libelf-dev
 	     libssl-dev cpio kmod perl)

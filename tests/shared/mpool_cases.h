@@ -68,8 +68,9 @@ static void mpt_free(void *p);
 static void mpt_poke(void *p, size_t n, int c);
 
 /*
- * Misuse reports are expected in these cases; the harness counts them
- * (it installs its own report hook) so a case can check each was made.
+ * Misuse reports, counted by the harness (it installs its own report
+ * hook): a case with misuse in it checks each report was made, and a case
+ * with none checks that none was (mpt_expect_clean()).
  */
 static unsigned long mpt_reports(void);
 
@@ -132,6 +133,18 @@ static void mpt_stats(struct mpt_blocks *b, struct mpool_stats *st)
 		mpt_pool_stats(b->pool, st);
 }
 
+/*
+ * A scenario with no misuse in it: nothing reported since @before, and
+ * nothing counted as misuse in @st.  Without it a case passes when the
+ * allocator quietly drops a block it wrongly finds corrupt.
+ */
+static void mpt_expect_clean(struct mpt *t, unsigned long before,
+			     const struct mpool_stats *st)
+{
+	MPT_EQ(t, mpt_reports(), before);
+	MPT_EQ(t, st->invalid + st->double_free + st->corrupt, 0ull);
+}
+
 static u32 mpt_rand(u32 *seed)
 {
 	*seed = *seed * 1103515245u + 12345u;
@@ -167,6 +180,7 @@ static bool mpt_check(const void *p, size_t size, u32 tag)
 static void mpt_exhaust_reuse(struct mpt *t, struct mpt_blocks *b,
 			      size_t size, size_t count)
 {
+	unsigned long before = mpt_reports();
 	void **v = mpt_zalloc(count * sizeof(*v));
 	struct mpool_stats st;
 	u32 seed = 7;
@@ -201,6 +215,7 @@ static void mpt_exhaust_reuse(struct mpt *t, struct mpt_blocks *b,
 		MPT_EQ(t, st.in_use, 0ul);
 		MPT_EQ(t, st.free + st.cached, count);
 	}
+	mpt_expect_clean(t, before, &st);
 	mpt_free(v);
 }
 
@@ -238,6 +253,7 @@ static void mpt_bad_pointers(struct mpt *t, struct mpt_blocks *b,
 /* A double free gets -EALREADY and changes nothing. */
 static void mpt_double_free(struct mpt *t, struct mpt_blocks *b, size_t count)
 {
+	unsigned long before = mpt_reports();
 	void **v = mpt_zalloc(count * sizeof(*v));
 	struct mpool_stats st0, st;
 	size_t i, j;
@@ -271,6 +287,9 @@ static void mpt_double_free(struct mpt *t, struct mpt_blocks *b, size_t count)
 	MPT_EQ(t, st.double_free, st0.double_free + 1 + count);
 	MPT_EQ(t, st.in_use, 0ul);
 	MPT_EQ(t, st.free + st.cached, count);
+	/* The double frees, and nothing else. */
+	MPT_EQ(t, mpt_reports(), before + 1 + count);
+	MPT_EQ(t, st.invalid + st.corrupt, 0ull);
 	mpt_free(v);
 }
 
@@ -316,7 +335,7 @@ static void mpt_every_offset(struct mpt *t, struct mpt_blocks *b,
 {
 	void **v = mpt_zalloc(count * sizeof(*v));
 	struct mpool_stats st0, st;
-	unsigned long tried = 0;
+	unsigned long tried = 0, before = mpt_reports();
 	u8 *base = NULL;
 	long off, span = (long)(stride * count);
 	size_t i;
@@ -341,6 +360,8 @@ static void mpt_every_offset(struct mpt *t, struct mpt_blocks *b,
 	}
 	mpt_stats(b, &st);
 	MPT_EQ(t, st.invalid, st0.invalid + tried);
+	MPT_EQ(t, mpt_reports(), before + tried);
+	MPT_EQ(t, st.double_free + st.corrupt, 0ull);
 	MPT_EQ(t, st.in_use, st0.in_use);
 	for (i = 0; i < count; i++)
 		MPT_EQ(t, mpt_release(b, v[i]), 0);
@@ -551,6 +572,7 @@ static void mpt_case_bulk(struct mpt *t)
 
 static void mpt_case_slab_stats(struct mpt *t)
 {
+	unsigned long before = mpt_reports();
 	struct mpt_slab *s;
 	struct mpool_stats st;
 	void *p[3];
@@ -572,9 +594,10 @@ static void mpt_case_slab_stats(struct mpt *t)
 	MPT_EQ(t, st.free, 8ul);
 	MPT_EQ(t, st.high_water, 3ul);
 	MPT_EQ(t, st.failed, 0ul);
-	MPT_EQ(t, st.invalid + st.double_free + st.corrupt, 0ul);
 	MPT_EQ(t, mpt_slab_free(s, p[0]), 0);
 	MPT_EQ(t, mpt_slab_free(s, p[2]), 0);
+	mpt_slab_stats(s, &st);
+	mpt_expect_clean(t, before, &st);
 	mpt_slab_destroy(s);
 }
 
@@ -644,6 +667,7 @@ static void mpt_case_pool_create_errors(struct mpt *t)
 /* The cache is bounded, and a flush gives it all back. */
 static void mpt_case_pool_cache_bound(struct mpt *t)
 {
+	unsigned long before = mpt_reports();
 	struct mpt_pool *p;
 	struct mpool_stats st;
 	void *v[64];
@@ -668,7 +692,7 @@ static void mpt_case_pool_cache_bound(struct mpt *t)
 	MPT_EQ(t, st.cached, 0ul);
 	MPT_EQ(t, st.free, 64ul);
 	MPT_EQ(t, st.high_water, 64ul);
-	MPT_EQ(t, st.invalid + st.double_free + st.corrupt, 0ul);
+	mpt_expect_clean(t, before, &st);
 	mpt_pool_destroy(p);
 }
 
@@ -823,10 +847,12 @@ static void mpt_case_debug_use_after_free(struct mpt *t)
 	const size_t count = 8;
 	struct mpt_blocks b;
 	struct mpool_stats st;
+	unsigned long before;
 	size_t k, n;
 	void *v[8], *p;
 
 	for (k = 0; k < 2; k++) {
+		before = mpt_reports();
 		MPT_ASSERT(t, !mpt_make(&b, 200, caches[k], count,
 					MPT_F_DEBUG));
 		n = mpt_drain(t, &b, v, count, NULL, 0, 0, NULL);
@@ -842,6 +868,8 @@ static void mpt_case_debug_use_after_free(struct mpt *t)
 		mpt_stats(&b, &st);
 		MPT_EQ(t, st.quarantined, 1ull);
 		MPT_EQ(t, st.corrupt, 2ull);
+		MPT_EQ(t, mpt_reports(), before + 2);
+		MPT_EQ(t, st.invalid + st.double_free, 0ull);
 		MPT_EQ(t, st.in_use, count - 1);
 		while (n)
 			MPT_EQ(t, mpt_release(&b, v[--n]), 0);
@@ -863,6 +891,7 @@ static void mpt_case_overflow_scribble(struct mpt *t)
 	struct mpt_blocks b;
 	struct mpool_stats st;
 	size_t k, f, i, n, stride, span;
+	unsigned long before;
 	u32 seed = 12345;
 	void **v = mpt_zalloc(count * sizeof(*v));
 	u8 *base;
@@ -870,6 +899,7 @@ static void mpt_case_overflow_scribble(struct mpt *t)
 	MPT_ASSERT(t, v);
 	for (f = 0; f < 2; f++) {
 		for (k = 0; k < 2; k++) {
+			before = mpt_reports();
 			MPT_ASSERT(t, !mpt_make(&b, size, caches[k], count,
 						f ? MPT_F_DEBUG : 0));
 			mpt_stats(&b, &st);
@@ -895,10 +925,13 @@ static void mpt_case_overflow_scribble(struct mpt *t)
 				      NULL);
 			mpt_stats(&b, &st);
 			MPT_EQ(t, st.in_use, n);
-			if (f)
+			if (f) {
 				MPT_EQ(t, n + st.quarantined, count);
-			else
+			} else {
+				/* Its metadata is out of reach: no report. */
 				MPT_EQ(t, n, count);
+				mpt_expect_clean(t, before, &st);
+			}
 			while (n)
 				MPT_EQ(t, mpt_release(&b, v[--n]), 0);
 			mpt_destroy(&b);

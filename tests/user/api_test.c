@@ -67,6 +67,7 @@ TEST(errno_on_exhaustion)
 	slab_allocator_t *s = slab_create(64, 1);
 	mempool_t *p = pool_create(64, 1, 1);
 	arena_allocator_t *a = arena_create(64);
+	struct mempool_stats st;
 	void *b;
 
 	ASSERT_NE(NULL, s);
@@ -91,6 +92,11 @@ TEST(errno_on_exhaustion)
 	errno = 0;
 	EXPECT_EQ(NULL, pool_create(64, 3, 2));	/* cache larger than pool */
 	EXPECT_EQ(EINVAL, errno);
+	/* Running out is not a misuse: none was counted. */
+	ASSERT_EQ(0, slab_stats(s, &st));
+	EXPECT_EQ(0, st.invalid + st.double_free + st.corrupt);
+	ASSERT_EQ(0, pool_stats(p, &st));
+	EXPECT_EQ(0, st.invalid + st.double_free + st.corrupt);
 	slab_destroy(s);
 	pool_destroy(p);
 	arena_destroy(a);

@@ -187,6 +187,8 @@ TEST_F(checker, asan_clean_run)
 	SKIP_UNLESS_ASAN();
 	EXPECT_EQ(0, run_victim("clean", false, self->out));
 	EXPECT_EQ(NULL, strstr(self->out, "AddressSanitizer"));
+	/* Nor did mempool report a misuse (its default hook's line). */
+	EXPECT_EQ(NULL, strstr(self->out, "mempool: "));
 }
 
 /* memcheck: the bad access, where it was, and the block's history. */
@@ -246,6 +248,7 @@ TEST_F(checker, valgrind_clean_run)
 	SKIP_UNLESS_VALGRIND();
 	EXPECT_EQ(0, run_victim("clean", true, self->out));
 	EXPECT_NE(NULL, strstr(self->out, "ERROR SUMMARY: 0 errors"));
+	EXPECT_EQ(NULL, strstr(self->out, "mempool: "));
 }
 
 TEST_HARNESS_MAIN
