@@ -412,6 +412,27 @@ bool mpool_cache_collect(struct mpool_pool *p, struct mpool_cache *from,
 					  mpool_cache_take_remote(from));
 }
 
+/*
+ * Take entry @i, already taken off @from's queue, off the queue for good,
+ * and return its block's word.  From here a new remote free of the block
+ * may queue it again.  A full barrier between the release of rnext[] and
+ * the load of the word: a remote free whose claim of rnext[] failed because
+ * of this entry made the block REMOTE before that claim, so this load sees
+ * it, and the block is not left off every queue (pairs with the barrier
+ * before the claim in mpool_remote_push()).
+ */
+static u64 mpool_remote_unlink(struct mpool_pool *p, struct mpool_cache *from,
+			       u32 i)
+{
+	u32 old = MPOOL_READ(p->rnext[i]);
+
+	mpool_counter_add_return(&from->rpending, -1);
+	while (!mpool_try_cmpxchg(&p->rnext[i], &old, MPOOL_NOT_QUEUED))
+		;
+	mpool_smp_mb();
+	return MPOOL_READ(p->slab.state[i]);
+}
+
 /**
  * mpool_cache_take_remote() - take a cache's whole remote queue.
  * @c: the cache.
@@ -466,27 +487,13 @@ bool __mpool_cache_collect_list(struct mpool_pool *p, struct mpool_cache *from,
 				struct mpool_cache *into, u32 i)
 {
 	struct mpool_slab *s = &p->slab;
-	u32 want = MPOOL_BLK_REMOTE_TAG | from->owner, next, st, owner, old;
+	u32 want = MPOOL_BLK_REMOTE_TAG | from->owner, next, st, owner;
 	bool got = false;
 	u64 w;
 
 	while (i != MPOOL_NIL) {
 		next = MPOOL_READ(p->rnext[i]);
-		mpool_counter_add_return(&from->rpending, -1);
-		/*
-		 * From here a new remote free of the block may queue it.  A
-		 * full barrier (an atomic swap) before the state is read: a
-		 * remote free whose claim of rnext[] failed because of this
-		 * entry made the block REMOTE before that claim, so this read
-		 * sees it, and the block is not left off every queue.
-		 */
-		old = next;
-		while (!mpool_try_cmpxchg(&p->rnext[i], &old,
-					  MPOOL_NOT_QUEUED))
-			;
-		/* Pairs with the fence before a remote freer's claim. */
-		mpool_smp_mb();
-		w = MPOOL_READ(s->state[i]);
+		w = mpool_remote_unlink(p, from, i);
 		st = mpool_blk_state(w);
 		/* A thief that gave the list back left its marks. */
 		if ((st == want || st == (MPOOL_BLK_STEALING_TAG |
@@ -573,19 +580,13 @@ bool mpool_cache_steal_take(struct mpool_pool *p, struct mpool_cache *from,
 			    struct mpool_cache *into, u32 list)
 {
 	struct mpool_slab *s = &p->slab;
-	u32 mark = MPOOL_BLK_STEALING_TAG | from->owner, i, next, st, old, owner;
+	u32 mark = MPOOL_BLK_STEALING_TAG | from->owner, i, next, st, owner;
 	bool got = false;
 	u64 w;
 
 	for (i = list; i != MPOOL_NIL; i = next) {
 		next = MPOOL_READ(p->rnext[i]);
-		mpool_counter_add_return(&from->rpending, -1);
-		old = next;
-		while (!mpool_try_cmpxchg(&p->rnext[i], &old,
-					  MPOOL_NOT_QUEUED))
-			;
-		mpool_smp_mb();
-		w = MPOOL_READ(s->state[i]);
+		w = mpool_remote_unlink(p, from, i);
 		st = mpool_blk_state(w);
 		if (st == mark &&
 		    !__mpool_cas_state(s, i, w,
