@@ -702,6 +702,15 @@ static int mpool_remote_free(struct mpool_pool *p, struct mpool_cache *into,
 	if (!mpool_remote_push(p, oc, idx))
 		__mpool_report(s, ptr, -EALREADY,
 			       "double free (an earlier racing free of the block, found when it was freed again)");
+	/*
+	 * The owner may have left after we found it alive, and after its last
+	 * collection: then nobody would collect this block.  Our push before
+	 * the load of @gone, against its store of @gone before its last
+	 * collection: one of us sees the other.
+	 */
+	mpool_smp_mb();
+	if (MPOOL_READ(oc->gone) == MPOOL_OWNER_GONE)
+		mpool_cache_collect_orphan(p, oc, into);
 	return 0;
 }
 

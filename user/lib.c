@@ -469,6 +469,12 @@ static void mpool_ucache_release(struct mpool_ucache *uc)
 		/* destroy waits while we are DETACHING: the pool lives. */
 		mpool_cache_drain(&uc->pool->core, &uc->c);
 		mpool_cache_orphan(&uc->c);
+		/*
+		 * A remote free that still saw us alive may have queued a
+		 * block after the drain: take it too.  One that sees us gone
+		 * collects after its push (mpool_remote_free()).
+		 */
+		mpool_cache_drain(&uc->pool->core, &uc->c);
 		/* Pairs with the acquire in pool_destroy()/adoption. */
 		mpool_store_release(&uc->state, MPOOL_UC_ORPHAN);
 	} else {
@@ -784,8 +790,11 @@ static __attribute__((noinline)) void *pool_alloc_slow(mempool_t *p,
 	if (likely(uc)) {
 		ptr = mpool_cache_alloc(&p->core, &uc->c);
 		/* Out: take back what other threads freed for idle owners. */
-		if (unlikely(!ptr) && mpool_steal_all(p, uc))
+		if (unlikely(!ptr) && mpool_steal_all(p, uc)) {
+			/* The retry counts its own failure, if it fails. */
+			mpool_counter_add_return(&p->core.slab.failed, -1);
 			ptr = mpool_cache_alloc(&p->core, &uc->c);
+		}
 	} else {
 		ptr = mpool_slab_alloc(&p->core.slab);
 	}
@@ -871,8 +880,11 @@ int mempool_pool_alloc_bulk(mempool_t *p, void **ptrs, size_t n)
 		}
 	} else {
 		err = mpool_cache_alloc_bulk(&p->core, &uc->c, ptrs, n);
-		if (err && mpool_steal_all(p, uc))
+		if (err && mpool_steal_all(p, uc)) {
+			/* The retry counts its own failure, if it fails. */
+			mpool_counter_add_return(&p->core.slab.failed, -1);
 			err = mpool_cache_alloc_bulk(&p->core, &uc->c, ptrs, n);
+		}
 	}
 	MPOOL_CALLER_CLEAR();
 	return err;

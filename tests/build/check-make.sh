@@ -18,7 +18,12 @@ set -u
 : "${MAKE:?}" "${LOG:?}"
 : > "$LOG"
 fails=0
-m() { $MAKE --no-print-directory -f Makefile "$@" 2>&1; }
+# Each probe runs a make of its own, as a user would: nothing inherited
+# from a make that runs this script (make check passes WERROR=1 down).
+m() {
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u WERROR \
+		$MAKE --no-print-directory -f Makefile "$@" 2>&1
+}
 result() {	# result STATUS DESCRIPTION
 	if [ "$1" = 0 ]; then
 		echo "ok $2"
