@@ -20,8 +20,6 @@
 #   make bench         every benchmark cell against glibc, jemalloc, mimalloc,
 #                      tcmalloc and a bare free list; CSV, charts, callgrind
 #   make bench_vs_malloc  the head-to-head table from a short run
-#   make relacy        the lock-free code under a C++11 memory-model checker
-#   make mutants       mutation testing of the suite (not part of check)
 #
 ifneq ($(KERNELRELEASE),)
 # Kbuild reads ./Kbuild.
