@@ -73,6 +73,9 @@ mutant no-exit-drain user/lib.c test \
 mutant no-generation user/lib.c test \
 	's/reg->gen = __atomic_fetch_add(&mpool_next_gen, 1, __ATOMIC_RELAXED);/reg->gen = __atomic_load_n(\&mpool_next_gen, __ATOMIC_RELAXED);/' \
 	"every pool gets the same generation number"
+mutant generation-per-slot user/lib.c test \
+	's/^\t\treg->slot = i;$/\t\treg->slot = i;\n\t\treg->gen = i + 1;/' \
+	"a pool reusing a registry slot gets the generation of the last one"
 mutant stale-tls-entry user/lib.c test \
 	's/if (e && e->gen == p->reg.gen)/if (e \&\& e->cache)/' \
 	"a TLS entry is used without checking its generation"
