@@ -631,6 +631,30 @@ bool mpool_cache_collect_orphan(struct mpool_pool *p, struct mpool_cache *c,
 }
 
 /*
+ * Free block @idx, seen allocated in word @w, straight into @into (or the
+ * slab's stack): for a block nobody else may store to plainly (no owner, or
+ * an owner that is gone and claimed, or the caller's own).  Return: 0,
+ * -EALREADY (reported) when the allocation in @w has ended, or -EUCLEAN
+ * when debug mode found the red zone overwritten.
+ */
+static int mpool_free_direct(struct mpool_pool *p, struct mpool_cache *into,
+			     u32 idx, u64 w, const void *ptr)
+{
+	struct mpool_slab *s = &p->slab;
+	u64 seen;
+	int err;
+
+	err = __mpool_cas_state(s, idx, w, mpool_blk_ended(w, MPOOL_BLK_FREE),
+				&seen);
+	if (err)
+		return __mpool_report(s, ptr, err, NULL);
+	err = __mpool_takeback(s, idx);
+	if (!err)
+		mpool_cache_put(p, into, idx);
+	return err;
+}
+
+/*
  * mpool_remote_free() - free block @idx, whose word @w says ALLOC(o), on
  * behalf of a context that is not o; @into is the caller's cache (or NULL).
  * A block of no owner (or of an owner with no cache) is taken into @into at
@@ -656,31 +680,13 @@ static int mpool_remote_free(struct mpool_pool *p, struct mpool_cache *into,
 	if (oc && mpool_cache_claim(oc)) {
 		/* The owner is gone: nobody else may free for it now. */
 		mpool_cache_collect(p, oc, into);
-		err = __mpool_cas_state(s, idx, w,
-					mpool_blk_ended(w, MPOOL_BLK_FREE),
-					&seen);
-		if (!err)
-			err = __mpool_takeback(s, idx);
-		else
-			__mpool_report(s, ptr, err, NULL);
-		if (!err)
-			mpool_cache_put(p, into, idx);
+		err = mpool_free_direct(p, into, idx, w, ptr);
 		/* Pairs with the acquire of the next claim or adoption. */
 		mpool_store_release(&oc->gone, MPOOL_OWNER_GONE);
 		return err;
 	}
-	if (!oc) {
-		err = __mpool_cas_state(s, idx, w,
-					mpool_blk_ended(w, MPOOL_BLK_FREE),
-					&seen);
-		if (!err)
-			err = __mpool_takeback(s, idx);
-		else
-			return __mpool_report(s, ptr, err, NULL);
-		if (!err)
-			mpool_cache_put(p, into, idx);
-		return err;
-	}
+	if (!oc)
+		return mpool_free_direct(p, into, idx, w, ptr);
 	/*
 	 * FREEING while this context checks and poisons the block: nobody
 	 * takes it before that is done (a collector takes REMOTE only).
@@ -722,7 +728,7 @@ static int mpool_pool_free_any(struct mpool_pool *p, struct mpool_cache *c,
 			       void *ptr)
 {
 	struct mpool_slab *s = &p->slab;
-	u64 w, seen;
+	u64 w;
 	u32 idx, st;
 	int err;
 
@@ -738,14 +744,7 @@ static int mpool_pool_free_any(struct mpool_pool *p, struct mpool_cache *c,
 				      -EALREADY : -EUCLEAN, NULL);
 	if (!c || st != c->alloc_tag)
 		return mpool_remote_free(p, c, idx, w, ptr);
-	err = __mpool_cas_state(s, idx, w, mpool_blk_ended(w, MPOOL_BLK_FREE),
-				&seen);
-	if (err)
-		return __mpool_report(s, ptr, err, NULL);
-	err = __mpool_takeback(s, idx);
-	if (!err)
-		mpool_cache_put(p, c, idx);
-	return err;
+	return mpool_free_direct(p, c, idx, w, ptr);
 }
 
 /*
