@@ -18,6 +18,7 @@
  *   EALREADY, EUCLEAN, E2BIG         lacks it)
  *   memset(), memcpy()               as in the C library
  *   likely(x), unlikely(x)           branch hints
+ *   check_sub_overflow(a, b, d)      *d = a - b; true if that wrapped
  *   __aligned(n)                     object alignment
  *   MPOOL_PAGE_SIZE                  the granule of mpool_env_map()
  *   MPOOL_ENV_ZALLOC_MAX             the most bytes one mpool_env_zalloc()

@@ -161,7 +161,8 @@ enum mpool_misuse {
  * @state: one word per block: {sequence:32, MPOOL_BLK_* state:32}.
  * @inv: the inverse of @stride's odd factor modulo 2^64 (see
  *	mpool_slab_index_checked()).
- * @count: number of blocks.
+ * @count: number of blocks (below 2^32; 64 bits wide so that the free
+ *	fast path compares a 64-bit index against it as it is).
  * @shift: log2 of the largest power of two dividing @stride (at least 6).
  * @flags: MPOOL_F_* flags in force (the caller's, and the core's choice of
  *	debug mode and checker).
@@ -190,7 +191,7 @@ struct mpool_slab {
 	u8 *base;
 	u64 *state;
 	u64 inv;
-	u32 count;
+	u64 count;
 	u32 shift;
 	u32 flags;
 	u32 cache_max;
@@ -531,19 +532,20 @@ static inline bool mpool_cache_alloc_fast(struct mpool_pool *p,
 					  struct mpool_cache *c, void **out)
 {
 	struct mpool_slab *s = &p->slab;
-	u32 n = c->count;
 	u64 idx, w;
 	void *ptr;
+	u32 n;
 
-	if (unlikely(!n))
+	/* One subtraction both takes the top and finds the cache empty. */
+	if (unlikely(check_sub_overflow(c->count, 1u, &n)))
 		return false;
-	ptr = c->objs[n - 1].ptr;
+	ptr = c->objs[n].ptr;
 	idx = mpool_ror64((u64)((u8 *)ptr - s->base) * s->inv, s->shift);
 	w = MPOOL_READ(s->state[idx]);
 	if (unlikely(mpool_blk_state(w) != MPOOL_BLK_FREE))
 		return false;
 	MPOOL_WRITE(s->state[idx], w + c->alloc_delta);
-	MPOOL_WRITE(c->count, n - 1);
+	MPOOL_WRITE(c->count, n);
 	/* No MPOOL_F_CHECKER here: only ASan's poisoning can remain. */
 	mpool_env_block_alloc(s, false, ptr, s->block_size, s->stride);
 	*out = ptr;

@@ -16,6 +16,7 @@
 #include <linux/kasan.h>
 #include <linux/limits.h>
 #include <linux/math64.h>
+#include <linux/overflow.h>
 #include <linux/processor.h>
 #include <linux/string.h>
 #include <linux/types.h>

@@ -167,10 +167,9 @@ static __thread struct mpool_tls mpool_tls
 /* The memo entry for pool pointer @p (any value, NULL included). */
 static inline struct mpool_memo *mpool_memo_of(const struct mempool *p)
 {
-	uintptr_t off = (uintptr_t)p &
-			((MPOOL_MEMO - 1) << MPOOL_MEMO_SHIFT);
-
-	return (struct mpool_memo *)((char *)mpool_tls.memo + off);
+	/* Indexed, not offset: x86-64 then folds %fs into the address. */
+	return &mpool_tls.memo[((uintptr_t)p >> MPOOL_MEMO_SHIFT) &
+			       (MPOOL_MEMO - 1)];
 }
 
 static void mpool_thread_exit(void *unused);

@@ -45,6 +45,7 @@ typedef uint64_t u64;
 #define __aligned(x)	__attribute__((aligned(x)))
 #define likely(x)	caa_likely(x)
 #define unlikely(x)	caa_unlikely(x)
+#define check_sub_overflow(a, b, d)	__builtin_sub_overflow(a, b, d)
 #define mpool_cpu_relax()	caa_cpu_relax()
 
 /* Shared words are plain words: the builtins below make each access atomic. */

@@ -52,6 +52,7 @@ typedef uint64_t u64;
 #define __aligned(x)		__attribute__((aligned(x)))
 #define likely(x)		__builtin_expect(!!(x), 1)
 #define unlikely(x)		__builtin_expect(!!(x), 0)
+#define check_sub_overflow(a, b, d)	__builtin_sub_overflow(a, b, d)
 /*
  * A pause inside a retry loop: nothing.  A lost compare-and-swap already
  * means another thread made progress; a yield here would only multiply
