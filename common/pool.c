@@ -263,6 +263,14 @@ void mpool_cache_orphan(struct mpool_cache *c)
 {
 	/* Pairs with the claim's acquire: the owner's stores are done. */
 	mpool_store_release(&c->gone, MPOOL_OWNER_GONE);
+	/*
+	 * Our store of @gone before the caller's last look at the queue,
+	 * against a remote freer's push before its load of @gone (see
+	 * mpool_remote_free()): one of the two sees the other's store, so a
+	 * block queued as we leave is collected by us or by its freer.  A
+	 * release store alone lets that look run ahead of the store.
+	 */
+	mpool_smp_mb();
 }
 
 /**
@@ -369,20 +377,23 @@ static bool mpool_remote_push(struct mpool_pool *p, struct mpool_cache *c,
 	u32 old = MPOOL_NOT_QUEUED;
 
 	/*
-	 * Our REMOTE store before the claim's load, against the collector's
-	 * release of rnext[] before its load of the word: one of us sees the
-	 * other's store (store buffering), so the block is not left off every
-	 * queue.
+	 * The block's REMOTE word was stored before the claim's load below,
+	 * against the collector's release of rnext[] before its load of the
+	 * word: one of the two sees the other's store (store buffering), so
+	 * the block is not left off every queue.  No barrier here: a remote
+	 * freer stored REMOTE with a successful, fully ordered compare-and-
+	 * swap, and a collector that passes an entry on loaded the word after
+	 * its own successful swap of rnext[] (mpool_remote_unlink()).
 	 */
-	mpool_smp_mb();
 	if (!mpool_try_cmpxchg(&p->rnext[idx], &old, MPOOL_NIL))
 		return false;
+	/* Counted before it can be collected: never below the truth. */
+	mpool_counter_inc(&c->rpending);
 	old = MPOOL_READ(c->rhead);
 	do {
 		MPOOL_WRITE(p->rnext[idx], old);
 		/* Release: publishes the block's REMOTE word to the collector. */
 	} while (!mpool_try_cmpxchg(&c->rhead, &old, idx));
-	mpool_counter_inc(&c->rpending);
 	return true;
 }
 
@@ -413,23 +424,21 @@ bool mpool_cache_collect(struct mpool_pool *p, struct mpool_cache *from,
 }
 
 /*
- * Take entry @i, already taken off @from's queue, off the queue for good,
- * and return its block's word.  From here a new remote free of the block
- * may queue it again.  A full barrier between the release of rnext[] and
- * the load of the word: a remote free whose claim of rnext[] failed because
- * of this entry made the block REMOTE before that claim, so this load sees
- * it, and the block is not left off every queue (pairs with the barrier
- * before the claim in mpool_remote_push()).
+ * Take entry @i, already taken off a queue, off the queue for good, and
+ * return its block's word.  From here a new remote free of the block may
+ * queue it again.  The release of rnext[] is ordered before the load of
+ * the word (the swap is fully ordered when it succeeds): a remote free
+ * whose claim of rnext[] failed because of this entry made the block
+ * REMOTE before that claim, so this load sees it, and the block is not
+ * left off every queue (see mpool_remote_push()).  The caller takes the
+ * entries it unlinked off the queue's count, once per list.
  */
-static u64 mpool_remote_unlink(struct mpool_pool *p, struct mpool_cache *from,
-			       u32 i)
+static u64 mpool_remote_unlink(struct mpool_pool *p, u32 i)
 {
 	u32 old = MPOOL_READ(p->rnext[i]);
 
-	mpool_counter_add_return(&from->rpending, -1);
 	while (!mpool_try_cmpxchg(&p->rnext[i], &old, MPOOL_NOT_QUEUED))
 		;
-	mpool_smp_mb();
 	return MPOOL_READ(p->slab.state[i]);
 }
 
@@ -489,11 +498,12 @@ bool __mpool_cache_collect_list(struct mpool_pool *p, struct mpool_cache *from,
 	struct mpool_slab *s = &p->slab;
 	u32 want = MPOOL_BLK_REMOTE_TAG | from->owner, next, st, owner;
 	bool got = false;
+	long taken = 0;
 	u64 w;
 
-	while (i != MPOOL_NIL) {
+	for (; i != MPOOL_NIL; taken++) {
 		next = MPOOL_READ(p->rnext[i]);
-		w = mpool_remote_unlink(p, from, i);
+		w = mpool_remote_unlink(p, i);
 		st = mpool_blk_state(w);
 		/* A thief that gave the list back left its marks. */
 		if ((st == want || st == (MPOOL_BLK_STEALING_TAG |
@@ -515,6 +525,8 @@ bool __mpool_cache_collect_list(struct mpool_pool *p, struct mpool_cache *from,
 				       "double free (a racing free of the block won; found when its remote free was collected)");
 		i = next;
 	}
+	if (taken)
+		mpool_counter_add_return(&from->rpending, -taken);
 	return got;
 }
 
@@ -582,11 +594,12 @@ bool mpool_cache_steal_take(struct mpool_pool *p, struct mpool_cache *from,
 	struct mpool_slab *s = &p->slab;
 	u32 mark = MPOOL_BLK_STEALING_TAG | from->owner, i, next, st, owner;
 	bool got = false;
+	long taken = 0;
 	u64 w;
 
-	for (i = list; i != MPOOL_NIL; i = next) {
+	for (i = list; i != MPOOL_NIL; i = next, taken++) {
 		next = MPOOL_READ(p->rnext[i]);
-		w = mpool_remote_unlink(p, from, i);
+		w = mpool_remote_unlink(p, i);
 		st = mpool_blk_state(w);
 		if (st == mark &&
 		    !__mpool_cas_state(s, i, w,
@@ -604,6 +617,8 @@ bool mpool_cache_steal_take(struct mpool_pool *p, struct mpool_cache *from,
 			__mpool_report(s, mpool_slab_block(s, i), -EALREADY,
 				       "double free (a racing free of the block won; found when its remote free was collected)");
 	}
+	if (taken)
+		mpool_counter_add_return(&from->rpending, -taken);
 	return got;
 }
 
@@ -705,16 +720,18 @@ static int mpool_remote_free(struct mpool_pool *p, struct mpool_cache *into,
 				mpool_blk_word(w, MPOOL_BLK_REMOTE_TAG | o), &seen);
 	if (err)
 		return __mpool_report(s, ptr, -EALREADY, NULL);
-	if (!mpool_remote_push(p, oc, idx))
-		__mpool_report(s, ptr, -EALREADY,
-			       "double free (an earlier racing free of the block, found when it was freed again)");
 	/*
 	 * The owner may have left after we found it alive, and after its last
 	 * collection: then nobody would collect this block.  Our push before
 	 * the load of @gone, against its store of @gone before its last
-	 * collection: one of us sees the other.
+	 * collection: one of us sees the other.  A successful push is a fully
+	 * ordered swap; a failed claim is not, and needs the barrier.
 	 */
-	mpool_smp_mb();
+	if (!mpool_remote_push(p, oc, idx)) {
+		__mpool_report(s, ptr, -EALREADY,
+			       "double free (an earlier racing free of the block, found when it was freed again)");
+		mpool_smp_mb();
+	}
 	if (MPOOL_READ(oc->gone) == MPOOL_OWNER_GONE)
 		mpool_cache_collect_orphan(p, oc, into);
 	return 0;

@@ -60,11 +60,27 @@ typedef uint64_t u64;
 	__atomic_store_n((p), (v), __ATOMIC_RELEASE)
 /*
  * mpool_try_cmpxchg(p, oldp, new): the twin of try_cmpxchg(): fully ordered
- * on success; on failure *oldp is refreshed with an acquire load.
+ * on success (a full barrier before and after, as the kernel's: the core
+ * relies on it to order a store before the swap against a load after it);
+ * on failure *oldp is refreshed with an acquire load.  On x86 a locked
+ * instruction is that barrier already; elsewhere a C11 seq_cst swap only
+ * orders against other seq_cst operations, so a fence follows success.
  */
+#if defined(__x86_64__) || defined(__i386__)
 #define mpool_try_cmpxchg(p, oldp, new)					\
 	__atomic_compare_exchange_n((p), (oldp), (new), false,		\
 				    __ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE)
+#else
+#define mpool_try_cmpxchg(p, oldp, new)					\
+	({								\
+		bool __ok = __atomic_compare_exchange_n((p), (oldp),	\
+				(new), false, __ATOMIC_SEQ_CST,		\
+				__ATOMIC_ACQUIRE);			\
+		if (__ok)						\
+			mpool_smp_mb();					\
+		__ok;							\
+	})
+#endif
 
 /*
  * The owner's half of the handshake with a thief (common/pool.c): a plain
