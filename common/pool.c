@@ -907,6 +907,81 @@ int mpool_pool_free_nocache(struct mpool_pool *p, void *ptr)
 	return mpool_pool_free_any(p, NULL, ptr);
 }
 
+/*
+ * mpool_cache_alloc_run() - the bulk twin of mpool_cache_alloc_fast():
+ * take up to @n blocks off the top of @c into @ptrs, one pass over the
+ * cache's stack with its count written once, stopping early at an empty
+ * cache or a block whose word is not FREE (left where it is, for
+ * mpool_cache_alloc() to report).  Same rules as the single fast path:
+ * plain loads and stores, not for an MPOOL_F_SLOW pool.  Return: how many
+ * blocks are in @ptrs.
+ */
+static size_t mpool_cache_alloc_run(struct mpool_pool *p,
+				    struct mpool_cache *c, void **ptrs,
+				    size_t n)
+{
+	struct mpool_slab *s = &p->slab;
+	u32 top = c->count;
+	u64 delta = c->alloc_delta, idx, w;
+	size_t i;
+	void *ptr;
+
+	if (n > top)
+		n = top;
+	for (i = 0; i < n; i++) {
+		ptr = c->objs[top - 1 - i].ptr;
+		idx = mpool_ror64((u64)((u8 *)ptr - s->base) * s->inv,
+				  s->shift);
+		w = MPOOL_READ(s->state[idx]);
+		if (unlikely(mpool_blk_state(w) != MPOOL_BLK_FREE))
+			break;
+		MPOOL_WRITE(s->state[idx], w + delta);
+		mpool_env_block_alloc(s, false, ptr, s->block_size, s->stride);
+		ptrs[i] = ptr;
+	}
+	MPOOL_WRITE(c->count, top - (u32)i);
+	return i;
+}
+
+/*
+ * mpool_cache_free_run() - the bulk twin of mpool_cache_free_fast(): free
+ * the leading entries of @ptrs that are blocks @c handed out (NULL entries
+ * skipped), while @c has room, inside one bracket of @c->busy, with the
+ * count written once.  Stops at the first entry that needs the slow path
+ * (a bad pointer, another owner's block, a full cache), unchanged.  Return:
+ * how many entries were done.
+ */
+static size_t mpool_cache_free_run(struct mpool_pool *p,
+				   struct mpool_cache *c, void *const *ptrs,
+				   size_t n)
+{
+	struct mpool_slab *s = &p->slab;
+	u32 top = c->count, tag = c->alloc_tag;
+	u64 delta = c->free_delta, idx, w;
+	size_t i;
+	void *ptr;
+
+	mpool_env_owner_enter(&c->busy);
+	for (i = 0; i < n; i++) {
+		ptr = ptrs[i];
+		if (!ptr)
+			continue;
+		idx = mpool_ror64((u64)((u8 *)ptr - s->base) * s->inv,
+				  s->shift);
+		if (unlikely(idx >= s->count || top >= s->cache_max))
+			break;
+		w = MPOOL_READ(s->state[idx]);
+		if (unlikely(mpool_blk_state(w) != tag))
+			break;
+		MPOOL_WRITE(s->state[idx], w + delta);
+		mpool_env_block_free(s, false, ptr, s->stride);
+		c->objs[top++].ptr = ptr;
+	}
+	mpool_env_owner_exit(&c->busy);
+	MPOOL_WRITE(c->count, top);
+	return i;
+}
+
 /**
  * mpool_cache_alloc_bulk() - take @n blocks through a cache, all or none.
  * @p: the pool.
@@ -920,12 +995,11 @@ int mpool_pool_free_nocache(struct mpool_pool *p, void *ptr)
 int mpool_cache_alloc_bulk(struct mpool_pool *p, struct mpool_cache *c,
 			   void **ptrs, size_t n)
 {
-	bool fast = !(p->slab.flags & MPOOL_F_SLOW);
-	size_t i;
+	size_t i = 0;
 
-	for (i = 0; i < n; i++) {
-		if (fast && mpool_cache_alloc_fast(p, c, &ptrs[i]))
-			continue;
+	if (!(p->slab.flags & MPOOL_F_SLOW))
+		i = mpool_cache_alloc_run(p, c, ptrs, n);
+	for (; i < n; i++) {
 		ptrs[i] = mpool_cache_alloc(p, c);
 		if (unlikely(!ptrs[i]))
 			break;
@@ -936,7 +1010,6 @@ int mpool_cache_alloc_bulk(struct mpool_pool *p, struct mpool_cache *c,
 		mpool_cache_free(p, c, ptrs[i]);
 	return -ENOMEM;
 }
-
 /**
  * mpool_cache_free_bulk() - free @n blocks through a cache.
  * @p: the pool.
@@ -956,18 +1029,20 @@ int mpool_cache_free_bulk(struct mpool_pool *p, struct mpool_cache *c,
 {
 	bool fast = !(p->slab.flags & MPOOL_F_SLOW);
 	int first = 0, err;
-	size_t i;
+	size_t i = 0;
 
-	for (i = 0; i < n; i++) {
-		if (!ptrs[i] || (fast && mpool_cache_free_fast(p, c, ptrs[i])))
-			continue;
-		err = mpool_cache_free(p, c, ptrs[i]);
+	while (i < n) {
+		if (fast) {
+			i += mpool_cache_free_run(p, c, ptrs + i, n - i);
+			if (i == n)
+				break;
+		}
+		err = mpool_cache_free(p, c, ptrs[i++]);
 		if (err && !first)
 			first = err;
 	}
 	return first;
 }
-
 /**
  * mpool_pool_fill_stats() - report what a pool is doing.
  * @p: the pool.

@@ -393,20 +393,22 @@ void *mpool_slab_alloc(struct mpool_slab *s)
 }
 EXPORT_SYMBOL_MPOOL(mpool_slab_alloc);
 
-/* Documented in mpool_public.h. */
-int mpool_slab_free(struct mpool_slab *s, void *ptr)
+/*
+ * Every step of a slab free up to the push: check @ptr, move its block
+ * ALLOC(NONE) -> STACKED, take it back; on success the caller owns index
+ * *@idx and pushes it (alone or in a chain).  Return: 0, or the error
+ * mpool_slab_free() returns (reported, nothing changed).
+ */
+static int mpool_slab_unhand(struct mpool_slab *s, void *ptr, u32 *idx)
 {
 	u64 w, seen;
-	u32 idx;
 	int err;
 
-	if (!ptr)
-		return 0;
-	err = mpool_slab_index_checked(s, ptr, &idx);
+	err = mpool_slab_index_checked(s, ptr, idx);
 	if (likely(!err)) {
-		w = MPOOL_READ(s->state[idx]);
+		w = MPOOL_READ(s->state[*idx]);
 		if (mpool_blk_state(w) == MPOOL_BLK_ALLOC_NONE)
-			err = __mpool_cas_state(s, idx, w,
+			err = __mpool_cas_state(s, *idx, w,
 						mpool_blk_ended(w,
 								MPOOL_BLK_STACKED),
 						&seen);
@@ -416,7 +418,18 @@ int mpool_slab_free(struct mpool_slab *s, void *ptr)
 	}
 	if (unlikely(err))
 		return __mpool_report(s, ptr, err, NULL);
-	err = __mpool_takeback(s, idx);
+	return __mpool_takeback(s, *idx);
+}
+
+/* Documented in mpool_public.h. */
+int mpool_slab_free(struct mpool_slab *s, void *ptr)
+{
+	u32 idx;
+	int err;
+
+	if (!ptr)
+		return 0;
+	err = mpool_slab_unhand(s, ptr, &idx);
 	if (unlikely(err))
 		return err;
 	mpool_counter_add_return(&s->nfree, 1);
@@ -425,23 +438,44 @@ int mpool_slab_free(struct mpool_slab *s, void *ptr)
 }
 EXPORT_SYMBOL_MPOOL(mpool_slab_free);
 
+/*
+ * Bulk calls move a chain of blocks with one swap of the stack's head:
+ * per block only its own state word is swapped (which is what makes a
+ * racing double free of it lose), and the counters are moved once.
+ */
+
 /* Documented in mpool_public.h. */
 int mpool_slab_alloc_bulk(struct mpool_slab *s, void **ptrs, size_t n)
 {
-	size_t i;
+	u32 idx, next, got, want;
+	size_t i = 0;
+	void *ptr;
+	u64 w;
 
 	if (unlikely(!ptrs && n))
 		return -EINVAL;
 
-	for (i = 0; i < n; i++) {
-		ptrs[i] = mpool_slab_alloc(s);
-		if (unlikely(!ptrs[i]))
+	while (i < n) {
+		want = n - i < MPOOL_NIL ? (u32)(n - i) : MPOOL_NIL - 1;
+		idx = mpool_stack_pop_chain(&s->free, want, &got);
+		if (idx == MPOOL_NIL)
 			break;
+		__mpool_took(s, got);
+		for (; got; got--, idx = next) {
+			/* The pop made us the chain's only holder. */
+			next = MPOOL_READ(s->free.next[idx]);
+			w = mpool_blk_word(MPOOL_READ(s->state[idx]),
+					   MPOOL_BLK_STACKED);
+			ptr = __mpool_handout(s, idx, w, MPOOL_BLK_ALLOC_NONE);
+			if (likely(ptr))
+				ptrs[i++] = ptr;
+		}
 	}
 	if (likely(i == n))
 		return 0;
-	while (i--)
-		mpool_slab_free(s, ptrs[i]);
+	/* One shortage, counted once; what was taken goes back. */
+	mpool_counter_inc(&s->failed);
+	mpool_slab_free_bulk(s, ptrs, i);
 	return -ENOMEM;
 }
 EXPORT_SYMBOL_MPOOL(mpool_slab_alloc_bulk);
@@ -449,18 +483,36 @@ EXPORT_SYMBOL_MPOOL(mpool_slab_alloc_bulk);
 /* Documented in mpool_public.h. */
 int mpool_slab_free_bulk(struct mpool_slab *s, void *const *ptrs, size_t n)
 {
-	int first = 0, err;
+	u32 idx, first = MPOOL_NIL, last = MPOOL_NIL;
+	int ret = 0, err;
+	long k = 0;
 	size_t i;
 
 	if (unlikely(!ptrs && n))
 		return -EINVAL;
 
 	for (i = 0; i < n; i++) {
-		err = mpool_slab_free(s, ptrs[i]);
-		if (err && !first)
-			first = err;
+		if (!ptrs[i])
+			continue;
+		err = mpool_slab_unhand(s, ptrs[i], &idx);
+		if (unlikely(err)) {
+			if (!ret)
+				ret = err;
+			continue;
+		}
+		/* Ours until pushed: STACKED, and on no stack yet. */
+		MPOOL_WRITE(s->free.next[idx], first);
+		if (first == MPOOL_NIL)
+			last = idx;
+		first = idx;
+		k++;
 	}
-	return first;
+	if (k) {
+		/* Count first: the figure never runs below the truth. */
+		mpool_counter_add_return(&s->nfree, k);
+		mpool_stack_push_chain(&s->free, first, last);
+	}
+	return ret;
 }
 EXPORT_SYMBOL_MPOOL(mpool_slab_free_bulk);
 

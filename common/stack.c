@@ -86,6 +86,48 @@ u32 mpool_stack_pop(struct mpool_stack *st)
 }
 
 /**
+ * mpool_stack_pop_chain() - take up to @max indices off the top at once.
+ * @st: the stack.
+ * @max: the most to take (> 0).
+ * @n: set to how many were taken.
+ *
+ * One swap takes the top *@n indices, linked first -> ... through
+ * @st->next as they were on the stack (the last one's link is not
+ * meaningful).  The walk down the chain reads links of indices that other
+ * contexts may pop meanwhile; such a read can be stale, but then the head
+ * has changed, its tag with it, and the swap fails: a swap that succeeds
+ * proves that nothing was pushed or popped since the head was read, so the
+ * chain walked is the top of the stack.
+ *
+ * Context: any; lock-free.
+ * Return: the first index, or MPOOL_NIL (and *@n = 0) when the stack is
+ * empty.
+ */
+u32 mpool_stack_pop_chain(struct mpool_stack *st, u32 max, u32 *n)
+{
+	u64 old = mpool_load_acquire(&st->head);
+	u32 first, last, next, k, wait = 1;
+
+	for (;;) {
+		first = (u32)old;
+		k = 0;
+		if (first == MPOOL_NIL)
+			break;
+		last = first;
+		next = MPOOL_READ(st->next[last]);
+		for (k = 1; k < max && next != MPOOL_NIL; k++) {
+			last = next;
+			next = MPOOL_READ(st->next[last]);
+		}
+		if (mpool_try_cmpxchg(&st->head, &old, mpool_head(old, next)))
+			break;
+		mpool_backoff(&wait);
+	}
+	*n = k;
+	return first;
+}
+
+/**
  * mpool_stack_push_chain() - push a chain linked first -> ... -> last.
  * @st: the stack.
  * @first: the chain's first index (the new top).

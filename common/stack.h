@@ -41,6 +41,7 @@ struct mpool_stack {
 
 void mpool_stack_init(struct mpool_stack *st, mpool_atomic_u32 *next);
 u32 mpool_stack_pop(struct mpool_stack *st);
+u32 mpool_stack_pop_chain(struct mpool_stack *st, u32 max, u32 *n);
 void mpool_stack_push_chain(struct mpool_stack *st, u32 first, u32 last);
 void mpool_stack_reset(struct mpool_stack *st, u32 top);
 

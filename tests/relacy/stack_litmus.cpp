@@ -33,6 +33,10 @@
  *                  the stalled swap (without the tag bump it succeeds
  *                  and the successor is both held and on the stack)
  *   push_pop_3t    three threads pop one and push it back
+ *   pop_chain      a bulk pop of two (mpool_stack_pop_chain()) against a
+ *                  thread that pops one, pops another and pushes the first
+ *                  back: the walk down the chain may read a stale link,
+ *                  and then the tag must fail its swap
  *   depot          the pool's magazine depot: two stacks over one next[];
  *                  a spill pops a magazine from @empty, fills it with
  *                  plain stores and pushes it on @full; a refill pops it
@@ -292,6 +296,58 @@ struct push_pop_3t : rl::test_suite<push_pop_3t, 3> {
 };
 
 /*
+ * Thread 0 takes two indices with one mpool_stack_pop_chain() and pushes
+ * them back one by one; thread 1 pops x, pops y and pushes x back (x on
+ * top again, with a new successor), as in aba.  The bulk pop's walk reads
+ * next[] of indices thread 1 may hold meanwhile: only a swap against an
+ * unchanged head (tag included) may succeed, and the chain it takes must
+ * be exactly the two indices that were on top.
+ */
+struct pop_chain : rl::test_suite<pop_chain, 2> {
+	struct world w;
+	struct mpool_stack st;
+
+	void before()
+	{
+		world_init(&w, &st, 4, 4);
+	}
+
+	void thread(unsigned int tid)
+	{
+		u32 first, second, n, x;
+
+		if (tid == 1) {
+			x = take(&w, &st, 1);
+			take(&w, &st, 1);
+			give(&w, &st, 1, x);
+			return;
+		}
+		first = mpool_stack_pop_chain(&st, 2, &n);
+		RL_ASSERT(first != MPOOL_NIL && n == 2);
+		if (first == MPOOL_NIL || n != 2 || first >= w.nidx)
+			return;
+		second = MPOOL_READ(w.next[first]);
+		RL_ASSERT(second < w.nidx && second != first);
+		if (second >= w.nidx || second == first)
+			return;
+		/* Take both over, as take() does for one. */
+		RL_ASSERT(w.block[first]($) == -1);
+		RL_ASSERT(w.block[second]($) == -1);
+		w.block[first]($) = 100;
+		w.block[second]($) = 100;
+		w.held[0][w.nheld[0]++] = first;
+		w.held[0][w.nheld[0]++] = second;
+		give(&w, &st, 0, second);
+		give(&w, &st, 0, first);
+	}
+
+	void after()
+	{
+		check_world(&w, &st, 2);
+	}
+};
+
+/*
  * The depot of common/pool.c in miniature: two magazines of two rounds,
  * stacks @full and @empty over one next[] (as mpool_pool_init() sets them
  * up).  Thread 0 spills twice: pop @empty, store the rounds (plain
@@ -411,6 +467,7 @@ static const struct litmus cases[] = {
 	{ "push_pop_2t", run_case<push_pop_2t>, rl::sched_bound, 4, 0 },
 	{ "aba", run_case<aba>, rl::sched_full, 0, 0 },
 	{ "push_pop_3t", run_case<push_pop_3t>, rl::sched_bound, 3, 0 },
+	{ "pop_chain", run_case<pop_chain>, rl::sched_bound, 6, 0 },
 	{ "depot", run_case<depot>, rl::sched_full, 0, 0 },
 };
 
