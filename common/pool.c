@@ -1010,6 +1010,7 @@ int mpool_cache_alloc_bulk(struct mpool_pool *p, struct mpool_cache *c,
 		mpool_cache_free(p, c, ptrs[i]);
 	return -ENOMEM;
 }
+
 /**
  * mpool_cache_free_bulk() - free @n blocks through a cache.
  * @p: the pool.
@@ -1043,6 +1044,7 @@ int mpool_cache_free_bulk(struct mpool_pool *p, struct mpool_cache *c,
 	}
 	return first;
 }
+
 /**
  * mpool_pool_fill_stats() - report what a pool is doing.
  * @p: the pool.
