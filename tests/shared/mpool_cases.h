@@ -536,6 +536,9 @@ static void mpt_case_bulk(struct mpt *t)
 		MPT_EQ(t, mpt_alloc_bulk(&b, v + 30, 11), -ENOMEM);
 		mpt_stats(&b, &st);
 		MPT_EQ(t, st.in_use, 30ul);
+		/* One shortage, counted once, whatever the call did inside. */
+		MPT_EQ(t, st.failed, 1ull);
+		MPT_EQ(t, st.free + st.cached, 10ul);
 		MPT_EQ(t, mpt_alloc_bulk(&b, v + 30, 10), 0);
 		MPT_EXPECT(t, !mpt_alloc(&b));
 		MPT_EQ(t, mpt_reports(), before);

@@ -127,9 +127,11 @@ s0 = summaries[0]
 print("medians over %s rounds of %s alloc+free pairs per thread, %s threads"
       " (ns per pair)" % (s0["rounds"], s0["pairs"], s0["threads"]))
 cols = ["size", "pool", "kmem_cache", "kernel mempool", "floor",
-        "pool/kmem_cache", "pool/floor"]
+        "pool/kmem_cache", "pool/floor", "pool bulk32", "kmem bulk32",
+        "bulk pool/kmem"]
 keys = ["size", "pool", "kmem_cache", "mempool", "floor",
-        "pool/kmem_cache", "pool/floor"]
+        "pool/kmem_cache", "pool/floor", "pool_bulk", "kmem_bulk",
+        "pool_bulk/kmem_bulk"]
 widths = [max([len(c)] + [len(s[k]) for s in summaries])
           for c, k in zip(cols, keys)]
 print(" | ".join(c.rjust(w) for c, w in zip(cols, widths)))

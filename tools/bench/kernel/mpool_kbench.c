@@ -10,7 +10,7 @@
  * init_module() and would run the whole benchmark twice.
  *
  * For each block size, one kthread per online CPU, bound to that CPU, does
- * alloc+free pairs (alloc, write one byte, free) against four allocators:
+ * alloc+free pairs (alloc, write one byte, free) against six allocators:
  *
  *   pool        mpool_pool_alloc()/mpool_pool_free(): a pool of mempool.ko
  *               with a per-CPU cache of @cache blocks
@@ -21,6 +21,10 @@
  *   floor       a bare per-CPU singly linked free list under
  *               local_irq_save(), no checks: the cost of doing almost
  *               nothing
+ *   pool_bulk   mpool_pool_alloc_bulk()/mpool_pool_free_bulk() of 32 blocks
+ *               a call on the same pool; figures are per block
+ *   kmem_bulk   kmem_cache_alloc_bulk()/kmem_cache_free_bulk() of 32 on the
+ *               same kmem_cache; per object
  *
  * Method.  All threads meet at a barrier before every (round, allocator)
  * phase, so they run each phase together; the allocators are interleaved
@@ -102,6 +106,8 @@ enum kbench_alloc {
 	KBENCH_KMEM_CACHE,
 	KBENCH_MEMPOOL,
 	KBENCH_FLOOR,
+	KBENCH_POOL_BULK,
+	KBENCH_KMEM_BULK,
 	KBENCH_NR,
 };
 
@@ -110,7 +116,12 @@ static const char *const kbench_names[KBENCH_NR] = {
 	[KBENCH_KMEM_CACHE] = "kmem_cache",
 	[KBENCH_MEMPOOL] = "mempool",
 	[KBENCH_FLOOR] = "floor",
+	[KBENCH_POOL_BULK] = "pool_bulk",
+	[KBENCH_KMEM_BULK] = "kmem_bulk",
 };
+
+/* Objects per bulk call in the two bulk phases. */
+#define KBENCH_BULK	32
 
 /**
  * struct kbench_barrier - where the threads meet before each phase.
@@ -345,6 +356,50 @@ static u64 kbench_floor_pairs(struct kbench_run *run, unsigned int n)
 	return ktime_get_ns() - t0;
 }
 
+/*
+ * Bulk phases: @n pairs as @n / KBENCH_BULK calls of each kind (at least
+ * one), every block written once; the caller divides by @n all the same,
+ * so the figure is per block.
+ */
+static u64 kbench_pool_bulk_pairs(struct kbench_run *run, unsigned int n)
+{
+	void *v[KBENCH_BULK];
+	u64 t0 = ktime_get_ns();
+	unsigned int i, k;
+
+	for (i = 0; i < max(n / KBENCH_BULK, 1u); i++) {
+		if (unlikely(mpool_pool_alloc_bulk(run->pool, v, KBENCH_BULK)))
+			goto fail;
+		for (k = 0; k < KBENCH_BULK; k++)
+			WRITE_ONCE(*(u8 *)v[k], (u8)i);
+		if (unlikely(mpool_pool_free_bulk(run->pool, v, KBENCH_BULK)))
+			goto fail;
+	}
+	return ktime_get_ns() - t0;
+fail:
+	atomic_long_inc(&run->errors);
+	return ktime_get_ns() - t0;
+}
+
+static u64 kbench_kmem_bulk_pairs(struct kbench_run *run, unsigned int n)
+{
+	void *v[KBENCH_BULK];
+	u64 t0 = ktime_get_ns();
+	unsigned int i, k;
+
+	for (i = 0; i < max(n / KBENCH_BULK, 1u); i++) {
+		if (unlikely(!kmem_cache_alloc_bulk(run->cache, GFP_KERNEL,
+						    KBENCH_BULK, v))) {
+			atomic_long_inc(&run->errors);
+			break;
+		}
+		for (k = 0; k < KBENCH_BULK; k++)
+			WRITE_ONCE(*(u8 *)v[k], (u8)i);
+		kmem_cache_free_bulk(run->cache, KBENCH_BULK, v);
+	}
+	return ktime_get_ns() - t0;
+}
+
 /**
  * kbench_phase() - meet the other threads, then run one timed phase.
  * @run: the run.
@@ -365,6 +420,10 @@ static u64 kbench_phase(struct kbench_run *run, enum kbench_alloc a,
 		return kbench_kmem_cache_pairs(run, n);
 	case KBENCH_MEMPOOL:
 		return kbench_mempool_pairs(run, n);
+	case KBENCH_POOL_BULK:
+		return kbench_pool_bulk_pairs(run, n);
+	case KBENCH_KMEM_BULK:
+		return kbench_kmem_bulk_pairs(run, n);
 	default:
 		return kbench_floor_pairs(run, n);
 	}
@@ -543,7 +602,7 @@ static u64 kbench_mean(const struct kbench_run *run, unsigned int r, int a)
 static void kbench_report(struct kbench_run *run, u64 *v)
 {
 	u64 med[KBENCH_NR];
-	char b[6][24];
+	char b[9][24];
 	unsigned int r;
 	int a;
 
@@ -558,7 +617,7 @@ static void kbench_report(struct kbench_run *run, u64 *v)
 			v[r] = kbench_mean(run, r, a);
 		med[a] = kbench_median(v, rounds);
 	}
-	pr_info("summary size=%zu threads=%u pairs=%u rounds=%u errors=%ld pool=%s kmem_cache=%s mempool=%s floor=%s pool/kmem_cache=%s pool/floor=%s\n",
+	pr_info("summary size=%zu threads=%u pairs=%u rounds=%u errors=%ld pool=%s kmem_cache=%s mempool=%s floor=%s pool/kmem_cache=%s pool/floor=%s pool_bulk=%s kmem_bulk=%s pool_bulk/kmem_bulk=%s\n",
 		run->size, run->nthreads, pairs, rounds,
 		atomic_long_read(&run->errors),
 		kbench_fmt(b[0], sizeof(b[0]), med[KBENCH_POOL]),
@@ -569,7 +628,12 @@ static void kbench_report(struct kbench_run *run, u64 *v)
 			   kbench_ratio(med[KBENCH_POOL],
 					med[KBENCH_KMEM_CACHE])),
 		kbench_fmt(b[5], sizeof(b[5]),
-			   kbench_ratio(med[KBENCH_POOL], med[KBENCH_FLOOR])));
+			   kbench_ratio(med[KBENCH_POOL], med[KBENCH_FLOOR])),
+		kbench_fmt(b[6], sizeof(b[6]), med[KBENCH_POOL_BULK]),
+		kbench_fmt(b[7], sizeof(b[7]), med[KBENCH_KMEM_BULK]),
+		kbench_fmt(b[8], sizeof(b[8]),
+			   kbench_ratio(med[KBENCH_POOL_BULK],
+					med[KBENCH_KMEM_BULK])));
 }
 
 /**
