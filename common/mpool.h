@@ -419,11 +419,15 @@ struct mpool_cache {
 	u32 busy;
 	u32 alloc_tag;
 	u32 owner;
-	u32 gone;
 	u64 alloc_delta;
 	u64 free_delta;
-	/* Written by other contexts: on a line of its own. */
+	/*
+	 * Written by other contexts: on a line of its own, away from the
+	 * words the owner writes on every call.  @gone lives here because
+	 * every remote free reads it beside the queue it pushes on.
+	 */
 	u32 __aligned(MPOOL_ALIGN) rhead;
+	u32 gone;
 	struct mpool_counter rpending;
 	struct mpool_round objs[] __aligned(MPOOL_ALIGN);
 };
