@@ -598,6 +598,118 @@ static bool supported(const struct cell *c)
 	return false;
 }
 
+/* --- correctness: racing double frees (bench race ROUNDS) --------------- */
+
+/*
+ * Not a timing: the safety claim measured at the speed of the real fast
+ * path.  Two threads pinned to two CPUs free one block at once (thread 0
+ * allocated it: one free is the owner's fast path, the other a remote
+ * free), thread 1 delayed by a sweep of 0..4095 spins so that over the
+ * rounds the two frees cross each other; then each allocates one block.
+ * A duplicate is the same block handed to both at once.  Every round has
+ * exactly one double free, so once both threads flush their caches the
+ * error hook must have counted exactly one report per round.  "both_zero"
+ * counts the rounds in which both racing frees returned 0: the frees met
+ * (the loser is found later, as a stale queue entry), or the owner freed
+ * and re-allocated the block before the remote free landed, which then
+ * freed that new allocation (a free through a stale pointer: the owner's
+ * later free of it is the one reported).  Prints
+ * rounds,both_zero,duplicates,reports.
+ */
+struct race {
+	void *volatile target;
+	void *got[2];
+	int ret[2];
+	unsigned long go, done;
+	long rounds, meets, dups;
+};
+
+static unsigned long race_reports;
+
+static void race_hook(const struct mempool_error *e, void *arg)
+{
+	(void)e;
+	(void)arg;
+	__atomic_add_fetch(&race_reports, 1, __ATOMIC_RELAXED);
+}
+
+static struct race the_race;
+
+static void race_pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu % (int)sysconf(_SC_NPROCESSORS_ONLN), &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+static void race_wait(unsigned long *word, unsigned long val)
+{
+	unsigned int spins = 0;
+
+	while (__atomic_load_n(word, __ATOMIC_ACQUIRE) < val)
+		ring_wait(&spins);
+}
+
+static void *race_fn(void *arg)
+{
+	struct race *r = &the_race;
+	int me = (int)(intptr_t)arg;
+	volatile unsigned int d;
+	unsigned long k;
+
+	race_pin(me);
+	for (k = 1; k <= (unsigned long)r->rounds; k++) {
+		if (me == 0) {
+			r->target = pool_alloc(the_pool);
+			__atomic_store_n(&r->go, 2 * k - 1, __ATOMIC_RELEASE);
+		}
+		race_wait(&r->go, 2 * k - 1);
+		for (d = me ? (unsigned int)(k * 7) % 4096 : 0; d; d--)
+			;
+		r->ret[me] = pool_free(the_pool, r->target);
+		r->got[me] = pool_alloc(the_pool);
+		__atomic_add_fetch(&r->done, 1, __ATOMIC_ACQ_REL);
+		race_wait(&r->done, 2 * k);
+		if (me == 0) {
+			r->meets += !r->ret[0] && !r->ret[1];
+			r->dups += r->got[0] && r->got[0] == r->got[1];
+			__atomic_store_n(&r->go, 2 * k, __ATOMIC_RELEASE);
+		}
+		race_wait(&r->go, 2 * k);
+		/* A duplicate is freed once: the other free would be misuse. */
+		if (me == 0 || r->got[1] != r->got[0])
+			pool_free(the_pool, r->got[me]);
+		__atomic_add_fetch(&r->done, 1, __ATOMIC_ACQ_REL);
+		race_wait(&r->done, 2 * k + 1);
+		if (me == 0)
+			__atomic_store_n(&r->done, 2 * k, __ATOMIC_RELEASE);
+		race_wait(&r->done, 2 * k);
+	}
+	pool_cache_flush(the_pool);
+	return NULL;
+}
+
+static int run_race(long rounds)
+{
+	pthread_t t[2];
+	int i;
+
+	the_pool = pool_create(64, 16, 256);
+	if (!the_pool)
+		return -ENOMEM;
+	mempool_set_error_hook(race_hook, NULL);
+	the_race.rounds = rounds;
+	for (i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, race_fn, (void *)(intptr_t)i);
+	for (i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	printf("%ld,%ld,%ld,%lu\n", rounds, the_race.meets, the_race.dups,
+	       __atomic_load_n(&race_reports, __ATOMIC_RELAXED));
+	return 0;
+}
+
 /* Measure one cell here; print "ns_per_pair,ops_per_s,p50,p99,p999,max". */
 static int run_cell(struct cell *c)
 {
@@ -700,6 +812,8 @@ int main(int argc, char **argv)
 		puts(ret ? "yes" : "no");
 		return !ret;
 	}
+	if (argc == 3 && !strcmp(argv[1], "race"))
+		return run_race(atol(argv[2])) ? 2 : 0;
 	if (argc >= 5 && !strcmp(argv[1], "cell")) {
 		if (parse_kind(argv[2], &c.kind) ||
 		    parse_pattern(argv[4], &c) || argc < 6)
@@ -723,7 +837,10 @@ usage:
 		"         pairs|fifo|random|prodcons|threads|bulk32|multipoolK "
 		"THREADS [PAIRS]\n"
 		"       %s has dpdk|bulk     (exit 0: built with it)\n"
+		"       %s race ROUNDS       (racing double frees: "
+		"rounds,both_zero,duplicates,reports)\n"
 		"(exit 3: that allocator does not run that cell; "
-		"the suite driver is tools/bench/run.py)\n", argv[0], argv[0]);
+		"the suite driver is tools/bench/run.py)\n", argv[0], argv[0],
+		argv[0]);
 	return 2;
 }

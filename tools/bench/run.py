@@ -362,6 +362,21 @@ def icount(out):
                                "alloc, one-byte write, free, loop)")
 
 
+def race(rounds=100000):
+    """The racing-double-free cell (bench race): not a timing.  Two pinned
+    threads free one block at once and then both allocate, the start of one
+    swept across the other's; duplicates must be 0 and the reports must
+    equal the rounds (every double free answered once)."""
+    out = subprocess.run([BENCH, "race", str(int(rounds * SCALE) or 1)],
+                         check=True, capture_output=True, text=True).stdout
+    n, both, dups, reports = (int(x) for x in out.strip().split(","))
+    ok = dups == 0 and reports == n
+    return ("| rounds | both frees returned 0 | duplicates | reports | |\n"
+            "|---|---|---|---|---|\n| %d | %d | **%d** | %d | %s |" %
+            (n, both, dups, reports,
+             "ok" if ok else "FAILED: a duplicate, or a race not answered"))
+
+
 def machine():
     cpu = "?"
     try:
@@ -439,6 +454,8 @@ def main():
     charts(res, a.out)
     print("\n# instructions per alloc+free pair, callgrind")
     print(icount(a.out))
+    print("\n# correctness: racing double frees on the pool's fast path")
+    print(race())
     print("\nCSV: %s; charts: %s/ns_per_pair.png, %s/threads.png" %
           (os.path.join(a.out, "results.csv"), a.out, a.out))
 
