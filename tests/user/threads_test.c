@@ -179,6 +179,7 @@ struct stress {
 	unsigned long errors;
 	unsigned long allocs;
 	unsigned int rounds;
+	bool bulk;		/* every other round through the bulk calls */
 	time_t deadline;	/* soak: run until then instead of @rounds */
 };
 
@@ -195,6 +196,18 @@ static void *s_alloc(struct stress *s)
 static int s_free(struct stress *s, void *p)
 {
 	return s->pool ? pool_free(s->pool, p) : slab_free(s->slab, p);
+}
+
+static int s_alloc_bulk(struct stress *s, void **v, size_t n)
+{
+	return s->pool ? pool_alloc_bulk(s->pool, v, n) :
+			 slab_alloc_bulk(s->slab, v, n);
+}
+
+static int s_free_bulk(struct stress *s, void *const *v, size_t n)
+{
+	return s->pool ? pool_free_bulk(s->pool, v, n) :
+			 slab_free_bulk(s->slab, v, n);
 }
 
 /*
@@ -214,14 +227,25 @@ static void *stress_worker(void *arg)
 {
 	struct worker *w = arg;
 	struct stress *s = w->s;
-	unsigned int seed = w->id, r, i, n;
-	void *mine[64], *p;
+	unsigned int seed = w->id, r, i, n, nb;
+	void *mine[64], *p, *back[128];
+	bool bulk;
 
 	for (r = 0; (s->deadline ? time(NULL) < s->deadline : r < s->rounds) &&
 	     !stress_failed(s); r++) {
 		n = (rand_r(&seed) % 64) + 1;
+		/*
+		 * A bulk round takes all n at once (or, when the pool is
+		 * short, none: then one by one), and gives back with one
+		 * bulk free the blocks it keeps and one for those others
+		 * left it, NULL entries and all.
+		 */
+		bulk = s->bulk && (r & 1);
+		if (bulk && s_alloc_bulk(s, mine, n))
+			bulk = false;
 		for (i = 0; i < n; i++) {
-			mine[i] = s_alloc(s);
+			if (!bulk)
+				mine[i] = s_alloc(s);
 			if (!mine[i])
 				break;
 			ledger_take(&s->ledger, mine[i], w->id);
@@ -229,6 +253,7 @@ static void *stress_worker(void *arg)
 			__atomic_add_fetch(&s->allocs, 1, __ATOMIC_RELAXED);
 		}
 		n = i;
+		nb = 0;
 		for (i = 0; i < n; i++) {
 			p = mine[i];
 			if (((unsigned char *)p)[BLOCK - 1] != (unsigned char)w->id)
@@ -237,14 +262,25 @@ static void *stress_worker(void *arg)
 			if ((i & 1) && xchg_put(&s->xchg, p))
 				continue;
 			ledger_drop(&s->ledger, p);
-			if (s_free(s, p))
+			if (bulk) {
+				back[nb++] = p;
+				back[nb++] = NULL;
+			} else if (s_free(s, p)) {
 				__atomic_add_fetch(&s->errors, 1, __ATOMIC_RELAXED);
+			}
 		}
-		while ((p = xchg_get(&s->xchg))) {
+		if (nb && s_free_bulk(s, back, nb))
+			__atomic_add_fetch(&s->errors, 1, __ATOMIC_RELAXED);
+		nb = 0;
+		while (nb < 64 && (p = xchg_get(&s->xchg))) {
 			ledger_drop(&s->ledger, p);
-			if (s_free(s, p))
+			if (bulk)
+				back[nb++] = p;
+			else if (s_free(s, p))
 				__atomic_add_fetch(&s->errors, 1, __ATOMIC_RELAXED);
 		}
+		if (nb && s_free_bulk(s, back, nb))
+			__atomic_add_fetch(&s->errors, 1, __ATOMIC_RELAXED);
 	}
 	return NULL;
 }
@@ -277,6 +313,7 @@ FIXTURE_VARIANT(stress) {
 	bool slab;
 	unsigned int flags;
 	size_t cache;
+	bool bulk;
 };
 
 FIXTURE_VARIANT_ADD(stress, pool) { .slab = false, .flags = 0, .cache = 32 };
@@ -285,6 +322,12 @@ FIXTURE_VARIANT_ADD(stress, pool_debug) {
 FIXTURE_VARIANT_ADD(stress, pool_tiny_cache) {
 	.slab = false, .flags = 0, .cache = 2 };
 FIXTURE_VARIANT_ADD(stress, slab) { .slab = true, .flags = 0, .cache = 0 };
+FIXTURE_VARIANT_ADD(stress, pool_bulk) {
+	.slab = false, .flags = 0, .cache = 32, .bulk = true };
+FIXTURE_VARIANT_ADD(stress, pool_debug_bulk) {
+	.slab = false, .flags = MEMPOOL_DEBUG, .cache = 32, .bulk = true };
+FIXTURE_VARIANT_ADD(stress, slab_bulk) {
+	.slab = true, .flags = 0, .cache = 0, .bulk = true };
 
 FIXTURE_SETUP(stress)
 {
@@ -295,6 +338,7 @@ FIXTURE_SETUP(stress)
 	/* No misuse here: the first report is the failure. */
 	reports_fatal = 1;
 	self->s.rounds = 10000;
+	self->s.bulk = variant->bulk;
 	/* make soak: MEMPOOL_SOAK_SECONDS per variant instead of rounds. */
 	if (getenv("MEMPOOL_SOAK_SECONDS"))
 		self->s.deadline = time(NULL) +
