@@ -88,19 +88,52 @@ static void give(void *p)
 		atomic_long_inc(&frees);
 }
 
+/* give() for @n blocks at once, through one mpool_pool_free_bulk(). */
+static void give_bulk(void **v, unsigned int n)
+{
+	unsigned int k;
+
+	for (k = 0; k < n; k++) {
+		if (memchr_inv(v[k], 0x5a, BLOCK))
+			atomic_long_inc(&errors);
+		WRITE_ONCE(owned[block_index(v[k])], 0);
+	}
+	if (mpool_pool_free_bulk(pool, v, n))
+		atomic_long_inc(&errors);
+	else
+		atomic_long_add(n, &frees);
+}
+
+/*
+ * Every other group of 16 goes through the bulk calls: one all-or-nothing
+ * allocation of 16 (one by one when the pool is short), and one bulk free
+ * of the blocks this CPU keeps.
+ */
 static int stress_thread(void *unused)
 {
-	unsigned int i, n = 0;
-	void *mine[16], *p;
+	unsigned int i, k, n = 0, nb;
+	void *mine[16], *back[16], *p;
+	bool bulk;
 
 	for (i = 0; i < ops_per_thread; i++) {
-		p = mpool_pool_alloc(pool);
-		if (p) {
-			take(p);
-			mine[n++] = p;
+		bulk = (i / ARRAY_SIZE(mine)) & 1;
+		if (bulk && !n && i + ARRAY_SIZE(mine) <= ops_per_thread &&
+		    !mpool_pool_alloc_bulk(pool, mine, ARRAY_SIZE(mine))) {
+			for (k = 0; k < ARRAY_SIZE(mine); k++)
+				take(mine[k]);
+			n = ARRAY_SIZE(mine);
+			i += n - 1;
+			p = mine[0];
+		} else {
+			p = mpool_pool_alloc(pool);
+			if (p) {
+				take(p);
+				mine[n++] = p;
+			}
 		}
 		if (n == ARRAY_SIZE(mine) || (!p && n)) {
 			/* Every other block goes to another CPU. */
+			nb = 0;
 			while (n) {
 				p = mine[--n];
 				spin_lock(&ring_lock);
@@ -109,9 +142,13 @@ static int stress_thread(void *unused)
 					p = NULL;
 				}
 				spin_unlock(&ring_lock);
-				if (p)
+				if (p && bulk)
+					back[nb++] = p;
+				else if (p)
 					give(p);
 			}
+			if (nb)
+				give_bulk(back, nb);
 			spin_lock(&ring_lock);
 			p = ring_n ? ring[--ring_n] : NULL;
 			spin_unlock(&ring_lock);
