@@ -536,12 +536,12 @@ static inline bool mpool_cache_alloc_fast(struct mpool_pool *p,
 					  struct mpool_cache *c, void **out)
 {
 	struct mpool_slab *s = &p->slab;
+	u32 n = c->count;
 	u64 idx, w;
 	void *ptr;
-	u32 n;
 
 	/* One subtraction both takes the top and finds the cache empty. */
-	if (unlikely(check_sub_overflow(c->count, 1u, &n)))
+	if (unlikely(check_sub_overflow(n, 1u, &n)))
 		return false;
 	ptr = c->objs[n].ptr;
 	idx = mpool_ror64((u64)((u8 *)ptr - s->base) * s->inv, s->shift);
