@@ -40,8 +40,15 @@
  *   mpool_store_release(p, v)        release store (smp_store_release())
  *   mpool_smp_mb()                   a full memory barrier (smp_mb())
  *   mpool_try_cmpxchg(p, oldp, new)  compare-and-swap, fully ordered when
- *                                    it succeeds; when it fails, *oldp is
- *                                    refreshed with at least acquire order
+ *                                    it succeeds (a full barrier before and
+ *                                    after: the core puts no barrier of its
+ *                                    own between a successful swap and a
+ *                                    load that must not pass it); when it
+ *                                    fails, *oldp is refreshed (acquire in
+ *                                    userspace; in the kernel unordered,
+ *                                    but a load whose address depends on
+ *                                    the value is ordered after it, which
+ *                                    is all a retry reads)
  *   struct mpool_counter             a statistics counter shared between
  *                                    contexts, with mpool_counter_read(),
  *                                    _set(), _inc(), _add_return() and

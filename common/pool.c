@@ -622,6 +622,30 @@ bool mpool_cache_steal_take(struct mpool_pool *p, struct mpool_cache *from,
 	return got;
 }
 
+/*
+ * Let go of orphan cache @c, claimed by the caller, and look at its queue
+ * once more, collecting into @into whatever came meanwhile.  A remote freer
+ * that pushed while we held the claim found @gone CLAIMED and left its
+ * block to us: our store of GONE before our look at the queue, against its
+ * push before its load of @gone (store buffering, a barrier on each side),
+ * so one of the two sees the other and the block is never left on a queue
+ * nobody owns.  Return: whether that last look collected anything.
+ */
+static bool mpool_cache_unclaim(struct mpool_pool *p, struct mpool_cache *c,
+				struct mpool_cache *into)
+{
+	bool got = false;
+
+	for (;;) {
+		/* Pairs with the acquire of the next claim or adoption. */
+		mpool_store_release(&c->gone, MPOOL_OWNER_GONE);
+		mpool_smp_mb();
+		if (!mpool_cache_has_remote(c) || !mpool_cache_claim(c))
+			return got;
+		got = mpool_cache_collect(p, c, into) || got;
+	}
+}
+
 /**
  * mpool_cache_collect_orphan() - collect the remote queue of a cache whose
  *	owner is gone (mpool_cache_orphan()), with no handshake.
@@ -640,9 +664,7 @@ bool mpool_cache_collect_orphan(struct mpool_pool *p, struct mpool_cache *c,
 	if (!mpool_cache_has_remote(c) || !mpool_cache_claim(c))
 		return false;
 	got = mpool_cache_collect(p, c, into);
-	/* Pairs with the acquire of the next claim or adoption. */
-	mpool_store_release(&c->gone, MPOOL_OWNER_GONE);
-	return got;
+	return mpool_cache_unclaim(p, c, into) || got;
 }
 
 /*
@@ -696,8 +718,7 @@ static int mpool_remote_free(struct mpool_pool *p, struct mpool_cache *into,
 		/* The owner is gone: nobody else may free for it now. */
 		mpool_cache_collect(p, oc, into);
 		err = mpool_free_direct(p, into, idx, w, ptr);
-		/* Pairs with the acquire of the next claim or adoption. */
-		mpool_store_release(&oc->gone, MPOOL_OWNER_GONE);
+		mpool_cache_unclaim(p, oc, into);
 		return err;
 	}
 	if (!oc)
@@ -725,7 +746,9 @@ static int mpool_remote_free(struct mpool_pool *p, struct mpool_cache *into,
 	 * collection: then nobody would collect this block.  Our push before
 	 * the load of @gone, against its store of @gone before its last
 	 * collection: one of us sees the other.  A successful push is a fully
-	 * ordered swap; a failed claim is not, and needs the barrier.
+	 * ordered swap; a failed claim is not, and needs the barrier.  If
+	 * another context holds the claim (CLAIMED), it looks at the queue
+	 * again as it lets go (mpool_cache_unclaim()): the same pairing.
 	 */
 	if (!mpool_remote_push(p, oc, idx)) {
 		__mpool_report(s, ptr, -EALREADY,

@@ -441,8 +441,12 @@ EXPORT_SYMBOL_MPOOL(mpool_slab_free);
 /*
  * Bulk calls move a chain of blocks with one swap of the stack's head:
  * per block only its own state word is swapped (which is what makes a
- * racing double free of it lose), and the counters are moved once.
+ * racing double free of it lose), and the counters are moved once.  An
+ * allocation takes at most MPOOL_BULK_CHAIN blocks per swap: the walk down
+ * the chain is the window in which another context's push or pop fails the
+ * swap, so a long one could starve under contention.
  */
+#define MPOOL_BULK_CHAIN	64u
 
 /* Documented in mpool_public.h. */
 int mpool_slab_alloc_bulk(struct mpool_slab *s, void **ptrs, size_t n)
@@ -456,7 +460,8 @@ int mpool_slab_alloc_bulk(struct mpool_slab *s, void **ptrs, size_t n)
 		return -EINVAL;
 
 	while (i < n) {
-		want = n - i < MPOOL_NIL ? (u32)(n - i) : MPOOL_NIL - 1;
+		want = n - i < MPOOL_BULK_CHAIN ? (u32)(n - i) :
+		       MPOOL_BULK_CHAIN;
 		idx = mpool_stack_pop_chain(&s->free, want, &got);
 		if (idx == MPOOL_NIL)
 			break;
