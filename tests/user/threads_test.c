@@ -588,6 +588,94 @@ TEST(stale_cache_same_address)
 }
 
 /* One thread with caches in many pools at once (the TLS vector grows). */
+/*
+ * An exited owner's blocks freed by two threads at once: while one of them
+ * holds the claim on the orphan cache (collecting its queue), the other
+ * pushes on that queue and finds the claim taken; the holder must look
+ * again as it lets go.  Before it did, about one round in a hundred here
+ * ended with blocks stranded on the queue of a cache nobody owns (counted
+ * as cached with every thread gone).  The threads spin rather than yield
+ * while they wait, so that the two freers start together.
+ */
+#define ORPHAN_BLOCKS	2000
+#define ORPHAN_ROUNDS	500
+
+struct orphan_race {
+	mempool_t *pool;
+	void *blk[ORPHAN_BLOCKS];
+	int ready, go, gone, pos, errors;
+};
+
+static void *orphan_owner(void *arg)
+{
+	struct orphan_race *o = arg;
+	int i;
+
+	for (i = 0; i < ORPHAN_BLOCKS; i++) {
+		o->blk[i] = pool_alloc(o->pool);
+		if (!o->blk[i])
+			__atomic_add_fetch(&o->errors, 1, __ATOMIC_RELAXED);
+	}
+	__atomic_store_n(&o->ready, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&o->go, __ATOMIC_ACQUIRE))
+		;
+	return NULL;	/* exit: drain, orphan, drain */
+}
+
+static void *orphan_freer(void *arg)
+{
+	struct orphan_race *o = arg;
+	int i;
+
+	/* A cache of our own first, so that the frees are remote. */
+	pool_free(o->pool, pool_alloc(o->pool));
+	while (!__atomic_load_n(&o->ready, __ATOMIC_ACQUIRE))
+		;
+	__atomic_store_n(&o->go, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&o->gone, __ATOMIC_ACQUIRE))
+		;
+	while ((i = __atomic_fetch_add(&o->pos, 1, __ATOMIC_RELAXED)) <
+	       ORPHAN_BLOCKS)
+		if (pool_free(o->pool, o->blk[i]))
+			__atomic_add_fetch(&o->errors, 1, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+TEST(orphan_queue_not_stranded)
+{
+	struct orphan_race *o = calloc(1, sizeof(*o));
+	struct mempool_stats st;
+	pthread_t a, b[2];
+	int r, i, stranded = 0;
+
+	ASSERT_NE(NULL, o);
+	o->pool = pool_create(64, 64, 20000);
+	ASSERT_NE(NULL, o->pool);
+	for (r = 0; r < ORPHAN_ROUNDS && !stranded && !o->errors; r++) {
+		o->ready = o->go = o->gone = o->pos = 0;
+		ASSERT_EQ(0, pthread_create(&a, NULL, orphan_owner, o));
+		for (i = 0; i < 2; i++)
+			ASSERT_EQ(0, pthread_create(&b[i], NULL, orphan_freer,
+						    o));
+		ASSERT_EQ(0, pthread_join(a, NULL));
+		__atomic_store_n(&o->gone, 1, __ATOMIC_RELEASE);
+		for (i = 0; i < 2; i++)
+			ASSERT_EQ(0, pthread_join(b[i], NULL));
+		/* Every thread that used the pool has exited. */
+		ASSERT_EQ(0, pool_stats(o->pool, &st));
+		if (st.cached || st.in_use) {
+			TH_LOG("round %d: cached %zu in_use %zu free %zu", r,
+			       st.cached, st.in_use, st.free);
+			stranded++;
+		}
+	}
+	EXPECT_EQ(0, o->errors);
+	EXPECT_EQ(0, stranded);
+	EXPECT_EQ(0, reports());
+	pool_destroy(o->pool);
+	free(o);
+}
+
 TEST(many_pools_one_thread)
 {
 	mempool_t *p[300];
