@@ -39,7 +39,7 @@ URCU_CFLAGS := $(shell pkg-config --cflags liburcu 2>/dev/null)
 KSRC_TAR := /usr/src/linux-source-6.1.tar.xz
 HDR := $(abspath build/include)
 
-LIB_SRC := common/stack.c common/slab.c common/arena.c common/pool.c \
+LIB_SRC := common/stack.c common/slab.c common/arena.c common/pool.c common/rcu.c \
 	user/env.c user/lib.c
 LIB_OBJ := $(patsubst %.c,$(O)/obj/%.o,$(LIB_SRC))
 LIB_PIC := $(patsubst %.c,$(O)/pic/%.o,$(LIB_SRC))

@@ -1004,3 +1004,71 @@ void mpool_pool_rebuild(struct mpool_pool *p)
 	}
 	mpool_slab_rebuild(&p->slab);
 }
+
+/**
+ * __mpool_rcu_unlink() - take block @idx off the deferred-free batch that
+ *	held it, for good, and return its word.
+ * @p: the pool.
+ * @links: the batches' links (see struct mpool_rcu).
+ * @idx: the block; the caller holds its link (a batch it took whole, or
+ *	its own claim).
+ *
+ * When @links are the remote queues' (a pool with caches), a batch entry
+ * holds the block's place as a queue entry does: a remote free that could
+ * not queue the block because of it (mpool_remote_push() found the link
+ * taken) left it REMOTE(o) and returned.  The full barrier between the
+ * release of the link and the load of the word pairs with the one before
+ * the claim in mpool_remote_push(), as in mpool_remote_unlink(): such a
+ * block is seen REMOTE here and queued to its owner now.
+ *
+ * Return: the block's word, read after the link was released.
+ */
+u64 __mpool_rcu_unlink(struct mpool_pool *p, mpool_atomic_u32 *links,
+		       u32 idx)
+{
+	u64 w;
+	u32 st;
+
+	mpool_store_release(&links[idx], MPOOL_NOT_QUEUED);
+	mpool_smp_mb();
+	w = MPOOL_READ(p->slab.state[idx]);
+	st = mpool_blk_state(w);
+	if (links == p->rnext && mpool_blk_is_queued(st))
+		mpool_remote_push(p, MPOOL_READ(p->owners[mpool_blk_owner(st)]),
+				  idx);
+	return w;
+}
+
+/**
+ * __mpool_rcu_release() - a grace period has passed since block @idx was
+ *	freed by mpool_rcu_free(): give it back.
+ * @p: the pool.
+ * @links: the batches' links.
+ * @idx: a block of a batch the caller took whole (its link read already).
+ *
+ * A block still RCU(o) is freed exactly as a remote free of ALLOC(o)
+ * would free it, with the caller as a context that has no cache: queued to
+ * its owner o if o lives (so that an owner stopped inside a fast-path free
+ * of the block, a racing double free, is found stale by o's own
+ * collection, see the top of this file), taken directly if it has no owner
+ * or its owner is gone.  Debug checks and the memory checker's poisoning
+ * happen here, not at the deferred free: readers may use the block until
+ * now.  A block in any other state was freed again by a racing free that
+ * won (a double free): reported, and left where that free put it.
+ */
+void __mpool_rcu_release(struct mpool_pool *p, mpool_atomic_u32 *links,
+			 u32 idx)
+{
+	struct mpool_slab *s = &p->slab;
+	void *ptr = mpool_slab_block(s, idx);
+	u64 w = __mpool_rcu_unlink(p, links, idx);
+	u32 st = mpool_blk_state(w);
+
+	if (mpool_blk_is_rcu(st)) {
+		mpool_remote_free(p, NULL, idx, w, ptr);
+		return;
+	}
+	if (!mpool_blk_is_queued(st) || links != p->rnext)
+		__mpool_report(s, ptr, -EALREADY,
+			       "double free (a racing free of the block won; found when its deferred free's grace period ended)");
+}

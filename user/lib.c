@@ -466,6 +466,9 @@ static void mpool_ucache_release(struct mpool_ucache *uc)
 	u32 old = MPOOL_UC_OWNED;
 
 	if (mpool_try_cmpxchg(&uc->state, &old, MPOOL_UC_DETACHING)) {
+		/* Our open batch of deferred frees goes to the shared slot. */
+		if (mpool_load_acquire(&uc->pool->core.rcu))
+			mpool_rcu_handover(&uc->pool->core, uc->c.owner);
 		/* destroy waits while we are DETACHING: the pool lives. */
 		mpool_cache_drain(&uc->pool->core, &uc->c);
 		mpool_cache_orphan(&uc->c);
@@ -663,6 +666,7 @@ static void mpool_atfork_child(void)
 			}
 		}
 		mpool_pool_rebuild(&p->core);
+		mpool_rcu_rebuild(&p->core);
 	}
 }
 
@@ -955,6 +959,10 @@ void mempool_pool_destroy(mempool_t *p)
 
 	if (!p)
 		return;
+	/* Deferred frees first: their callbacks write the pool. */
+	MPOOL_CALLER_SET(MPOOL_CALLER);
+	mpool_rcu_barrier(&p->core);
+	MPOOL_CALLER_CLEAR();
 	mpool_unregister(&p->reg);
 	for (uc = mpool_load_acquire(&p->caches); uc; uc = next) {
 		next = uc->next;
@@ -973,6 +981,7 @@ void mempool_pool_destroy(mempool_t *p)
 		}
 		mpool_env_free(uc);
 	}
+	mpool_rcu_fini(&p->core);
 	mpool_pool_fini(&p->core);
 	mpool_env_free(p->mem);
 }
@@ -1011,15 +1020,57 @@ int mempool_pool_stats(mempool_t *p, struct mempool_stats *st)
 {
 	struct mpool_ucache *uc;
 	struct mpool_stats cs;
-	size_t cached = 0;
+	size_t cached = 0, pending;
 
 	if (!p || !st)
 		return -EINVAL;
 	for (uc = mpool_load_acquire(&p->caches); uc; uc = uc->next)
 		cached += mpool_cache_held(&uc->c);
 	mpool_pool_fill_stats(&p->core, &cs, cached);
+	/* Blocks waiting for a grace period are not in use. */
+	pending = mpool_rcu_pending(&p->core);
+	cs.in_use = cs.in_use > pending ? cs.in_use - pending : 0;
 	memcpy(st, &cs, sizeof(*st));
 	return 0;
+}
+
+/* --- deferred frees (common/rcu.c) ------------------------------------ */
+
+int mempool_pool_set_rcu(mempool_t *p, const struct rcu_flavor_struct *flavor)
+{
+	if (!p || !flavor)
+		return -EINVAL;
+	return mpool_rcu_bind(&p->core, flavor);
+}
+
+int mempool_pool_free_rcu(mempool_t *p, void *ptr)
+{
+	struct mpool_ucache *uc;
+	int ret;
+
+	if (unlikely(!p))
+		return -EINVAL;
+	MPOOL_CALLER_SET(MPOOL_CALLER);
+	uc = mpool_tls_cache(p);
+	ret = mpool_rcu_free(&p->core, uc ? uc->c.owner : MPOOL_NIL, ptr);
+	MPOOL_CALLER_CLEAR();
+	return ret;
+}
+
+void mempool_pool_rcu_barrier(mempool_t *p)
+{
+	if (!p)
+		return;
+	MPOOL_CALLER_SET(MPOOL_CALLER);
+	mpool_rcu_barrier(&p->core);
+	MPOOL_CALLER_CLEAR();
+}
+
+long mempool_pool_rcu_pending(mempool_t *p)
+{
+	if (!p)
+		return -EINVAL;
+	return (long)mpool_rcu_pending(&p->core);
 }
 
 #ifdef MPOOL_ENV_ASAN
