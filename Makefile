@@ -46,7 +46,8 @@ LIB_PIC := $(patsubst %.c,$(O)/pic/%.o,$(LIB_SRC))
 HEADERS := $(wildcard common/*.h) user/mpool_env.h user/mempool.h \
 	user/mpool_testing.h
 
-TESTS := cases_test api_test threads_test keys_test checkers_test report_test
+TESTS := cases_test api_test threads_test keys_test checkers_test report_test \
+	rcu_test
 TEST_BIN := $(addprefix $(O)/tests/,$(TESTS))
 
 lib_cflags = $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) $(WARN) -std=gnu11 -pthread \
@@ -109,7 +110,10 @@ $(O)/tests/%: tests/user/%.c tests/shared/mpool_cases.h $(HEADERS) \
 		$(O)/libmempool.a $(HDR)/kselftest_harness.h
 	@mkdir -p $(dir $@)
 	$(CC) $(test_cflags) $(LDFLAGS) $(TEST_LDFLAGS_$*) $< \
-		$(O)/libmempool.a -o $@
+		$(O)/libmempool.a $(TEST_LIBS_$*) -o $@
+
+# rcu_test uses two liburcu flavours; the library itself links none.
+TEST_LIBS_rcu_test := -lurcu-memb -lurcu-qsbr
 
 # report_test checks that reports name a function when dladdr() can: its
 # functions are in the dynamic symbol table.

@@ -952,16 +952,29 @@ static void mpool_ucache_poison(struct mpool_ucache *uc)
 	MPOOL_WRITE(uc->c.alloc_tag, MPOOL_BLK_NO_TAG);
 }
 
+static bool mpool_rcu_may_wait(mempool_t *p, bool *was);
+static void mpool_rcu_waited(mempool_t *p, bool was);
+
 void mempool_pool_destroy(mempool_t *p)
 {
 	struct mpool_ucache *uc, *next;
+	bool was;
 	u32 old;
 
 	if (!p)
 		return;
-	/* Deferred frees first: their callbacks write the pool. */
+	/*
+	 * Deferred frees first: their callbacks write the pool.  A thread
+	 * that cannot wait for them gets a report, and the pool is left
+	 * alone (a leak, never a use after free).
+	 */
 	MPOOL_CALLER_SET(MPOOL_CALLER);
+	if (!mpool_rcu_may_wait(p, &was)) {
+		MPOOL_CALLER_CLEAR();
+		return;
+	}
 	mpool_rcu_barrier(&p->core);
+	mpool_rcu_waited(p, was);
 	MPOOL_CALLER_CLEAR();
 	mpool_unregister(&p->reg);
 	for (uc = mpool_load_acquire(&p->caches); uc; uc = next) {
@@ -1057,12 +1070,59 @@ int mempool_pool_free_rcu(mempool_t *p, void *ptr)
 	return ret;
 }
 
+/*
+ * Whether the calling thread may wait for grace periods of @p's flavour.
+ * liburcu's rcu_barrier() returns at once, with a warning, when called in
+ * a read-side critical section, which for QSBR means while the thread is
+ * online: such a thread goes offline for the wait (*@was set; the caller
+ * puts it back online), as liburcu's own synchronize_rcu() does.  A thread
+ * still inside one (a critical section of another flavour) would wait for
+ * itself: reported, and false.
+ */
+static bool mpool_rcu_may_wait(mempool_t *p, bool *was)
+{
+	struct mpool_rcu *r = mpool_load_acquire(&p->core.rcu);
+	const struct rcu_flavor_struct *fl;
+
+	*was = false;
+	if (!r)
+		return true;
+	fl = r->flavor;
+	if (!fl->read_ongoing())
+		return true;
+	fl->thread_offline();
+	*was = true;
+	if (!fl->read_ongoing())
+		return true;
+	fl->thread_online();
+	*was = false;
+	__mpool_report(&p->core.slab, NULL, -EINVAL,
+		       "deferred-free barrier inside an RCU read-side critical section (not waited for)");
+	return false;
+}
+
+/* Undo what mpool_rcu_may_wait() did. */
+static void mpool_rcu_waited(mempool_t *p, bool was)
+{
+	const struct rcu_flavor_struct *fl;
+
+	if (was) {
+		fl = p->core.rcu->flavor;
+		fl->thread_online();
+	}
+}
+
 void mempool_pool_rcu_barrier(mempool_t *p)
 {
+	bool was;
+
 	if (!p)
 		return;
 	MPOOL_CALLER_SET(MPOOL_CALLER);
-	mpool_rcu_barrier(&p->core);
+	if (mpool_rcu_may_wait(p, &was)) {
+		mpool_rcu_barrier(&p->core);
+		mpool_rcu_waited(p, was);
+	}
 	MPOOL_CALLER_CLEAR();
 }
 
