@@ -60,7 +60,7 @@ test_cflags = $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) $(WARN) -std=gnu11 -pthread \
 	install uninstall clean deps check-user check-clang check-install \
 	module module-clean kunit kselftest lint deps-kernel check-kernel \
 	bench bench-vs-malloc bench_vs_malloc bench-deps soak help man \
-	abi-baseline check-names check-abi check-man check-make
+	abi-baseline check-names check-abi check-man check-make run-rcu-example
 .DELETE_ON_ERROR:
 
 all: lib ## build libmempool.a and libmempool.so (the default)
@@ -137,6 +137,16 @@ $(O)/example: tools/example.c $(O)/libmempool.a
 
 run: lib $(O)/example ## build the library and run the demo, tools/example.c
 	$(O)/example
+
+# liburcu's rculfhash over pool blocks freed with pool_free_rcu(): the
+# example links the flavour (memb) and liburcu-cds; libmempool links none.
+$(O)/rculfhash: tools/examples/rculfhash.c $(O)/libmempool.a user/mempool.h
+	$(CC) $(test_cflags) $(LDFLAGS) $< $(O)/libmempool.a \
+		-lurcu-cds -lurcu-memb -o $@
+
+RCU_EXAMPLE_SECONDS ?= 1
+run-rcu-example: $(O)/rculfhash ## rculfhash over pool_free_rcu(): readers and updaters, checked
+	$(O)/rculfhash -s $(RCU_EXAMPLE_SECONDS)
 
 # --- benchmarks (never part of check: times are not tests) -----------------
 
