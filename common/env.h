@@ -67,12 +67,14 @@
  *   mpool_env_open(on, p, size)      the allocator itself reads free memory
  *   mpool_env_close(on, p, size)     (debug checks), and is done
  *   struct rcu_head                  the world's RCU callback head, and
- *   mpool_env_call_rcu(fl, h, fn)    call_rcu(), synchronize_rcu() and
- *   mpool_env_synchronize_rcu(fl)    rcu_barrier() of RCU flavour @fl
- *   mpool_env_rcu_barrier(fl)        (userspace: the liburcu flavour the
- *                                    application bound; kernel: its RCU,
- *                                    @fl NULL).  Only common/rcu.c uses
- *                                    them; the model checker's world,
+ *   mpool_env_call_rcu(fl, h, fn)    call_rcu() and synchronize_rcu() of
+ *   mpool_env_synchronize_rcu(fl)    RCU flavour @fl (userspace: the
+ *                                    liburcu flavour the application bound;
+ *                                    kernel: its RCU, @fl NULL);
+ *   mpool_env_rcu_barrier(fl)        a wait for callbacks queued so far, or
+ *                                    at least for a grace period (the core
+ *                                    polls around it).  Only common/rcu.c
+ *                                    uses them; the model checker's world,
  *                                    which compiles stack.c alone, need not
  *                                    supply them
  *

@@ -42,7 +42,8 @@
  *  - blocks of a batch an owner took for call_rcu(): the owner reserved
  *    a head (its @seq made odd, fully ordered) before its exchange, so a
  *    barrier whose exchange comes later sees the head reserved, and waits
- *    (flavour barrier, again and again) until that head's @seq moves on,
+ *    (mpool_env_rcu_barrier(), again and again) until that head's @seq
+ *    moves on,
  *    which its callback does (release) after the last block is back.
  *    Heads reserved after the scan are not waited for: no livelock.
  *  - blocks in a handover (below): counted in @transit from before the
@@ -344,7 +345,7 @@ static void mpool_rcu_gather(struct mpool_rcu *r, struct mpool_rcu_slot *sl,
 static void mpool_rcu_wait_head(struct mpool_rcu *r, struct mpool_rcu_head *h,
 				u32 seq)
 {
-	/* Its submit may come after one barrier: then wait for the next. */
+	/* Its submit may come after one wait: then wait again. */
 	while (mpool_load_acquire(&h->seq) == seq)
 		mpool_env_rcu_barrier(r->flavor);
 }

@@ -151,8 +151,10 @@ TEST_F(rcu, held_block_not_reused_until_reader_leaves)
 	for (i = 0; i < NBLK; i++)
 		ASSERT_EQ(0, pool_free_rcu(self->p, v[i]));
 	self->fl->thread_offline();
-	EXPECT_EQ(NBLK, pool_rcu_pending(self->p));
-	expect_balance(_metadata, self->p);
+	/*
+	 * Two full batches went to call_rcu: they may be coming back now, so
+	 * the figures are only balanced after the barrier.
+	 */
 	pool_rcu_barrier(self->p);
 	EXPECT_EQ(0, pool_rcu_pending(self->p));
 	expect_balance(_metadata, self->p);
@@ -335,6 +337,7 @@ TEST_F(rcu, thread_exit_hands_open_batch_over)
 	struct mempool_stats st;
 	pthread_t t;
 	void *a;
+	int i;
 
 	ASSERT_EQ(0, pthread_create(&t, NULL, exiter_main, &e));
 	ASSERT_EQ(0, pthread_join(t, NULL));
@@ -347,8 +350,13 @@ TEST_F(rcu, thread_exit_hands_open_batch_over)
 	ASSERT_NE(NULL, a);
 	EXPECT_EQ(0, pool_free_rcu(self->p, a));
 	self->fl->thread_offline();
-	/* liburcu's own barrier: only submitted batches are waited for. */
-	self->fl->barrier();
+	/*
+	 * Submitted: it comes back with no barrier of ours (polled; not
+	 * liburcu's rcu_barrier(), which TSan builds cannot use, see
+	 * user/mpool_env.h), while our own open batch stays.
+	 */
+	for (i = 0; i < 5000 && pool_rcu_pending(self->p) > 1; i++)
+		usleep(1000);
 	EXPECT_EQ(1, pool_rcu_pending(self->p));
 	pool_rcu_barrier(self->p);
 	EXPECT_EQ(0, pool_rcu_pending(self->p));
@@ -367,12 +375,14 @@ TEST_F(rcu, destroy_with_open_batches)
 	ASSERT_EQ(0, pthread_create(&t, NULL, exiter_main, &e));
 	ASSERT_EQ(0, pthread_join(t, NULL));
 	EXPECT_TRUE(e.ok);
+	EXPECT_EQ(20, pool_rcu_pending(self->p));
 	self->fl->thread_online();
 	a = pool_alloc(self->p);
 	ASSERT_NE(NULL, a);
+	/* Ours stays open; the handed-over batch goes to call_rcu. */
 	EXPECT_EQ(0, pool_free_rcu(self->p, a));
 	self->fl->thread_offline();
-	EXPECT_EQ(21, pool_rcu_pending(self->p));
+	EXPECT_LE(1, pool_rcu_pending(self->p));
 	pool_destroy(self->p);
 	/* The teardown's destroy must not find it again. */
 	self->p = pool_create(64, 8, NBLK);
