@@ -799,7 +799,7 @@ static void mpool_rcu_reader_holds_block(struct kunit *test)
 	t = kthread_run(rcu_holder_fn, h, "mpool_rcu_reader");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
 	while (atomic_read_acquire(&h->step) != 1)
-		msleep(1);
+		usleep_range(1000, 2000);
 	for (i = 0; i < RCU_NBLK; i++)
 		KUNIT_EXPECT_EQ(test, mpool_pool_free_rcu(pool, v[i]), 0);
 	KUNIT_EXPECT_EQ(test, mpool_pool_rcu_pending(pool), RCU_NBLK);

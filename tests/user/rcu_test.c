@@ -22,6 +22,7 @@
 #include "mempool.h"
 #include "kselftest_harness.h"
 
+/* Their headers cannot both be included (one include guard). */
 extern const struct rcu_flavor_struct urcu_memb_flavor;
 extern const struct rcu_flavor_struct urcu_qsbr_flavor;
 
@@ -318,7 +319,7 @@ static void *exiter_main(void *arg)
 	e->ok = 1;
 	for (i = 0; i < e->n; i++) {
 		v[i] = pool_alloc(e->p);
-		e->ok &= v[i] != NULL;
+		e->ok &= !!v[i];
 	}
 	for (i = 0; i < e->n; i++)
 		e->ok &= !pool_free_rcu(e->p, v[i]);
