@@ -60,7 +60,8 @@ test_cflags = $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) $(WARN) -std=gnu11 -pthread \
 	install uninstall clean deps check-user check-clang check-install \
 	module module-clean kunit kselftest lint deps-kernel check-kernel \
 	bench bench-vs-malloc bench_vs_malloc bench-deps soak help man \
-	abi-baseline check-names check-abi check-man check-make run-rcu-example
+	abi-baseline check-names check-abi check-man check-make run-rcu-example \
+	bench-rcu check-rcu-example
 .DELETE_ON_ERROR:
 
 all: lib ## build libmempool.a and libmempool.so (the default)
@@ -185,8 +186,12 @@ bench-deps: ## check the benchmarks' packages (tools/deps.sh bench installs them
 
 # Everything: tables, CSV and charts under build/bench, callgrind counts.
 bench: | bench-deps ## every benchmark cell against glibc, jemalloc, mimalloc, tcmalloc, DPDK, a free list
-	@$(MAKE) --no-print-directory $(O)/bench/bench
+	@$(MAKE) --no-print-directory $(O)/bench/bench $(O)/rculfhash
 	python3 tools/bench/run.py suite --out $(abspath $(O))/bench
+
+# The RCU cell alone: pool_free_rcu against malloc + call_rcu(free).
+bench-rcu: $(O)/rculfhash ## pool_free_rcu against malloc + call_rcu(free) under rculfhash, readers running
+	python3 tools/bench/run.py rcu
 
 # The spec's head-to-head table, from a short run; the spec spells it
 # bench_vs_malloc, which stays as an alias.
@@ -385,6 +390,7 @@ CHECK_LOGS = $(foreach d,build build/asan build/tsan,\
 	build/logs/clang.tap build/logs/install.tap build/logs/lint.tap \
 	build/logs/fuzz.tap build/logs/names.tap build/logs/abi.tap \
 	build/logs/man.tap build/logs/make.tap build/logs/relacy.tap \
+	build/logs/rcu-example.tap \
 	$(foreach v,$(KERNEL_VARIANTS),build/logs/kernel-$(v)-kunit.tap) \
 	build/logs/kernel-kasan-limits.tap \
 	$(foreach v,$(KERNEL_VARIANTS) debian,build/logs/kernel-$(v)-kselftest.tap)
@@ -408,8 +414,18 @@ check-install: lib ## install, pkg-config build and run, man pages, uninstall, i
 		LOG=build/logs/install.out bash tests/build/check-install.sh \
 		> build/logs/install.tap; cat build/logs/install.tap
 
+# The rculfhash example, a quick run: readers and updaters, results checked.
+check-rcu-example: $(O)/rculfhash ## run-rcu-example as a test (TAP in build/logs/rcu-example.tap)
+	@mkdir -p build/logs
+	@if $(O)/rculfhash -s 1 >build/logs/rcu-example.out 2>&1; \
+	then echo "ok 1 rculfhash over pool_free_rcu: $$(cat build/logs/rcu-example.out)"; \
+	else cat build/logs/rcu-example.out; \
+		echo "not ok 1 rculfhash over pool_free_rcu"; fi | \
+		{ echo "TAP version 13"; echo "1..1"; cat; } > build/logs/rcu-example.tap
+	@cat build/logs/rcu-example.tap
+
 CHECK_USER := test sanitize check-clang check-install check-fuzz check-names \
-	check-abi check-man check-make relacy
+	check-abi check-man check-make relacy check-rcu-example
 check-user: $(CHECK_USER) ## the userspace half of check
 
 # Warnings are errors in check (and so in CI).
