@@ -678,6 +678,8 @@ u64 __mpool_rcu_unlink(struct mpool_pool *p, mpool_atomic_u32 *links,
 		       u32 idx);
 void __mpool_rcu_release(struct mpool_pool *p, mpool_atomic_u32 *links,
 			 u32 idx);
+void __mpool_rcu_release_chain(struct mpool_pool *p, mpool_atomic_u32 *links,
+			       u32 first);
 
 /* The slot of contexts with no cache of @p (its RCU state bound). */
 static inline u32 mpool_rcu_shared_slot(const struct mpool_pool *p)

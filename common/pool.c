@@ -1072,3 +1072,84 @@ void __mpool_rcu_release(struct mpool_pool *p, mpool_atomic_u32 *links,
 		__mpool_report(s, ptr, -EALREADY,
 			       "double free (a racing free of the block won; found when its deferred free's grace period ended)");
 }
+
+/*
+ * Put FREE block @idx, held by the caller alone, into magazine *@m (@n
+ * rounds so far), taking an empty one from the depot when *@m is NIL, and
+ * pushing it on @full when it is full; with no empty magazine at hand, on
+ * the slab's stack.
+ */
+static void mpool_rcu_mag_put(struct mpool_pool *p, u32 *m, u32 *n, u32 idx)
+{
+	if (*m == MPOOL_NIL) {
+		*m = mpool_stack_pop(&p->empty);
+		*n = 0;
+		if (*m == MPOOL_NIL) {
+			mpool_pool_stack_block(p, idx);
+			return;
+		}
+	}
+	mpool_mag(p, *m)[(*n)++].ptr = mpool_slab_block(&p->slab, idx);
+	if (*n < p->mag_size)
+		return;
+	/* Count first: the figure never runs below the truth. */
+	mpool_counter_add_return(&p->slab.nfree, *n);
+	/* Publishes the rounds to the refill that pops it. */
+	mpool_stack_push_chain(&p->full, *m, *m);
+	*m = MPOOL_NIL;
+}
+
+/**
+ * __mpool_rcu_release_chain() - a batch's grace period is over: give all
+ *	its blocks back.
+ * @p: the pool.
+ * @links: the batches' links.
+ * @first: the batch's first block (a batch the caller took whole).
+ *
+ * A block freed by its owner (or one with none) waits as RCU(NONE): no
+ * owner can be inside a fast-path free of it (the owner made the deferred
+ * free itself, see mpool_rcu_free()), so it is freed here directly, into
+ * full magazines on the depot, as a cache's spill would: a later refill
+ * takes a magazine's worth at once.  Any other block goes through
+ * __mpool_rcu_release().
+ */
+void __mpool_rcu_release_chain(struct mpool_pool *p, mpool_atomic_u32 *links,
+			       u32 first)
+{
+	struct mpool_slab *s = &p->slab;
+	u32 i, next, m = MPOOL_NIL, n = 0, k;
+	u64 w, seen;
+
+	for (i = first; i != MPOOL_NIL; i = next) {
+		next = MPOOL_READ(links[i]);
+		w = MPOOL_READ(s->state[i]);
+		if (!p->mag_size ||
+		    mpool_blk_state(w) != (MPOOL_BLK_RCU_TAG | MPOOL_OWNER_NONE)) {
+			__mpool_rcu_release(p, links, i);
+			continue;
+		}
+		/*
+		 * Only this callback moves an RCU(NONE) word (no free can:
+		 * it is not ALLOC), and no remote free can have met its link
+		 * (it would have had to move the word first), so the link is
+		 * released after the swap with no barrier: from FREE and held
+		 * here, the block cannot be freed again before it is handed
+		 * out, which the magazine's push (release) orders after this.
+		 */
+		if (__mpool_cas_state(s, i, w, mpool_blk_ended(w, MPOOL_BLK_FREE),
+				      &seen)) {
+			__mpool_rcu_release(p, links, i);
+			continue;
+		}
+		mpool_store_release(&links[i], MPOOL_NOT_QUEUED);
+		if (!__mpool_takeback(s, i))
+			mpool_rcu_mag_put(p, &m, &n, i);
+	}
+	if (m == MPOOL_NIL)
+		return;
+	/* A magazine part full: its blocks to the stack, it back empty. */
+	for (k = 0; k < n; k++)
+		mpool_pool_stack_block(p, mpool_slab_index_unchecked(s,
+					mpool_mag(p, m)[k].ptr));
+	mpool_stack_push_chain(&p->empty, m, m);
+}

@@ -98,13 +98,7 @@ static u32 mpool_rcu_push(struct mpool_rcu *r, struct mpool_rcu_slot *sl,
 /* Give back every block of chain @first (grace period over). */
 static void mpool_rcu_release_chain(struct mpool_pool *p, u32 first)
 {
-	mpool_atomic_u32 *links = p->rcu->links;
-	u32 i, next;
-
-	for (i = first; i != MPOOL_NIL; i = next) {
-		next = MPOOL_READ(links[i]);
-		__mpool_rcu_release(p, links, i);
-	}
+	__mpool_rcu_release_chain(p, p->rcu->links, first);
 }
 
 /* call_rcu() callback: a batch's grace period is over. */
@@ -247,7 +241,7 @@ int mpool_rcu_free(struct mpool_pool *p, u32 slot, void *ptr)
 {
 	struct mpool_rcu *r = mpool_load_acquire(&p->rcu);
 	struct mpool_slab *s = &p->slab;
-	u32 idx, st, shared, old = MPOOL_NOT_QUEUED;
+	u32 idx, st, shared, owner, old = MPOOL_NOT_QUEUED;
 	u64 w, seen;
 	int err;
 
@@ -274,8 +268,16 @@ int mpool_rcu_free(struct mpool_pool *p, u32 slot, void *ptr)
 	if (!mpool_try_cmpxchg(&r->links[idx], &old, MPOOL_NIL))
 		return __mpool_report(s, ptr, -EALREADY,
 				      "double free (an earlier racing free of the block is still queued)");
-	err = __mpool_cas_state(s, idx, w, mpool_blk_word(w, MPOOL_BLK_RCU_TAG |
-							  mpool_blk_owner(st)),
+	/*
+	 * RCU(NONE) when the caller is the block's owner (or it has none):
+	 * the owner is not inside a fast-path free of it (it is making this
+	 * call), so the callback may free it directly.  RCU(o) otherwise: the
+	 * callback sends it to o's remote queue, as a remote free would.
+	 */
+	owner = mpool_blk_owner(st) == slot ? MPOOL_OWNER_NONE :
+		mpool_blk_owner(st);
+	err = __mpool_cas_state(s, idx, w,
+				mpool_blk_word(w, MPOOL_BLK_RCU_TAG | owner),
 				&seen);
 	if (unlikely(err)) {
 		__mpool_rcu_unlink(p, r->links, idx);

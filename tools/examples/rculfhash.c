@@ -213,7 +213,7 @@ int main(int argc, char **argv)
 		pool = NULL;
 	} else {
 		/* Room for the table plus what waits for grace periods. */
-		pool = pool_create(sizeof(struct item), 64, 16 * NKEYS);
+		pool = pool_create(sizeof(struct item), 64, 64 * NKEYS);
 		if (!pool || pool_set_rcu(pool, &urcu_memb_flavor)) {
 			perror("pool_create");
 			return 1;
@@ -246,6 +246,10 @@ int main(int argc, char **argv)
 	if (pool) {
 		pool_rcu_barrier(pool);
 		pool_stats(pool, &st);
+		if (getenv("RCU_EXAMPLE_VERBOSE"))
+			printf("pool: %llu failed allocations, high water %zu of %zu\n",
+			       (unsigned long long)st.failed, st.high_water,
+			       st.capacity);
 		if (st.in_use || pool_rcu_pending(pool) || st.double_free ||
 		    st.invalid)
 			errors++;
