@@ -681,7 +681,10 @@ long pool_audit(mempool_t *p)
  * @p: the pool, or NULL.
  *
  * Threads that used the pool may still be alive (they must not use it
- * again).  Context: not concurrent with another call on @p.
+ * again).  With a flavour bound (pool_set_rcu()), it first waits as
+ * pool_rcu_barrier() does, with that call's context rules; a thread that
+ * cannot wait (inside a read-side critical section) gets a report, and
+ * the pool is left alone.  Context: not concurrent with another call on @p.
  */
 static inline __attribute__((__always_inline__))
 void pool_destroy(mempool_t *p)
