@@ -366,6 +366,72 @@ TEST_F(rcu, thread_exit_hands_open_batch_over)
 	expect_balance(_metadata, self->p);
 }
 
+/* A thread that allocates blocks for main, then idles until told. */
+struct giver {
+	mempool_t *p;
+	void *v[NBLK];
+	int n;
+	int go;		/* 1: blocks handed out; 2: main is done */
+};
+
+static void *giver_main(void *arg)
+{
+	struct giver *g = arg;
+
+	while (g->n < NBLK && (g->v[g->n] = pool_alloc(g->p)))
+		g->n++;
+	__atomic_store_n(&g->go, 1, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&g->go, __ATOMIC_ACQUIRE) != 2)
+		usleep(1000);
+	return NULL;
+}
+
+/*
+ * Blocks another (live, idle) thread's cache handed out, freed with the
+ * deferred free by main: after the grace period they go back through
+ * their owner's remote queue, as a remote free's would, and main gets
+ * every one of them (taking the idle owner's queue).
+ */
+TEST_F(rcu, deferred_free_of_another_threads_blocks)
+{
+	struct giver g = { .p = self->p };
+	struct seen seen = { 0 };
+	void *again[NBLK + 1];
+	struct mempool_stats st;
+	pthread_t t;
+	int i, n;
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, giver_main, &g));
+	while (__atomic_load_n(&g.go, __ATOMIC_ACQUIRE) != 1)
+		usleep(1000);
+	ASSERT_EQ(NBLK, g.n);
+	self->fl->thread_online();
+	for (i = 0; i < NBLK; i++)
+		ASSERT_EQ(0, pool_free_rcu(self->p, g.v[i]));
+	mempool_set_error_hook(record, &seen);
+	EXPECT_EQ(-EALREADY, pool_free(self->p, g.v[0]));
+	mempool_set_error_hook(NULL, NULL);
+	EXPECT_EQ(1, seen.n);
+	self->fl->thread_offline();
+	pool_rcu_barrier(self->p);
+	EXPECT_EQ(0, pool_rcu_pending(self->p));
+	ASSERT_EQ(0, pool_stats(self->p, &st));
+	EXPECT_EQ(0, st.in_use);
+	EXPECT_EQ(1, st.double_free);
+	expect_balance(_metadata, self->p);
+	self->fl->thread_online();
+	n = take_all(self->p, again);
+	self->fl->thread_offline();
+	EXPECT_EQ(NBLK, n);
+	for (i = 0; i < n; i++)
+		EXPECT_EQ(0, pool_free(self->p, again[i]));
+	__atomic_store_n(&g.go, 2, __ATOMIC_RELEASE);
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(0, pool_stats(self->p, &st));
+	EXPECT_EQ(1, st.double_free);
+	expect_balance(_metadata, self->p);
+}
+
 /* Destroy with open batches of a live and an exited thread: no leak. */
 TEST_F(rcu, destroy_with_open_batches)
 {
