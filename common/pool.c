@@ -35,10 +35,14 @@
  *   REMOTE(o) --o collects it (CAS)--> FREE (in o's cache)
  *   FREE --spill (CAS)--> STACKED, or into a magazine (FREE, in the depot)
  *   ALLOC(NONE) (from the slab directly) --anyone frees it (CAS)--> FREE
+ *   ALLOC(o) --a deferred free (CAS), common/rcu.c--> RCU(o), or RCU(NONE)
+ *	when o itself frees it; after a grace period, RCU(o) is freed as x's
+ *	free of ALLOC(o) above, RCU(NONE) goes FREE into a magazine (CAS)
  *
  * Invariant: a block is held by exactly one of: a user (ALLOC), one cache
  * or magazine (FREE), the slab's stack (STACKED), one remote queue
- * (REMOTE, or a stale entry, below), or quarantine (BAD).  Remote-queue
+ * (REMOTE, or a stale entry, below), one deferred-free batch (RCU), or
+ * quarantine (BAD).  Remote-queue
  * membership is tracked apart from the state word, in rnext[]: a remote
  * freer claims it with a compare-and-swap NOT_QUEUED -> NIL before it
  * pushes, and the collector gives it back, so a block is never on two
