@@ -1152,8 +1152,9 @@ void __mpool_rcu_release_chain(struct mpool_pool *p, mpool_atomic_u32 *links,
 	if (m == MPOOL_NIL)
 		return;
 	/* A magazine part full: its blocks to the stack, it back empty. */
-	for (k = 0; k < n; k++)
-		mpool_pool_stack_block(p, mpool_slab_index_unchecked(s,
-					mpool_mag(p, m)[k].ptr));
+	for (k = 0; k < n; k++) {
+		i = mpool_slab_index_unchecked(s, mpool_mag(p, m)[k].ptr);
+		mpool_pool_stack_block(p, i);
+	}
 	mpool_stack_push_chain(&p->empty, m, m);
 }
