@@ -115,6 +115,7 @@ $(O)/tests/%: tests/user/%.c tests/shared/mpool_cases.h $(HEADERS) \
 
 # rcu_test uses two liburcu flavours; the library itself links none.
 TEST_LIBS_rcu_test := -lurcu-memb -lurcu-qsbr
+TEST_LIBS_cases_test := -lurcu-memb
 
 # report_test checks that reports name a function when dladdr() can: its
 # functions are in the dynamic symbol table.

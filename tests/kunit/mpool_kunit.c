@@ -156,6 +156,37 @@ static long mpt_pool_audit(struct mpt_pool *p)
 	return mpool_pool_audit((struct mpool_pool *)p);
 }
 
+/* The kernel's pools are bound to its RCU at create. */
+static int mpt_pool_rcu_bind(struct mpt_pool *p)
+{
+	return 0;
+}
+
+static int mpt_pool_free_rcu(struct mpt_pool *p, void *ptr)
+{
+	return mpool_pool_free_rcu((struct mpool_pool *)p, ptr);
+}
+
+static void mpt_pool_rcu_barrier(struct mpt_pool *p)
+{
+	mpool_pool_rcu_barrier((struct mpool_pool *)p);
+}
+
+static long mpt_pool_rcu_pending(struct mpt_pool *p)
+{
+	return mpool_pool_rcu_pending((struct mpool_pool *)p);
+}
+
+static void mpt_rcu_read_lock(void)
+{
+	rcu_read_lock();
+}
+
+static void mpt_rcu_read_unlock(void)
+{
+	rcu_read_unlock();
+}
+
 /* A stray write: KASAN must not stop it, the allocator must catch it. */
 static noinline __no_sanitize_address void mpt_poke(void *p, size_t n, int c)
 {
