@@ -296,7 +296,8 @@ int mpool_rcu_free(struct mpool_pool *p, u32 slot, void *ptr)
 /**
  * mpool_rcu_handover() - move a slot's open batch to the shared slot.
  * @p: the pool, bound.
- * @slot: the slot of an owner that goes away (thread exit, CPU offline).
+ * @slot: the slot of an owner that goes away (thread exit, CPU offline);
+ *	nothing happens for a number that is no owner's slot.
  *
  * Context: any; needs no registration with the flavour, never blocks.
  * The shared batch is submitted by the next deferred free or barrier.
@@ -307,6 +308,9 @@ void mpool_rcu_handover(struct mpool_pool *p, u32 slot)
 	u32 t = MPOOL_READ(r->transit), last;
 	u64 batch;
 
+	/* Not an owner's slot (a pool without caches has none). */
+	if (slot + 1 >= r->nslots)
+		return;
 	/* Fully ordered, before the take: see "Barrier" above. */
 	while (!mpool_try_cmpxchg(&r->transit, &t, t + 1))
 		;

@@ -584,9 +584,9 @@ void mpool_drain_cpu(unsigned int cpu)
 		if (obj->kind != MPOOL_KIND_POOL)
 			continue;
 		kp = container_of(obj, struct mpool_kpool, obj);
-		if (kp->pcp)
-			mpool_cache_drain(&kp->core,
-					  &per_cpu_ptr(kp->pcp, cpu)->c);
+		if (!kp->pcp)
+			continue;
+		mpool_cache_drain(&kp->core, &per_cpu_ptr(kp->pcp, cpu)->c);
 		/* Its open batch of deferred frees: handed over, submitted. */
 		mpool_rcu_handover(&kp->core, cpu);
 		mpool_rcu_submit(&kp->core, mpool_rcu_shared_slot(&kp->core));
