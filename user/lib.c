@@ -1064,7 +1064,13 @@ int mempool_pool_free_rcu(mempool_t *p, void *ptr)
 	if (unlikely(!p))
 		return -EINVAL;
 	MPOOL_CALLER_SET(MPOOL_CALLER);
-	uc = mpool_tls_cache(p);
+	/*
+	 * The thread's cache if it has one, never a new one (that would
+	 * allocate): a thread without one uses the shared slot.
+	 */
+	uc = p->reg.slot < mpool_tls.len &&
+	     mpool_tls.vec[p->reg.slot].gen == p->reg.gen ?
+	     mpool_tls.vec[p->reg.slot].cache : NULL;
 	ret = mpool_rcu_free(&p->core, uc ? uc->c.owner : MPOOL_NIL, ptr);
 	MPOOL_CALLER_CLEAR();
 	return ret;
