@@ -39,14 +39,15 @@ URCU_CFLAGS := $(shell pkg-config --cflags liburcu 2>/dev/null)
 KSRC_TAR := /usr/src/linux-source-6.1.tar.xz
 HDR := $(abspath build/include)
 
-LIB_SRC := common/stack.c common/slab.c common/arena.c common/pool.c \
+LIB_SRC := common/stack.c common/slab.c common/arena.c common/pool.c common/rcu.c \
 	user/env.c user/lib.c
 LIB_OBJ := $(patsubst %.c,$(O)/obj/%.o,$(LIB_SRC))
 LIB_PIC := $(patsubst %.c,$(O)/pic/%.o,$(LIB_SRC))
 HEADERS := $(wildcard common/*.h) user/mpool_env.h user/mempool.h \
 	user/mpool_testing.h
 
-TESTS := cases_test api_test threads_test keys_test checkers_test report_test
+TESTS := cases_test api_test threads_test keys_test checkers_test report_test \
+	rcu_test
 TEST_BIN := $(addprefix $(O)/tests/,$(TESTS))
 
 lib_cflags = $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) $(WARN) -std=gnu11 -pthread \
@@ -59,7 +60,8 @@ test_cflags = $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) $(WARN) -std=gnu11 -pthread \
 	install uninstall clean deps check-user check-clang check-install \
 	module module-clean kunit kselftest lint deps-kernel check-kernel \
 	bench bench-vs-malloc bench_vs_malloc bench-deps soak help man \
-	abi-baseline check-names check-abi check-man check-make
+	abi-baseline check-names check-abi check-man check-make run-rcu-example \
+	bench-rcu check-rcu-example
 .DELETE_ON_ERROR:
 
 all: lib ## build libmempool.a and libmempool.so (the default)
@@ -109,7 +111,11 @@ $(O)/tests/%: tests/user/%.c tests/shared/mpool_cases.h $(HEADERS) \
 		$(O)/libmempool.a $(HDR)/kselftest_harness.h
 	@mkdir -p $(dir $@)
 	$(CC) $(test_cflags) $(LDFLAGS) $(TEST_LDFLAGS_$*) $< \
-		$(O)/libmempool.a -o $@
+		$(O)/libmempool.a $(TEST_LIBS_$*) -o $@
+
+# rcu_test uses two liburcu flavours; the library itself links none.
+TEST_LIBS_rcu_test := -lurcu-memb -lurcu-qsbr
+TEST_LIBS_cases_test := -lurcu-memb
 
 # report_test checks that reports name a function when dladdr() can: its
 # functions are in the dynamic symbol table.
@@ -133,6 +139,16 @@ $(O)/example: tools/example.c $(O)/libmempool.a
 
 run: lib $(O)/example ## build the library and run the demo, tools/example.c
 	$(O)/example
+
+# liburcu's rculfhash over pool blocks freed with pool_free_rcu(): the
+# example links the flavour (memb) and liburcu-cds; libmempool links none.
+$(O)/rculfhash: tools/examples/rculfhash.c $(O)/libmempool.a user/mempool.h
+	$(CC) $(test_cflags) $(LDFLAGS) $< $(O)/libmempool.a \
+		-lurcu-cds -lurcu-memb -o $@
+
+RCU_EXAMPLE_SECONDS ?= 1
+run-rcu-example: $(O)/rculfhash ## rculfhash over pool_free_rcu(): readers and updaters, checked
+	$(O)/rculfhash -s $(RCU_EXAMPLE_SECONDS)
 
 # --- benchmarks (never part of check: times are not tests) -----------------
 
@@ -171,8 +187,12 @@ bench-deps: ## check the benchmarks' packages (tools/deps.sh bench installs them
 
 # Everything: tables, CSV and charts under build/bench, callgrind counts.
 bench: | bench-deps ## every benchmark cell against glibc, jemalloc, mimalloc, tcmalloc, DPDK, a free list
-	@$(MAKE) --no-print-directory $(O)/bench/bench
+	@$(MAKE) --no-print-directory $(O)/bench/bench $(O)/rculfhash
 	python3 tools/bench/run.py suite --out $(abspath $(O))/bench
+
+# The RCU cell alone: pool_free_rcu against malloc + call_rcu(free).
+bench-rcu: $(O)/rculfhash ## pool_free_rcu against malloc + call_rcu(free) under rculfhash, readers running
+	python3 tools/bench/run.py rcu
 
 # The spec's head-to-head table, from a short run; the spec spells it
 # bench_vs_malloc, which stays as an alias.
@@ -371,6 +391,7 @@ CHECK_LOGS = $(foreach d,build build/asan build/tsan,\
 	build/logs/clang.tap build/logs/install.tap build/logs/lint.tap \
 	build/logs/fuzz.tap build/logs/names.tap build/logs/abi.tap \
 	build/logs/man.tap build/logs/make.tap build/logs/relacy.tap \
+	build/logs/rcu-example.tap \
 	$(foreach v,$(KERNEL_VARIANTS),build/logs/kernel-$(v)-kunit.tap) \
 	build/logs/kernel-kasan-limits.tap \
 	$(foreach v,$(KERNEL_VARIANTS) debian,build/logs/kernel-$(v)-kselftest.tap)
@@ -394,8 +415,18 @@ check-install: lib ## install, pkg-config build and run, man pages, uninstall, i
 		LOG=build/logs/install.out bash tests/build/check-install.sh \
 		> build/logs/install.tap; cat build/logs/install.tap
 
+# The rculfhash example, a quick run: readers and updaters, results checked.
+check-rcu-example: $(O)/rculfhash ## run-rcu-example as a test (TAP in build/logs/rcu-example.tap)
+	@mkdir -p build/logs
+	@if $(O)/rculfhash -s 1 >build/logs/rcu-example.out 2>&1; \
+	then echo "ok 1 rculfhash over pool_free_rcu: $$(cat build/logs/rcu-example.out)"; \
+	else cat build/logs/rcu-example.out; \
+		echo "not ok 1 rculfhash over pool_free_rcu"; fi | \
+		{ echo "TAP version 13"; echo "1..1"; cat; } > build/logs/rcu-example.tap
+	@cat build/logs/rcu-example.tap
+
 CHECK_USER := test sanitize check-clang check-install check-fuzz check-names \
-	check-abi check-man check-make relacy
+	check-abi check-man check-make relacy check-rcu-example
 check-user: $(CHECK_USER) ## the userspace half of check
 
 # Warnings are errors in check (and so in CI).

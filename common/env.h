@@ -74,6 +74,17 @@
  *                                    kernel: nothing, see common/pool.c)
  *   mpool_env_open(on, p, size)      the allocator itself reads free memory
  *   mpool_env_close(on, p, size)     (debug checks), and is done
+ *   struct rcu_head                  the world's RCU callback head, and
+ *   mpool_env_call_rcu(fl, h, fn)    call_rcu() and synchronize_rcu() of
+ *   mpool_env_synchronize_rcu(fl)    RCU flavour @fl (userspace: the
+ *                                    liburcu flavour the application bound;
+ *                                    kernel: its RCU, @fl NULL);
+ *   mpool_env_rcu_barrier(fl)        a wait for callbacks queued so far, or
+ *                                    at least for a grace period (the core
+ *                                    polls around it).  Only common/rcu.c
+ *                                    uses them; the model checker's world,
+ *                                    which compiles stack.c alone, need not
+ *                                    supply them
  *
  * The memory-checker hooks tell the world's checker (ASan, memcheck,
  * KASAN) what the allocator does with its memory.  @on is whether the

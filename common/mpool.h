@@ -89,6 +89,7 @@
 #define MPOOL_BLK_REMOTE_TAG	0x9e4d0000u	/* | owner */
 #define MPOOL_BLK_FREEING_TAG	0xf5ee0000u	/* | owner: a remote free */
 #define MPOOL_BLK_STEALING_TAG	0x57ea0000u	/* | owner: a thief takes it */
+#define MPOOL_BLK_RCU_TAG	0x7c0d0000u	/* | owner: waits for a grace period */
 #define MPOOL_BLK_TAG_MASK	0xffff0000u
 #define MPOOL_OWNER_NONE	0xffffu
 /* Owner ids are 0 .. MPOOL_MAX_OWNERS - 1. */
@@ -139,13 +140,20 @@ static inline u32 mpool_blk_owner(u32 st)
 	return st & ~MPOOL_BLK_TAG_MASK;
 }
 
+/* Whether block state @st is RCU(owner): freed by a deferred free (rcu.c). */
+static inline bool mpool_blk_is_rcu(u32 st)
+{
+	return (st & MPOOL_BLK_TAG_MASK) == MPOOL_BLK_RCU_TAG;
+}
+
 /* Whether a block in state @st has been freed (and not handed out since). */
 static inline bool mpool_blk_is_freed(u32 st)
 {
 	return st == MPOOL_BLK_FREE || st == MPOOL_BLK_STACKED ||
 	       mpool_blk_is_remote(st) ||
 	       (st & MPOOL_BLK_TAG_MASK) == MPOOL_BLK_FREEING_TAG ||
-	       (st & MPOOL_BLK_TAG_MASK) == MPOOL_BLK_STEALING_TAG;
+	       (st & MPOOL_BLK_TAG_MASK) == MPOOL_BLK_STEALING_TAG ||
+	       mpool_blk_is_rcu(st);
 }
 
 enum mpool_misuse {
@@ -445,6 +453,8 @@ struct mpool_cache {
  * @nowners: how many owner ids the build may hand out.
  * @full: stack of magazine indices holding @mag_size free blocks each.
  * @empty: stack of magazine indices holding nothing.
+ * @rcu: the deferred frees' state (common/rcu.c), or NULL while no RCU
+ *	flavour is bound; set once, by mpool_rcu_bind().
  */
 struct mpool_pool {
 	struct mpool_slab slab;
@@ -456,6 +466,7 @@ struct mpool_pool {
 	u32 nowners;
 	struct mpool_stack full __aligned(MPOOL_ALIGN);
 	struct mpool_stack empty __aligned(MPOOL_ALIGN);
+	struct mpool_rcu *rcu;
 };
 
 #define MPOOL_OWNER_LIVE	0u
@@ -599,6 +610,87 @@ static inline bool mpool_cache_free_fast(struct mpool_pool *p,
 	c->objs[n].ptr = ptr;
 	MPOOL_WRITE(c->count, n + 1);
 	return true;
+}
+
+/* --- deferred frees (common/rcu.c) ----------------------------------- */
+
+/* Blocks in a batch at which its owner hands it to call_rcu. */
+#define MPOOL_RCU_BATCH		64
+/* Batch heads per slot: batches of one slot waiting at once. */
+#define MPOOL_RCU_HEADS		4
+/* An empty open batch: {count 0, first MPOOL_NIL}. */
+#define MPOOL_RCU_EMPTY		((u64)MPOOL_NIL)
+
+/**
+ * struct mpool_rcu_head - one batch handed to call_rcu, preallocated.
+ * @rh: the world's rcu_head; the callback finds this struct from it.
+ * @pool: the pool, for the callback.
+ * @first: the batch's first block, linked through the pool's links.
+ * @n: blocks in the batch while it waits (0 otherwise); statistics.
+ * @seq: odd from the moment a context reserves this head until its
+ *	callback has returned every block (release); even when free.
+ */
+struct mpool_rcu_head {
+	struct rcu_head rh;
+	struct mpool_pool *pool;
+	mpool_atomic_u32 first;
+	mpool_atomic_u32 n;
+	mpool_atomic_u32 seq;
+};
+
+/**
+ * struct mpool_rcu_slot - the open batch of one owner (a thread's cache or
+ *	a CPU), or of every context with no cache (the last slot).
+ * @open: {count:32, first:32} of the open batch, pushed by compare-and-swap
+ *	(by the slot's owner alone, except the shared slot), taken whole by
+ *	exchange (a submit, a barrier, a handover).
+ * @heads: this slot's batch heads.
+ */
+struct mpool_rcu_slot {
+	mpool_atomic_u64 open __aligned(MPOOL_ALIGN);
+	struct mpool_rcu_head heads[MPOOL_RCU_HEADS];
+};
+
+/**
+ * struct mpool_rcu - what a pool bound to an RCU flavour keeps.
+ * @flavor: the flavour (userspace: a struct rcu_flavor_struct; the
+ *	kernel's RCU when NULL), handed to the mpool_env_*rcu*() calls.
+ * @links: per-block link of the batches: the pool's @rnext when it has
+ *	caches (a block is then on at most one remote queue or batch), else
+ *	@own_links.
+ * @own_links: the links of a pool with no caches, or NULL.
+ * @nslots: slots: one per owner id, then the shared one.
+ * @transit: handovers in progress (mpool_rcu_handover()).
+ * @slots: @nslots slots.
+ */
+struct mpool_rcu {
+	const void *flavor;
+	mpool_atomic_u32 *links;
+	mpool_atomic_u32 *own_links;
+	u32 nslots;
+	mpool_atomic_u32 transit;
+	struct mpool_rcu_slot slots[];
+};
+
+int mpool_rcu_bind(struct mpool_pool *p, const void *flavor);
+void mpool_rcu_fini(struct mpool_pool *p);
+int mpool_rcu_free(struct mpool_pool *p, u32 slot, void *ptr);
+void mpool_rcu_barrier(struct mpool_pool *p);
+void mpool_rcu_handover(struct mpool_pool *p, u32 slot);
+bool mpool_rcu_submit(struct mpool_pool *p, u32 slot);
+size_t mpool_rcu_pending(struct mpool_pool *p);
+void mpool_rcu_rebuild(struct mpool_pool *p);
+u64 __mpool_rcu_unlink(struct mpool_pool *p, mpool_atomic_u32 *links,
+		       u32 idx);
+void __mpool_rcu_release(struct mpool_pool *p, mpool_atomic_u32 *links,
+			 u32 idx);
+void __mpool_rcu_release_chain(struct mpool_pool *p, mpool_atomic_u32 *links,
+			       u32 first);
+
+/* The slot of contexts with no cache of @p (its RCU state bound). */
+static inline u32 mpool_rcu_shared_slot(const struct mpool_pool *p)
+{
+	return p->rcu->nslots - 1;
 }
 
 #endif /* MPOOL_CORE_H */

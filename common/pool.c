@@ -35,10 +35,14 @@
  *   REMOTE(o) --o collects it (CAS)--> FREE (in o's cache)
  *   FREE --spill (CAS)--> STACKED, or into a magazine (FREE, in the depot)
  *   ALLOC(NONE) (from the slab directly) --anyone frees it (CAS)--> FREE
+ *   ALLOC(o) --a deferred free (CAS), common/rcu.c--> RCU(o), or RCU(NONE)
+ *	when o itself frees it; after a grace period, RCU(o) is freed as x's
+ *	free of ALLOC(o) above, RCU(NONE) goes FREE into a magazine (CAS)
  *
  * Invariant: a block is held by exactly one of: a user (ALLOC), one cache
  * or magazine (FREE), the slab's stack (STACKED), one remote queue
- * (REMOTE, or a stale entry, below), or quarantine (BAD).  Remote-queue
+ * (REMOTE, or a stale entry, below), one deferred-free batch (RCU), or
+ * quarantine (BAD).  Remote-queue
  * membership is tracked apart from the state word, in rnext[]: a remote
  * freer claims it with a compare-and-swap NOT_QUEUED -> NIL before it
  * pushes, and the collector gives it back, so a block is never on two
@@ -1120,4 +1124,154 @@ void mpool_pool_rebuild(struct mpool_pool *p)
 		}
 	}
 	mpool_slab_rebuild(&p->slab);
+}
+
+/**
+ * __mpool_rcu_unlink() - take block @idx off the deferred-free batch that
+ *	held it, for good, and return its word.
+ * @p: the pool.
+ * @links: the batches' links (see struct mpool_rcu).
+ * @idx: the block; the caller holds its link (a batch it took whole, or
+ *	its own claim).
+ *
+ * When @links are the remote queues' (a pool with caches), a batch entry
+ * holds the block's place as a queue entry does: a remote free that could
+ * not queue the block because of it (mpool_remote_push() found the link
+ * taken) left it REMOTE(o) and returned.  The full barrier between the
+ * release of the link and the load of the word pairs with the one before
+ * the claim in mpool_remote_push(), as in mpool_remote_unlink(): such a
+ * block is seen REMOTE here and queued to its owner now.
+ *
+ * Return: the block's word, read after the link was released.
+ */
+u64 __mpool_rcu_unlink(struct mpool_pool *p, mpool_atomic_u32 *links,
+		       u32 idx)
+{
+	u64 w;
+	u32 st;
+
+	mpool_store_release(&links[idx], MPOOL_NOT_QUEUED);
+	mpool_smp_mb();
+	w = MPOOL_READ(p->slab.state[idx]);
+	st = mpool_blk_state(w);
+	if (links == p->rnext && mpool_blk_is_queued(st))
+		mpool_remote_push(p, MPOOL_READ(p->owners[mpool_blk_owner(st)]),
+				  idx);
+	return w;
+}
+
+/**
+ * __mpool_rcu_release() - a grace period has passed since block @idx was
+ *	freed by mpool_rcu_free(): give it back.
+ * @p: the pool.
+ * @links: the batches' links.
+ * @idx: a block of a batch the caller took whole (its link read already).
+ *
+ * A block still RCU(o) is freed exactly as a remote free of ALLOC(o)
+ * would free it, with the caller as a context that has no cache: queued to
+ * its owner o if o lives (so that an owner stopped inside a fast-path free
+ * of the block, a racing double free, is found stale by o's own
+ * collection, see the top of this file), taken directly if it has no owner
+ * or its owner is gone.  Debug checks and the memory checker's poisoning
+ * happen here, not at the deferred free: readers may use the block until
+ * now.  A block in any other state was freed again by a racing free that
+ * won (a double free): reported, and left where that free put it.
+ */
+void __mpool_rcu_release(struct mpool_pool *p, mpool_atomic_u32 *links,
+			 u32 idx)
+{
+	struct mpool_slab *s = &p->slab;
+	void *ptr = mpool_slab_block(s, idx);
+	u64 w = __mpool_rcu_unlink(p, links, idx);
+	u32 st = mpool_blk_state(w);
+
+	if (mpool_blk_is_rcu(st)) {
+		mpool_remote_free(p, NULL, idx, w, ptr);
+		return;
+	}
+	if (!mpool_blk_is_queued(st) || links != p->rnext)
+		__mpool_report(s, ptr, -EALREADY,
+			       "double free (a racing free of the block won; found when its deferred free's grace period ended)");
+}
+
+/*
+ * Put FREE block @idx, held by the caller alone, into magazine *@m (@n
+ * rounds so far), taking an empty one from the depot when *@m is NIL, and
+ * pushing it on @full when it is full; with no empty magazine at hand, on
+ * the slab's stack.
+ */
+static void mpool_rcu_mag_put(struct mpool_pool *p, u32 *m, u32 *n, u32 idx)
+{
+	if (*m == MPOOL_NIL) {
+		*m = mpool_stack_pop(&p->empty);
+		*n = 0;
+		if (*m == MPOOL_NIL) {
+			mpool_pool_stack_block(p, idx);
+			return;
+		}
+	}
+	mpool_mag(p, *m)[(*n)++].ptr = mpool_slab_block(&p->slab, idx);
+	if (*n < p->mag_size)
+		return;
+	/* Count first: the figure never runs below the truth. */
+	mpool_counter_add_return(&p->slab.nfree, *n);
+	/* Publishes the rounds to the refill that pops it. */
+	mpool_stack_push_chain(&p->full, *m, *m);
+	*m = MPOOL_NIL;
+}
+
+/**
+ * __mpool_rcu_release_chain() - a batch's grace period is over: give all
+ *	its blocks back.
+ * @p: the pool.
+ * @links: the batches' links.
+ * @first: the batch's first block (a batch the caller took whole).
+ *
+ * A block freed by its owner (or one with none) waits as RCU(NONE): no
+ * owner can be inside a fast-path free of it (the owner made the deferred
+ * free itself, see mpool_rcu_free()), so it is freed here directly, into
+ * full magazines on the depot, as a cache's spill would: a later refill
+ * takes a magazine's worth at once.  Any other block goes through
+ * __mpool_rcu_release().
+ */
+void __mpool_rcu_release_chain(struct mpool_pool *p, mpool_atomic_u32 *links,
+			       u32 first)
+{
+	struct mpool_slab *s = &p->slab;
+	u32 i, next, m = MPOOL_NIL, n = 0, k;
+	u64 w, seen;
+
+	for (i = first; i != MPOOL_NIL; i = next) {
+		next = MPOOL_READ(links[i]);
+		w = MPOOL_READ(s->state[i]);
+		if (!p->mag_size ||
+		    mpool_blk_state(w) != (MPOOL_BLK_RCU_TAG | MPOOL_OWNER_NONE)) {
+			__mpool_rcu_release(p, links, i);
+			continue;
+		}
+		/*
+		 * Only this callback moves an RCU(NONE) word (no free can:
+		 * it is not ALLOC), and no remote free can have met its link
+		 * (it would have had to move the word first), so the link is
+		 * released after the swap with no barrier: from FREE and held
+		 * here, the block cannot be freed again before it is handed
+		 * out, which the magazine's push (release) orders after this.
+		 */
+		if (__mpool_cas_state(s, i, w, mpool_blk_ended(w, MPOOL_BLK_FREE),
+				      &seen)) {
+			__mpool_rcu_release(p, links, i);
+			continue;
+		}
+		mpool_store_release(&links[i], MPOOL_NOT_QUEUED);
+		if (!__mpool_takeback(s, i))
+			mpool_rcu_mag_put(p, &m, &n, i);
+	}
+	if (m == MPOOL_NIL)
+		return;
+	/* A magazine part full: its blocks to the stack, it back empty. */
+	for (k = 0; k < n; k++) {
+		i = mpool_slab_index_unchecked(s, mpool_mag(p, m)[k].ptr);
+		mpool_pool_stack_block(p, i);
+	}
+	mpool_stack_push_chain(&p->empty, m, m);
 }

@@ -165,7 +165,8 @@ long mpool_slab_audit(struct mpool_slab *s)
 		if (!mpool_blk_is_alloc(st) && !mpool_blk_is_freed(st))
 			desc = "block state word corrupt";
 		else if (debug &&
-			 !mpool_debug_intact(s, i, !mpool_blk_is_alloc(st)))
+			 !mpool_debug_intact(s, i, !mpool_blk_is_alloc(st) &&
+					     !mpool_blk_is_rcu(st)))
 			desc = mpool_blk_is_alloc(st) ?
 			       "red zone overwritten (buffer overflow)" :
 			       "free block written (use after free or overflow)";

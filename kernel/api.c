@@ -85,6 +85,10 @@ static int mpool_stats_show(struct seq_file *m, void *unused)
 	if (obj->kind == MPOOL_KIND_POOL)
 		seq_printf(m, "magazine %u\n",
 			   container_of(obj, struct mpool_kpool, obj)->core.mag_size);
+	if (obj->kind == MPOOL_KIND_POOL)
+		seq_printf(m, "rcu_pending %zu\n",
+			   mpool_rcu_pending(&container_of(obj, struct mpool_kpool,
+							   obj)->core));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(mpool_stats);
@@ -304,9 +308,13 @@ struct mpool_pool *mpool_pool_create(const char *name, size_t block_size,
 			mpool_cache_init(&kp->core, &pcp->c, cpu);
 		}
 	}
-	err = mpool_publish(&kp->obj, name, MPOOL_KIND_POOL);
+	/* The kernel's RCU is always there: bound at create, per CPU. */
+	err = mpool_rcu_bind(&kp->core, NULL);
+	if (!err)
+		err = mpool_publish(&kp->obj, name, MPOOL_KIND_POOL);
 	if (!err)
 		return &kp->core;
+	mpool_rcu_fini(&kp->core);
 	free_percpu(kp->pcp);
 fini:
 	mpool_pool_fini(&kp->core);
@@ -400,6 +408,38 @@ int mpool_pool_free(struct mpool_pool *p, void *ptr)
 }
 EXPORT_SYMBOL_NS_GPL(mpool_pool_free, MPOOL);
 
+/* Documented in mpool_api.h. */
+int mpool_pool_free_rcu(struct mpool_pool *p, void *ptr)
+{
+	struct mpool_kpool *kp = mpool_kpool(p);
+	unsigned long flags;
+	int ret;
+
+	if (unlikely(!kp->pcp))
+		return mpool_rcu_free(p, MPOOL_NIL, ptr);
+	/* The CPU's slot: the CPU number, as its cache's owner id. */
+	local_lock_irqsave(&kp->pcp->lock, flags);
+	ret = mpool_rcu_free(p, smp_processor_id(), ptr);
+	local_unlock_irqrestore(&kp->pcp->lock, flags);
+	return ret;
+}
+EXPORT_SYMBOL_NS_GPL(mpool_pool_free_rcu, MPOOL);
+
+/* Documented in mpool_api.h. */
+void mpool_pool_rcu_barrier(struct mpool_pool *p)
+{
+	might_sleep();
+	mpool_rcu_barrier(p);
+}
+EXPORT_SYMBOL_NS_GPL(mpool_pool_rcu_barrier, MPOOL);
+
+/* Documented in mpool_api.h. */
+size_t mpool_pool_rcu_pending(struct mpool_pool *p)
+{
+	return mpool_rcu_pending(p);
+}
+EXPORT_SYMBOL_NS_GPL(mpool_pool_rcu_pending, MPOOL);
+
 static void mpool_flush_local(void *arg)
 {
 	struct mpool_kpool *kp = arg;
@@ -484,7 +524,7 @@ EXPORT_SYMBOL_NS_GPL(mpool_pool_free_bulk, MPOOL);
 void mpool_pool_stats(struct mpool_pool *p, struct mpool_stats *st)
 {
 	struct mpool_kpool *kp = mpool_kpool(p);
-	size_t cached = 0;
+	size_t cached = 0, pending;
 	unsigned int cpu;
 
 	if (kp->pcp)
@@ -492,6 +532,9 @@ void mpool_pool_stats(struct mpool_pool *p, struct mpool_stats *st)
 			cached += mpool_cache_held(&per_cpu_ptr(kp->pcp,
 								cpu)->c);
 	mpool_pool_fill_stats(p, st, cached);
+	/* Blocks waiting for a grace period are not in use. */
+	pending = mpool_rcu_pending(p);
+	st->in_use = st->in_use > pending ? st->in_use - pending : 0;
 }
 EXPORT_SYMBOL_NS_GPL(mpool_pool_stats, MPOOL);
 
@@ -510,11 +553,14 @@ void mpool_pool_destroy(struct mpool_pool *p)
 	if (IS_ERR_OR_NULL(p))
 		return;
 	kp = mpool_kpool(p);
+	/* Deferred frees first: their callbacks write the pool. */
+	mpool_rcu_barrier(p);
 	mpool_unpublish(&kp->obj);
 	/* A drain IPI sent by the last allocations may still be on its way. */
 	while (atomic_read_acquire(&kp->drains))
 		cpu_relax();
 	free_percpu(kp->pcp);
+	mpool_rcu_fini(p);
 	mpool_pool_fini(p);
 	mpool_env_free(kp);
 }
@@ -538,9 +584,12 @@ void mpool_drain_cpu(unsigned int cpu)
 		if (obj->kind != MPOOL_KIND_POOL)
 			continue;
 		kp = container_of(obj, struct mpool_kpool, obj);
-		if (kp->pcp)
-			mpool_cache_drain(&kp->core,
-					  &per_cpu_ptr(kp->pcp, cpu)->c);
+		if (!kp->pcp)
+			continue;
+		mpool_cache_drain(&kp->core, &per_cpu_ptr(kp->pcp, cpu)->c);
+		/* Its open batch of deferred frees: handed over, submitted. */
+		mpool_rcu_handover(&kp->core, cpu);
+		mpool_rcu_submit(&kp->core, mpool_rcu_shared_slot(&kp->core));
 	}
 	mutex_unlock(&mpool_lock);
 }

@@ -173,6 +173,53 @@ void *mpool_pool_alloc(struct mpool_pool *p);
 int mpool_pool_free(struct mpool_pool *p, void *ptr);
 
 /**
+ * mpool_pool_free_rcu() - free a block once no RCU reader can hold it.
+ * @p: the pool.
+ * @ptr: a block of @p allocated on any CPU, or NULL (nothing to do).
+ *
+ * @ptr is checked as mpool_pool_free() checks it, now.  On success the
+ * block is no longer allocated (another free of it is a double free) and
+ * is handed out again only after an RCU grace period that started after
+ * this call: a reader that found the block under rcu_read_lock() may use
+ * it until its rcu_read_unlock().  Blocks wait in per-CPU batches, one
+ * call_rcu() per batch of up to 64 (more while all of the CPU's batches
+ * wait); a CPU that goes offline hands its open batch over.  Never
+ * allocates, never sleeps; callable inside an RCU read-side critical
+ * section.
+ *
+ * Context: any but NMI, as mpool_pool_free().
+ * Return: 0, -EINVAL, -EALREADY (already free, or already waiting for a
+ * grace period) or -EUCLEAN; nothing changes on error.
+ */
+int mpool_pool_free_rcu(struct mpool_pool *p, void *ptr);
+
+/**
+ * mpool_pool_rcu_barrier() - wait for every deferred free issued before it.
+ * @p: the pool.
+ *
+ * Returns once every mpool_pool_free_rcu() of @p that returned before this
+ * call has given its block back, open batches of every CPU (online or not)
+ * included.  mpool_pool_destroy() does this itself.
+ *
+ * Context: process context, outside any RCU read-side critical section;
+ * sleeps (synchronize_rcu(), rcu_barrier()).
+ */
+void mpool_pool_rcu_barrier(struct mpool_pool *p);
+
+/**
+ * mpool_pool_rcu_pending() - blocks of a pool waiting for a grace period.
+ * @p: the pool.
+ *
+ * mpool_pool_stats() counts them neither as in use nor as free nor as
+ * cached: when @p is quiescent, in_use + free + cached + quarantined +
+ * this count == capacity.
+ *
+ * Context: any.
+ * Return: the count (exact when @p is quiescent).
+ */
+size_t mpool_pool_rcu_pending(struct mpool_pool *p);
+
+/**
  * mpool_pool_alloc_bulk() - take @n blocks at once, all or none.
  * @p: the pool.
  * @ptrs: where the blocks go (@n entries).

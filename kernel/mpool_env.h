@@ -18,6 +18,7 @@
 #include <linux/math64.h>
 #include <linux/overflow.h>
 #include <linux/processor.h>
+#include <linux/rcupdate.h>
 #include <linux/string.h>
 #include <linux/types.h>
 
@@ -185,6 +186,26 @@ static inline void mpool_env_close(bool on, void *p, size_t size)
 {
 	if (mpool_kasan_on(on))
 		kasan_enable_current();
+}
+
+/*
+ * Deferred frees (common/rcu.c): the kernel's RCU; the flavour the core
+ * passes is NULL.  call_rcu() may be called from any context but NMI.
+ */
+static inline void mpool_env_call_rcu(const void *flavor, struct rcu_head *h,
+				      rcu_callback_t fn)
+{
+	call_rcu(h, fn);
+}
+
+static inline void mpool_env_synchronize_rcu(const void *flavor)
+{
+	synchronize_rcu();
+}
+
+static inline void mpool_env_rcu_barrier(const void *flavor)
+{
+	rcu_barrier();
 }
 
 #endif /* MPOOL_ENV_H */

@@ -465,6 +465,9 @@ static void mpool_ucache_release(struct mpool_ucache *uc)
 	u32 old = MPOOL_UC_OWNED;
 
 	if (mpool_try_cmpxchg(&uc->state, &old, MPOOL_UC_DETACHING)) {
+		/* Our open batch of deferred frees goes to the shared slot. */
+		if (mpool_load_acquire(&uc->pool->core.rcu))
+			mpool_rcu_handover(&uc->pool->core, uc->c.owner);
 		/* destroy waits while we are DETACHING: the pool lives. */
 		mpool_cache_drain(&uc->pool->core, &uc->c);
 		mpool_cache_orphan(&uc->c);
@@ -662,6 +665,7 @@ static void mpool_atfork_child(void)
 			}
 		}
 		mpool_pool_rebuild(&p->core);
+		mpool_rcu_rebuild(&p->core);
 	}
 }
 
@@ -947,13 +951,30 @@ static void mpool_ucache_poison(struct mpool_ucache *uc)
 	MPOOL_WRITE(uc->c.alloc_tag, MPOOL_BLK_NO_TAG);
 }
 
+static bool mpool_rcu_may_wait(mempool_t *p, bool *was);
+static void mpool_rcu_waited(mempool_t *p, bool was);
+
 void mempool_pool_destroy(mempool_t *p)
 {
 	struct mpool_ucache *uc, *next;
+	bool was;
 	u32 old;
 
 	if (!p)
 		return;
+	/*
+	 * Deferred frees first: their callbacks write the pool.  A thread
+	 * that cannot wait for them gets a report, and the pool is left
+	 * alone (a leak, never a use after free).
+	 */
+	MPOOL_CALLER_SET(MPOOL_CALLER);
+	if (!mpool_rcu_may_wait(p, &was)) {
+		MPOOL_CALLER_CLEAR();
+		return;
+	}
+	mpool_rcu_barrier(&p->core);
+	mpool_rcu_waited(p, was);
+	MPOOL_CALLER_CLEAR();
 	mpool_unregister(&p->reg);
 	for (uc = mpool_load_acquire(&p->caches); uc; uc = next) {
 		next = uc->next;
@@ -972,6 +993,7 @@ void mempool_pool_destroy(mempool_t *p)
 		}
 		mpool_env_free(uc);
 	}
+	mpool_rcu_fini(&p->core);
 	mpool_pool_fini(&p->core);
 	mpool_env_free(p->mem);
 }
@@ -1010,15 +1032,110 @@ int mempool_pool_stats(mempool_t *p, struct mempool_stats *st)
 {
 	struct mpool_ucache *uc;
 	struct mpool_stats cs;
-	size_t cached = 0;
+	size_t cached = 0, pending;
 
 	if (!p || !st)
 		return -EINVAL;
 	for (uc = mpool_load_acquire(&p->caches); uc; uc = uc->next)
 		cached += mpool_cache_held(&uc->c);
 	mpool_pool_fill_stats(&p->core, &cs, cached);
+	/* Blocks waiting for a grace period are not in use. */
+	pending = mpool_rcu_pending(&p->core);
+	cs.in_use = cs.in_use > pending ? cs.in_use - pending : 0;
 	memcpy(st, &cs, sizeof(*st));
 	return 0;
+}
+
+/* --- deferred frees (common/rcu.c) ------------------------------------ */
+
+int mempool_pool_set_rcu(mempool_t *p, const struct rcu_flavor_struct *flavor)
+{
+	if (!p || !flavor)
+		return -EINVAL;
+	return mpool_rcu_bind(&p->core, flavor);
+}
+
+int mempool_pool_free_rcu(mempool_t *p, void *ptr)
+{
+	struct mpool_ucache *uc;
+	int ret;
+
+	if (unlikely(!p))
+		return -EINVAL;
+	MPOOL_CALLER_SET(MPOOL_CALLER);
+	/*
+	 * The thread's cache if it has one, never a new one (that would
+	 * allocate): a thread without one uses the shared slot.
+	 */
+	uc = p->reg.slot < mpool_tls.len &&
+	     mpool_tls.vec[p->reg.slot].gen == p->reg.gen ?
+	     mpool_tls.vec[p->reg.slot].cache : NULL;
+	ret = mpool_rcu_free(&p->core, uc ? uc->c.owner : MPOOL_NIL, ptr);
+	MPOOL_CALLER_CLEAR();
+	return ret;
+}
+
+/*
+ * Whether the calling thread may wait for grace periods of @p's flavour.
+ * liburcu's rcu_barrier() returns at once, with a warning, when called in
+ * a read-side critical section, which for QSBR means while the thread is
+ * online: such a thread goes offline for the wait (*@was set; the caller
+ * puts it back online), as liburcu's own synchronize_rcu() does.  A thread
+ * still inside one (a critical section of another flavour) would wait for
+ * itself: reported, and false.
+ */
+static bool mpool_rcu_may_wait(mempool_t *p, bool *was)
+{
+	struct mpool_rcu *r = mpool_load_acquire(&p->core.rcu);
+	const struct rcu_flavor_struct *fl;
+
+	*was = false;
+	if (!r)
+		return true;
+	fl = r->flavor;
+	if (!fl->read_ongoing())
+		return true;
+	fl->thread_offline();
+	*was = true;
+	if (!fl->read_ongoing())
+		return true;
+	fl->thread_online();
+	*was = false;
+	__mpool_report(&p->core.slab, NULL, -EINVAL,
+		       "deferred-free barrier inside an RCU read-side critical section (not waited for)");
+	return false;
+}
+
+/* Undo what mpool_rcu_may_wait() did. */
+static void mpool_rcu_waited(mempool_t *p, bool was)
+{
+	const struct rcu_flavor_struct *fl;
+
+	if (was) {
+		fl = p->core.rcu->flavor;
+		fl->thread_online();
+	}
+}
+
+void mempool_pool_rcu_barrier(mempool_t *p)
+{
+	bool was;
+
+	if (!p)
+		return;
+	MPOOL_CALLER_SET(MPOOL_CALLER);
+	if (mpool_rcu_may_wait(p, &was)) {
+		mpool_rcu_barrier(&p->core);
+		mpool_rcu_waited(p, was);
+	}
+	MPOOL_CALLER_CLEAR();
+}
+
+long mempool_pool_rcu_pending(mempool_t *p)
+{
+	if (!p)
+		return -EINVAL;
+	return (long)mpool_rcu_pending(&p->core);
 }
 
 #ifdef MPOOL_ENV_ASAN

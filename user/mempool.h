@@ -259,6 +259,15 @@ MEMPOOL_API long mempool_pool_audit(mempool_t *p);
 MEMPOOL_API void mempool_pool_destroy(mempool_t *p);
 MEMPOOL_API int mempool_pool_stats(mempool_t *p, struct mempool_stats *st);
 MEMPOOL_API int mempool_pool_set_name(mempool_t *p, const char *name);
+/* The RCU-deferred free exists (since 1.2). */
+#define MEMPOOL_HAVE_RCU	1
+/* liburcu's flavour (urcu/flavor.h); mempool.h needs no liburcu header. */
+struct rcu_flavor_struct;
+MEMPOOL_API int mempool_pool_set_rcu(mempool_t *p,
+				     const struct rcu_flavor_struct *flavor);
+MEMPOOL_API int mempool_pool_free_rcu(mempool_t *p, void *ptr);
+MEMPOOL_API void mempool_pool_rcu_barrier(mempool_t *p);
+MEMPOOL_API long mempool_pool_rcu_pending(mempool_t *p);
 
 /**
  * mempool_version() - the version of the library the program runs with.
@@ -672,7 +681,10 @@ long pool_audit(mempool_t *p)
  * @p: the pool, or NULL.
  *
  * Threads that used the pool may still be alive (they must not use it
- * again).  Context: not concurrent with another call on @p.
+ * again).  With a flavour bound (pool_set_rcu()), it first waits as
+ * pool_rcu_barrier() does, with that call's context rules; a thread that
+ * cannot wait (inside a read-side critical section) gets a report, and
+ * the pool is left alone.  Context: not concurrent with another call on @p.
  */
 static inline __attribute__((__always_inline__))
 void pool_destroy(mempool_t *p)
@@ -707,6 +719,93 @@ static inline __attribute__((__always_inline__))
 int pool_set_name(mempool_t *p, const char *name)
 {
 	return mempool_pool_set_name(p, name);
+}
+
+/**
+ * pool_set_rcu() - bind a pool to a liburcu flavour, for pool_free_rcu().
+ * @p: the pool.
+ * @flavor: the application's flavour, as liburcu's cds_lfht_new_flavor()
+ *	takes it: &urcu_memb_flavor, &urcu_qsbr_flavor, &urcu_mb_flavor,
+ *	&urcu_bp_flavor, ... (urcu/flavor.h).  libmempool links no flavour
+ *	library: the application links the one it uses.
+ *
+ * Binding is once for the life of the pool; binding the same flavour again
+ * is harmless.  It allocates the deferred frees' bookkeeping (a few
+ * hundred bytes per thread that may hold a cache of @p).
+ *
+ * Return: 0; -EINVAL when @p or @flavor is NULL; -EBUSY when another
+ * flavour is bound; -ENOMEM.
+ */
+static inline __attribute__((__always_inline__))
+int pool_set_rcu(mempool_t *p, const struct rcu_flavor_struct *flavor)
+{
+	return mempool_pool_set_rcu(p, flavor);
+}
+
+/**
+ * pool_free_rcu() - free a block once no RCU reader can hold it.
+ * @p: the pool, bound to a flavour with pool_set_rcu().
+ * @ptr: a block of @p, or NULL (a no-op returning 0).
+ *
+ * @ptr is checked as pool_free() checks it, now.  On success the block is
+ * no longer allocated (another pool_free() or pool_free_rcu() of it is a
+ * double free), and it is handed out again only after a grace period of
+ * the bound flavour that started after this call: a reader that found the
+ * block in a read-side critical section may keep using it until that
+ * critical section ends.  Blocks wait in batches, one call_rcu() per batch
+ * of up to 64 (more while every batch of the thread waits); the batch's
+ * callback gives them back on the flavour's call_rcu thread.
+ *
+ * Never allocates, never blocks; callable inside a read-side critical
+ * section.  Context: a thread registered with the flavour (QSBR: online),
+ * as liburcu's call_rcu() requires.
+ *
+ * Return: 0; -EINVAL (no flavour bound, @p NULL, or @ptr not a block of
+ * @p), -EALREADY (already free, or already waiting for a grace period) or
+ * -EUCLEAN (corrupt metadata); on error nothing changed, and the misuse is
+ * counted and reported through the error hook.
+ */
+static inline __attribute__((__always_inline__))
+int pool_free_rcu(mempool_t *p, void *ptr)
+{
+	return mempool_pool_free_rcu(p, ptr);
+}
+
+/**
+ * pool_rcu_barrier() - wait for every deferred free issued before it.
+ * @p: the pool, or NULL (nothing to do).
+ *
+ * Returns once every pool_free_rcu() of @p that returned before this call
+ * has given its block back to the pool, open batches of every thread
+ * included (those of threads that exited too).  pool_destroy() does this
+ * itself.  A no-op when no flavour is bound.
+ *
+ * Context: may block; a thread registered with the flavour, outside any
+ * read-side critical section, never a call_rcu callback (liburcu's
+ * rcu_barrier() rules).
+ */
+static inline __attribute__((__always_inline__))
+void pool_rcu_barrier(mempool_t *p)
+{
+	mempool_pool_rcu_barrier(p);
+}
+
+/**
+ * pool_rcu_pending() - blocks of a pool waiting for a grace period.
+ * @p: the pool.
+ *
+ * pool_stats() counts these blocks neither as in use nor as free nor as
+ * cached: when the pool is quiescent, in_use + free + cached +
+ * quarantined + pool_rcu_pending() == capacity.  (A call of its own
+ * rather than a field of struct mempool_stats, whose size programs built
+ * against 1.1 have compiled in.)
+ *
+ * Return: the count (exact when quiescent), or -EINVAL when @p is NULL.
+ */
+static inline __attribute__((__always_inline__))
+long pool_rcu_pending(mempool_t *p)
+{
+	return mempool_pool_rcu_pending(p);
 }
 
 #endif /* MEMPOOL_NO_SHORT_NAMES */

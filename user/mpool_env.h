@@ -27,7 +27,9 @@
 #include <string.h>
 
 #include <urcu/arch.h>
+#include <urcu/call-rcu.h>
 #include <urcu/compiler.h>
+#include <urcu/flavor.h>
 
 typedef uint8_t u8;
 typedef uint32_t u32;
@@ -276,6 +278,38 @@ static inline void mpool_env_close(bool on, void *p, size_t size)
 {
 	mpool_asan_poison(p, size);
 	mpool_vg(on, VALGRIND_MAKE_MEM_NOACCESS(p, size));
+}
+
+/*
+ * Deferred frees (common/rcu.c) go through the flavour the application
+ * bound, a liburcu struct rcu_flavor_struct: libmempool links no flavour
+ * library.  Its call_rcu runs the callback on the flavour's call_rcu
+ * thread; liburcu wants call_rcu from a registered (QSBR: online) thread,
+ * and synchronize_rcu outside any read-side critical section, never from a
+ * call_rcu callback.
+ */
+static inline void mpool_env_call_rcu(const void *flavor, struct rcu_head *h,
+				      void (*fn)(struct rcu_head *h))
+{
+	((const struct rcu_flavor_struct *)flavor)->update_call_rcu(h, fn);
+}
+
+static inline void mpool_env_synchronize_rcu(const void *flavor)
+{
+	((const struct rcu_flavor_struct *)flavor)->update_synchronize_rcu();
+}
+
+/*
+ * The core waits for its own callbacks by polling their heads around this
+ * call, so a grace period is enough here.  Not the flavour's barrier():
+ * liburcu's rcu_barrier() hands a completion it allocates to its call_rcu
+ * threads, which free it, through the library's own atomics, which TSan
+ * does not see (liburcu is not instrumented): every use reports a race in
+ * liburcu.  synchronize_rcu() hands over nothing.
+ */
+static inline void mpool_env_rcu_barrier(const void *flavor)
+{
+	((const struct rcu_flavor_struct *)flavor)->update_synchronize_rcu();
 }
 
 #endif /* MPOOL_ENV_H */

@@ -156,6 +156,37 @@ static long mpt_pool_audit(struct mpt_pool *p)
 	return mpool_pool_audit((struct mpool_pool *)p);
 }
 
+/* The kernel's pools are bound to its RCU at create. */
+static int mpt_pool_rcu_bind(struct mpt_pool *p)
+{
+	return 0;
+}
+
+static int mpt_pool_free_rcu(struct mpt_pool *p, void *ptr)
+{
+	return mpool_pool_free_rcu((struct mpool_pool *)p, ptr);
+}
+
+static void mpt_pool_rcu_barrier(struct mpt_pool *p)
+{
+	mpool_pool_rcu_barrier((struct mpool_pool *)p);
+}
+
+static long mpt_pool_rcu_pending(struct mpt_pool *p)
+{
+	return mpool_pool_rcu_pending((struct mpool_pool *)p);
+}
+
+static void mpt_rcu_read_lock(void)
+{
+	rcu_read_lock();
+}
+
+static void mpt_rcu_read_unlock(void)
+{
+	rcu_read_unlock();
+}
+
 /* A stray write: KASAN must not stop it, the allocator must catch it. */
 static noinline __no_sanitize_address void mpt_poke(void *p, size_t n, int c)
 {
@@ -633,7 +664,17 @@ struct irq_user {
 	struct mpool_pool *pool;
 	atomic_t fired, in_irq, errors;
 	int target;
+	bool rcu;	/* free with mpool_pool_free_rcu() */
 };
+
+/* Free @ptr as @u says; a NULL @ptr is an error unless frees are deferred. */
+static int irq_user_free(struct irq_user *u, void *ptr)
+{
+	if (!ptr)
+		return u->rcu ? 0 : -ENOMEM;
+	return u->rcu ? mpool_pool_free_rcu(u->pool, ptr) :
+			mpool_pool_free(u->pool, ptr);
+}
 
 static enum hrtimer_restart irq_user_fn(struct hrtimer *h)
 {
@@ -646,7 +687,7 @@ static enum hrtimer_restart irq_user_fn(struct hrtimer *h)
 	for (i = 0; i < 8; i++)
 		v[i] = mpool_pool_alloc(u->pool);
 	for (i = 0; i < 8; i++)
-		if (!v[i] || mpool_pool_free(u->pool, v[i]))
+		if (irq_user_free(u, v[i]))
 			atomic_inc(&u->errors);
 	if (atomic_inc_return(&u->fired) >= u->target)
 		return HRTIMER_NORESTART;
@@ -654,7 +695,8 @@ static enum hrtimer_restart irq_user_fn(struct hrtimer *h)
 	return HRTIMER_RESTART;
 }
 
-static void irq_context_case(struct kunit *test, enum hrtimer_mode mode)
+static void irq_context_case(struct kunit *test, enum hrtimer_mode mode,
+			     bool rcu)
 {
 	struct mpool_pool *pool = mpool_pool_create("kunit-irq", 128, 16, 256,
 						    0);
@@ -667,6 +709,7 @@ static void irq_context_case(struct kunit *test, enum hrtimer_mode mode)
 	KUNIT_ASSERT_NOT_NULL(test, u);
 	u->pool = pool;
 	u->target = 200;
+	u->rcu = rcu;
 	hrtimer_init(&u->timer, CLOCK_MONOTONIC, mode);
 	u->timer.function = irq_user_fn;
 	hrtimer_start(&u->timer, ns_to_ktime(20000), mode);
@@ -675,11 +718,13 @@ static void irq_context_case(struct kunit *test, enum hrtimer_mode mode)
 		for (i = 0; i < 8; i++)
 			v[i] = mpool_pool_alloc(pool);
 		for (i = 0; i < 8; i++)
-			if (!v[i] || mpool_pool_free(pool, v[i]))
+			if (irq_user_free(u, v[i]))
 				atomic_inc(&u->errors);
 		cond_resched();
 	}
 	hrtimer_cancel(&u->timer);
+	if (rcu)
+		mpool_pool_rcu_barrier(pool);
 	KUNIT_EXPECT_EQ(test, atomic_read(&u->in_irq), u->target);
 	KUNIT_EXPECT_EQ(test, atomic_read(&u->errors), 0);
 	mpool_pool_flush(pool);
@@ -691,12 +736,219 @@ static void irq_context_case(struct kunit *test, enum hrtimer_mode mode)
 
 static void mpool_hardirq_alloc_free(struct kunit *test)
 {
-	irq_context_case(test, HRTIMER_MODE_REL_HARD);
+	irq_context_case(test, HRTIMER_MODE_REL_HARD, false);
 }
 
 static void mpool_softirq_alloc_free(struct kunit *test)
 {
-	irq_context_case(test, HRTIMER_MODE_REL_SOFT);
+	irq_context_case(test, HRTIMER_MODE_REL_SOFT, false);
+}
+
+/* --- deferred frees (mpool_pool_free_rcu()) --------------------------- */
+
+static void mpool_rcu_hardirq(struct kunit *test)
+{
+	irq_context_case(test, HRTIMER_MODE_REL_HARD, true);
+}
+
+static void mpool_rcu_softirq(struct kunit *test)
+{
+	irq_context_case(test, HRTIMER_MODE_REL_SOFT, true);
+}
+
+#define RCU_NBLK	128
+
+struct rcu_holder {
+	unsigned char *block;
+	atomic_t step;		/* 1: holding; 2: let go; 3: gone */
+	bool intact;
+	struct completion done;
+};
+
+static bool rcu_all_pattern(const unsigned char *b)
+{
+	int i;
+
+	for (i = 0; i < 64; i++)
+		if (b[i] != 0xa5)
+			return false;
+	return true;
+}
+
+/* A reader that holds a block inside rcu_read_lock() until told. */
+static int rcu_holder_fn(void *arg)
+{
+	struct rcu_holder *h = arg;
+
+	rcu_read_lock();
+	h->intact = rcu_all_pattern(h->block);
+	atomic_set_release(&h->step, 1);
+	while (atomic_read_acquire(&h->step) != 2)
+		cpu_relax();
+	h->intact &= rcu_all_pattern(h->block);
+	rcu_read_unlock();
+	atomic_set_release(&h->step, 3);
+	complete(&h->done);
+	return 0;
+}
+
+static int rcu_take_all(struct mpool_pool *pool, void **v)
+{
+	int n = 0;
+
+	while (n < RCU_NBLK + 1 && (v[n] = mpool_pool_alloc(pool)))
+		n++;
+	return n;
+}
+
+/*
+ * A reader holds a block; the updater frees every block with the deferred
+ * free and allocates all it can: nothing comes back while the reader
+ * holds; after rcu_read_unlock() and a barrier, everything does, the held
+ * block included.
+ */
+static void mpool_rcu_reader_holds_block(struct kunit *test)
+{
+	struct mpool_pool *pool = mpool_pool_create("kunit-rcu", 64, 8,
+						    RCU_NBLK, 0);
+	void **v = kunit_kcalloc(test, RCU_NBLK + 1, sizeof(void *),
+				 GFP_KERNEL);
+	struct rcu_holder *h = kunit_kzalloc(test, sizeof(*h), GFP_KERNEL);
+	struct task_struct *t;
+	struct mpool_stats st;
+	bool found = false;
+	int i, n;
+
+	KUNIT_ASSERT_FALSE(test, IS_ERR(pool));
+	KUNIT_ASSERT_NOT_NULL(test, v);
+	KUNIT_ASSERT_NOT_NULL(test, h);
+	KUNIT_ASSERT_EQ(test, rcu_take_all(pool, v), RCU_NBLK);
+	for (i = 0; i < RCU_NBLK; i++)
+		memset(v[i], 0xa5, 64);
+	h->block = v[RCU_NBLK / 2];
+	init_completion(&h->done);
+	t = kthread_run(rcu_holder_fn, h, "mpool_rcu_reader");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	while (atomic_read_acquire(&h->step) != 1)
+		usleep_range(1000, 2000);
+	for (i = 0; i < RCU_NBLK; i++)
+		KUNIT_EXPECT_EQ(test, mpool_pool_free_rcu(pool, v[i]), 0);
+	KUNIT_EXPECT_EQ(test, mpool_pool_rcu_pending(pool), RCU_NBLK);
+	/* Time for a wrong pool's callbacks to run. */
+	msleep(100);
+	n = rcu_take_all(pool, v);
+	KUNIT_EXPECT_EQ(test, n, 0);
+	for (i = 0; i < n; i++)
+		KUNIT_EXPECT_PTR_NE(test, v[i], (void *)h->block);
+	mpool_pool_stats(pool, &st);
+	KUNIT_EXPECT_EQ(test, st.in_use, n);
+	KUNIT_EXPECT_EQ(test, st.in_use + st.free + st.cached +
+			mpool_pool_rcu_pending(pool), RCU_NBLK);
+	atomic_set_release(&h->step, 2);
+	wait_for_completion(&h->done);
+	KUNIT_EXPECT_TRUE(test, h->intact);
+	for (i = 0; i < n; i++)
+		mpool_pool_free(pool, v[i]);
+	mpool_pool_rcu_barrier(pool);
+	KUNIT_EXPECT_EQ(test, mpool_pool_rcu_pending(pool), 0);
+	/* Every CPU's cache back to the depot, so that this CPU gets all. */
+	mpool_pool_flush(pool);
+	n = rcu_take_all(pool, v);
+	KUNIT_EXPECT_EQ(test, n, RCU_NBLK);
+	for (i = 0; i < n; i++)
+		found |= v[i] == h->block;
+	KUNIT_EXPECT_TRUE(test, found);
+	for (i = 0; i < n; i++)
+		KUNIT_EXPECT_EQ(test, mpool_pool_free(pool, v[i]), 0);
+	mpool_pool_destroy(pool);
+}
+
+/* Misuse of the deferred free: refused, counted, nothing changed. */
+static void mpool_rcu_misuse(struct kunit *test)
+{
+	struct mpool_pool *pool = mpool_pool_create("kunit-rcu-misuse", 64, 8,
+						    16, 0);
+	struct mpool_stats st;
+	char *a, *b, *c;
+	char x[64];
+
+	KUNIT_ASSERT_FALSE(test, IS_ERR(pool));
+	a = mpool_pool_alloc(pool);
+	b = mpool_pool_alloc(pool);
+	c = mpool_pool_alloc(pool);
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	KUNIT_EXPECT_EQ(test, mpool_pool_free_rcu(pool, NULL), 0);
+	KUNIT_EXPECT_EQ(test, mpool_pool_free_rcu(pool, x), -EINVAL);
+	KUNIT_EXPECT_EQ(test, mpool_pool_free_rcu(pool, a + 8), -EINVAL);
+	KUNIT_EXPECT_EQ(test, mpool_pool_free_rcu(pool, a), 0);
+	KUNIT_EXPECT_EQ(test, mpool_pool_free_rcu(pool, a), -EALREADY);
+	KUNIT_EXPECT_EQ(test, mpool_pool_free(pool, a), -EALREADY);
+	KUNIT_EXPECT_EQ(test, mpool_pool_free(pool, b), 0);
+	KUNIT_EXPECT_EQ(test, mpool_pool_free_rcu(pool, b), -EALREADY);
+	KUNIT_EXPECT_EQ(test, mpool_pool_rcu_pending(pool), 1);
+	mpool_pool_stats(pool, &st);
+	KUNIT_EXPECT_EQ(test, st.double_free, 3);
+	KUNIT_EXPECT_EQ(test, st.invalid, 2);
+	KUNIT_EXPECT_EQ(test, st.in_use, 1);
+	mpool_pool_rcu_barrier(pool);
+	KUNIT_EXPECT_EQ(test, mpool_pool_rcu_pending(pool), 0);
+	KUNIT_EXPECT_EQ(test, mpool_pool_free(pool, c), 0);
+	mpool_pool_stats(pool, &st);
+	KUNIT_EXPECT_EQ(test, st.double_free, 3);
+	KUNIT_EXPECT_EQ(test, st.in_use, 0);
+	KUNIT_EXPECT_EQ(test, st.free + st.cached, 16);
+	mpool_pool_destroy(pool);
+}
+
+/*
+ * A CPU goes offline with an open batch: handed over and submitted; a
+ * barrier gives everything back; destroy with open batches leaks nothing.
+ */
+static void mpool_rcu_cpu_offline(struct kunit *test)
+{
+	long before = mpool_env_outstanding();
+	struct mpool_pool *pool;
+	struct mpool_stats st;
+	unsigned int cpu;
+	void *v[10];
+	int i, err;
+
+	if (!IS_ENABLED(CONFIG_HOTPLUG_CPU) || num_online_cpus() < 2)
+		kunit_skip(test, "needs CONFIG_HOTPLUG_CPU and two CPUs");
+	pool = mpool_pool_create("kunit-rcu-offline", 64, 8, 64, 0);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(pool));
+	cpu = cpumask_last(cpu_online_mask);
+	set_cpus_allowed_ptr(current, cpumask_of(cpu));
+	for (i = 0; i < 10; i++) {
+		v[i] = mpool_pool_alloc(pool);
+		KUNIT_ASSERT_NOT_NULL(test, v[i]);
+	}
+	for (i = 0; i < 10; i++)
+		KUNIT_EXPECT_EQ(test, mpool_pool_free_rcu(pool, v[i]), 0);
+	set_cpus_allowed_ptr(current, cpu_possible_mask);
+	KUNIT_EXPECT_EQ(test, mpool_pool_rcu_pending(pool), 10);
+	err = remove_cpu(cpu);
+	KUNIT_ASSERT_EQ(test, err, 0);
+	/*
+	 * Handed over and submitted (their grace period may even be over
+	 * already): the kernel's barrier alone brings them back; an open
+	 * batch left on the dead CPU would still be pending.
+	 */
+	rcu_barrier();
+	KUNIT_EXPECT_EQ(test, mpool_pool_rcu_pending(pool), 0);
+	mpool_pool_rcu_barrier(pool);
+	err = add_cpu(cpu);
+	KUNIT_ASSERT_EQ(test, err, 0);
+	mpool_pool_flush(pool);
+	mpool_pool_stats(pool, &st);
+	KUNIT_EXPECT_EQ(test, st.in_use, 0);
+	KUNIT_EXPECT_EQ(test, st.free + st.cached, 64);
+	/* Destroy with an open batch: waits, and leaks nothing. */
+	v[0] = mpool_pool_alloc(pool);
+	KUNIT_ASSERT_NOT_NULL(test, v[0]);
+	KUNIT_EXPECT_EQ(test, mpool_pool_free_rcu(pool, v[0]), 0);
+	mpool_pool_destroy(pool);
+	KUNIT_EXPECT_EQ(test, mpool_env_outstanding(), before);
 }
 
 /* CPUs go offline and online while every CPU allocates and frees. */
@@ -920,6 +1172,11 @@ static struct kunit_case mpool_kernel_cases[] = {
 	KUNIT_CASE(mpool_softirq_alloc_free),
 	KUNIT_CASE(mpool_cpu_hotplug),
 	KUNIT_CASE(mpool_no_leak_after_destroy),
+	KUNIT_CASE(mpool_rcu_reader_holds_block),
+	KUNIT_CASE(mpool_rcu_misuse),
+	KUNIT_CASE(mpool_rcu_hardirq),
+	KUNIT_CASE(mpool_rcu_softirq),
+	KUNIT_CASE(mpool_rcu_cpu_offline),
 	KUNIT_CASE(mpool_kasan_sees_blocks),	/* last: see above */
 	{}
 };

@@ -53,6 +53,17 @@ static int mpt_slab_alloc_bulk(struct mpt_slab *s, void **ptrs, size_t n);
 static int mpt_slab_free_bulk(struct mpt_slab *s, void *const *ptrs,
 			      size_t n);
 static long mpt_pool_audit(struct mpt_pool *p);
+/*
+ * Deferred frees: bind the pool to the world's RCU (userspace: the memb
+ * flavour, the calling thread registered with it; the kernel's pools are
+ * bound at create), free, wait, count; and a read-side critical section.
+ */
+static int mpt_pool_rcu_bind(struct mpt_pool *p);
+static int mpt_pool_free_rcu(struct mpt_pool *p, void *ptr);
+static void mpt_pool_rcu_barrier(struct mpt_pool *p);
+static long mpt_pool_rcu_pending(struct mpt_pool *p);
+static void mpt_rcu_read_lock(void);
+static void mpt_rcu_read_unlock(void);
 
 static int mpt_arena_create(size_t capacity, struct mpt_arena **out);
 static void *mpt_arena_alloc(struct mpt_arena *a, size_t size);
@@ -943,6 +954,75 @@ static void mpt_case_overflow_scribble(struct mpt *t)
 	mpt_free(v);
 }
 
+/*
+ * pool_free_rcu(): the checks of a free at call time (foreign, interior,
+ * twice, after a free, a free of a waiting block), each reported and
+ * counted with nothing changed; a block freed inside a read-side critical
+ * section keeps its bytes until the section ends (in debug mode a free
+ * would poison them at once); the figures balance with the waiting blocks
+ * counted apart; after a barrier every block is allocatable again.  In
+ * both modes.
+ */
+static void mpt_case_pool_free_rcu(struct mpt *t)
+{
+	enum { N = 32 };
+	unsigned long before;
+	struct mpool_stats st;
+	unsigned int f, i, n;
+	struct mpt_pool *p;
+	unsigned char *a, *b;
+	void *v[N + 1];
+	char x[64];
+
+	for (f = 0; f < 2; f++) {
+		MPT_ASSERT(t, !mpt_pool_create(64, 8, N, f ? MPT_F_DEBUG : 0,
+					       &p));
+		MPT_ASSERT(t, !mpt_pool_rcu_bind(p));
+		before = mpt_reports();
+		a = mpt_pool_alloc(p);
+		b = mpt_pool_alloc(p);
+		MPT_ASSERT(t, a && b);
+		memset(a, 0x3c, 64);
+		MPT_EQ(t, mpt_pool_free_rcu(p, NULL), 0);
+		MPT_EQ(t, mpt_reports(), before);
+		MPT_EQ(t, mpt_pool_free_rcu(p, x), -EINVAL);
+		MPT_EQ(t, mpt_pool_free_rcu(p, a + 64 - 1), -EINVAL);
+		mpt_rcu_read_lock();
+		MPT_EQ(t, mpt_pool_free_rcu(p, a), 0);
+		for (i = 0; i < 64; i++)
+			if (a[i] != 0x3c)
+				break;
+		MPT_EQ(t, i, 64);
+		mpt_rcu_read_unlock();
+		MPT_EQ(t, mpt_pool_free_rcu(p, a), -EALREADY);
+		MPT_EQ(t, mpt_pool_free(p, a), -EALREADY);
+		MPT_EQ(t, mpt_pool_free(p, b), 0);
+		MPT_EQ(t, mpt_pool_free_rcu(p, b), -EALREADY);
+		MPT_EQ(t, mpt_reports(), before + 5);
+		MPT_EQ(t, mpt_pool_rcu_pending(p), 1);
+		mpt_pool_stats(p, &st);
+		MPT_EQ(t, st.invalid, 2);
+		MPT_EQ(t, st.double_free, 3);
+		MPT_EQ(t, st.in_use, 0);
+		MPT_EQ(t, st.in_use + st.free + st.cached + st.quarantined +
+		       mpt_pool_rcu_pending(p), N);
+		mpt_pool_rcu_barrier(p);
+		MPT_EQ(t, mpt_pool_rcu_pending(p), 0);
+		/* The barrier found nothing wrong (debug: red zone intact). */
+		MPT_EQ(t, mpt_reports(), before + 5);
+		mpt_pool_flush(p);
+		for (n = 0; n <= N && (v[n] = mpt_pool_alloc(p)); n++)
+			;
+		MPT_EQ(t, n, N);
+		for (i = 0; i < n; i++)
+			MPT_EQ(t, mpt_pool_free(p, v[i]), 0);
+		mpt_pool_stats(p, &st);
+		MPT_EQ(t, st.in_use, 0);
+		MPT_EQ(t, st.quarantined, 0);
+		mpt_pool_destroy(p);
+	}
+}
+
 #define MPT_CASES(X)					\
 	X(slab_exhaust_reuse)				\
 	X(slab_bad_pointers)				\
@@ -962,6 +1042,7 @@ static void mpt_case_overflow_scribble(struct mpt *t)
 	X(arena_odd_capacity)				\
 	X(debug_redzone)				\
 	X(debug_use_after_free)				\
-	X(overflow_scribble)
+	X(overflow_scribble)				\
+	X(pool_free_rcu)
 
 #endif /* MPOOL_CASES_H */

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <urcu/flavor.h>
+
 #include "mpool.h"
 #include "mempool.h"
 #include "kselftest_harness.h"
@@ -172,6 +174,44 @@ static void mpt_pool_stats(struct mpt_pool *p, struct mpool_stats *st)
 static long mpt_pool_audit(struct mpt_pool *p)
 {
 	return pool_audit((mempool_t *)p);
+}
+
+/* Their header maps the RCU names onto the memb flavour's. */
+extern const struct rcu_flavor_struct urcu_memb_flavor;
+static __thread bool mpt_rcu_registered;
+
+static int mpt_pool_rcu_bind(struct mpt_pool *p)
+{
+	if (!mpt_rcu_registered) {
+		urcu_memb_flavor.register_thread();
+		mpt_rcu_registered = true;
+	}
+	return pool_set_rcu((mempool_t *)p, &urcu_memb_flavor);
+}
+
+static int mpt_pool_free_rcu(struct mpt_pool *p, void *ptr)
+{
+	return pool_free_rcu((mempool_t *)p, ptr);
+}
+
+static void mpt_pool_rcu_barrier(struct mpt_pool *p)
+{
+	pool_rcu_barrier((mempool_t *)p);
+}
+
+static long mpt_pool_rcu_pending(struct mpt_pool *p)
+{
+	return pool_rcu_pending((mempool_t *)p);
+}
+
+static void mpt_rcu_read_lock(void)
+{
+	urcu_memb_flavor.read_lock();
+}
+
+static void mpt_rcu_read_unlock(void)
+{
+	urcu_memb_flavor.read_unlock();
 }
 
 /* A stray write: ASan must not stop it, the allocator must catch it. */

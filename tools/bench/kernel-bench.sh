@@ -93,7 +93,7 @@ import re
 import sys
 
 log, csv = sys.argv[1], sys.argv[2]
-rows, summaries, inside = [], [], False
+rows, summaries, rcus, inside = [], [], [], False
 for line in open(log, errors="replace"):
     line = line.rstrip("\r\n")
     if "MPOOL-KBENCH-BEGIN" in line:
@@ -113,6 +113,8 @@ for line in open(log, errors="replace"):
                      kv["ns_per_pair"]))
     elif m.group(1) == "summary":
         summaries.append(kv)
+    elif m.group(1) == "rcu":
+        rcus.append(kv)
     elif m.group(1) == "start":
         print("kernel-bench: " + m.group(2), file=sys.stderr)
 if not summaries:
@@ -141,5 +143,16 @@ for s in summaries:
     if s.get("errors", "0") != "0":
         print("  (size %s: %s failed allocations or frees)"
               % (s["size"], s["errors"]))
+if rcus:
+    print("deferred frees, one CPU, medians over %s rounds of %s pairs"
+          " (ns per alloc + deferred free)" % (rcus[0]["rounds"],
+                                                rcus[0]["pairs"]))
+    keys = ["size", "pool_free_rcu", "kfree_rcu", "pool_free_rcu/kfree_rcu",
+            "waits"]
+    widths = [max([len(k)] + [len(r[k]) for r in rcus]) for k in keys]
+    print(" | ".join(k.rjust(w) for k, w in zip(keys, widths)))
+    print("-|-".join("-" * w for w in widths))
+    for r in rcus:
+        print(" | ".join(r[k].rjust(w) for k, w in zip(keys, widths)))
 print("csv: %s (%d rows)" % (csv, len(rows)))
 PY

@@ -9,6 +9,9 @@
                                             bench_vs_malloc)
   run.py icount    [--out DIR]              instructions per alloc+free pair
                                             under callgrind
+  run.py rcu       [--runs N]               pool_free_rcu against malloc +
+                                            call_rcu(free) under rculfhash
+                                            (make bench-rcu)
   --patterns LIST  suite: only these patterns, e.g. bulk32,multipool
   --scale F        multiply the work per cell (0.1: a smoke run)
 
@@ -406,9 +409,46 @@ def vs_malloc(res):
     return "\n".join(lines)
 
 
+RCU_EXE = os.path.join(TOP, "build", "rculfhash")
+
+
+def rcu(runs, secs):
+    """The RCU cell: tools/examples/rculfhash.c with 2 readers and 2
+    updaters, nodes from a pool freed with pool_free_rcu() against malloc()
+    + call_rcu(free) per node (-m); the two interleaved, medians."""
+    names = {"": "pool_free_rcu", "-m": "malloc+call_rcu"}
+    res = {n: {"upd": [], "look": []} for n in names.values()}
+    for r in range(runs):
+        order = ["", "-m"] if r % 2 == 0 else ["-m", ""]
+        for flag in order:
+            cmd = [RCU_EXE, "-s", str(secs)] + ([flag] if flag else [])
+            out = subprocess.run(cmd, check=True, capture_output=True,
+                                 text=True).stdout
+            words = out.replace(",", "").split()
+            res[names[flag]]["upd"].append(
+                float(words[words.index("updates/s") - 1]))
+            res[names[flag]]["look"].append(
+                float(words[words.index("lookups/s") - 1]))
+    lines = ["# rculfhash, 2 readers + 2 updaters, %d s a run: median "
+             "(min-max) of %d interleaved runs" % (secs, runs),
+             "%-16s %28s %30s" % ("free", "updates/s", "readers' lookups/s")]
+    for n in names.values():
+        u, k = res[n]["upd"], res[n]["look"]
+        lines.append("%-16s %10.0f (%7.0f-%7.0f) %12.0f (%7.0f-%7.0f)" %
+                     (n, statistics.median(u), min(u), max(u),
+                      statistics.median(k), min(k), max(k)))
+    p, m = res["pool_free_rcu"], res["malloc+call_rcu"]
+    lines.append("pool_free_rcu / malloc+call_rcu: updates x%.2f, "
+                 "lookups x%.2f" %
+                 (statistics.median(p["upd"]) / statistics.median(m["upd"]),
+                  statistics.median(p["look"]) /
+                  statistics.median(m["look"])))
+    return "\n".join(lines)
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["suite", "vs-malloc", "icount"])
+    ap.add_argument("mode", choices=["suite", "vs-malloc", "icount", "rcu"])
     ap.add_argument("--runs", type=int, default=None)
     ap.add_argument("--out", default=os.path.join(TOP, "build", "bench"))
     ap.add_argument("--scale", type=float, default=1.0,
@@ -417,6 +457,12 @@ def main():
                     help="suite: only these patterns, comma-separated "
                     "(pairs,fifo,random,prodcons,bulk32,multipool,threads)")
     a = ap.parse_args()
+    if a.mode == "rcu":
+        if not os.access(RCU_EXE, os.X_OK):
+            sys.exit("bench: %s not built: make build/rculfhash" % RCU_EXE)
+        print("# %s" % machine())
+        print(rcu(a.runs or 5, max(1, int(2 * a.scale))))
+        return
     global SCALE, OTHERS, HAS_BULK
     SCALE = a.scale
     OTHERS = ["dpdk"] if has("dpdk") else []
@@ -456,6 +502,9 @@ def main():
     print(icount(a.out))
     print("\n# correctness: racing double frees on the pool's fast path")
     print(race())
+    if os.access(RCU_EXE, os.X_OK):
+        print("")
+        print(rcu(runs, max(1, int(2 * SCALE))))
     print("\nCSV: %s; charts: %s/ns_per_pair.png, %s/threads.png" %
           (os.path.join(a.out, "results.csv"), a.out, a.out))
 

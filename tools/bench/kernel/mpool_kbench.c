@@ -49,6 +49,20 @@
  * figures are printed all the same.  Nothing here is a test: no threshold,
  * no pass or fail.
  *
+ * Deferred frees, after each size: on one CPU, in process context,
+ * @pairs allocations each freed through RCU, mpool_pool_alloc() +
+ * mpool_pool_free_rcu() against kmalloc() + kfree_rcu(), each round timed
+ * up to the moment the last free has returned (not until the grace period
+ * ends), medians over @rounds:
+ *
+ *   mpool_kbench: rcu size=64 pairs=N rounds=7 pool_free_rcu=...
+ *     kfree_rcu=... pool_free_rcu/kfree_rcu=... waits=...   (one line)
+ *
+ * The pool holds at most 64 MiB of blocks: an allocation that finds it
+ * empty (every block waiting for a grace period) waits for one with
+ * synchronize_rcu() and tries again, inside the timing; waits= counts
+ * them.  No readers run.
+ *
  * Known bias: Debian's kernel zeroes slab objects on allocation
  * (init_on_alloc, printed in the start line), which kmem_cache and mempool
  * pay and the pool and the floor do not.
@@ -66,6 +80,7 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/percpu.h>
+#include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
@@ -636,6 +651,102 @@ static void kbench_report(struct kbench_run *run, u64 *v)
 					med[KBENCH_KMEM_BULK])));
 }
 
+/* What kfree_rcu() needs at the start of each kmalloc()ed object. */
+struct kbench_rnode {
+	struct rcu_head rh;
+};
+
+/* @n pool blocks, each freed with mpool_pool_free_rcu(); ns taken. */
+static u64 kbench_pool_rcu_pairs(struct mpool_pool *pool, unsigned int n,
+				 unsigned long *waits, long *errors)
+{
+	u64 t0 = ktime_get_ns();
+	unsigned int i;
+	u8 *p;
+
+	for (i = 0; i < n; i++) {
+		p = mpool_pool_alloc(pool);
+		if (unlikely(!p)) {
+			/* Every block waits for a grace period: wait too. */
+			synchronize_rcu();
+			(*waits)++;
+			p = mpool_pool_alloc(pool);
+			if (!p) {
+				(*errors)++;
+				break;
+			}
+		}
+		WRITE_ONCE(*p, (u8)i);
+		if (unlikely(mpool_pool_free_rcu(pool, p)))
+			(*errors)++;
+	}
+	return ktime_get_ns() - t0;
+}
+
+/* @n kmalloc() objects of @size bytes, each freed with kfree_rcu(). */
+static u64 kbench_kfree_rcu_pairs(size_t size, unsigned int n, long *errors)
+{
+	u64 t0 = ktime_get_ns();
+	struct kbench_rnode *p;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		p = kmalloc(max(size, sizeof(*p)), GFP_KERNEL);
+		if (unlikely(!p)) {
+			(*errors)++;
+			break;
+		}
+		WRITE_ONCE(*(u8 *)p, (u8)i);
+		kfree_rcu(p, rh);
+	}
+	return ktime_get_ns() - t0;
+}
+
+/**
+ * kbench_rcu() - deferred frees of one size: the pool against kfree_rcu().
+ * @size: bytes per block.
+ * @v: room for 2 * @rounds figures.
+ *
+ * Context: process context; sleeps.
+ * Return: 0 or a negative errno.
+ */
+static int kbench_rcu(size_t size, u64 *v)
+{
+	size_t stride = ALIGN(max(size, sizeof(struct kbench_rnode)), 64);
+	size_t capacity = clamp_t(size_t, (64u << 20) / stride, 1024, pairs);
+	unsigned long waits = 0;
+	struct mpool_pool *pool;
+	long errors = 0;
+	char b[3][24];
+	unsigned int r;
+	u64 pm, km;
+
+	pool = mpool_pool_create(KBUILD_MODNAME "_rcu", size, cache, capacity,
+				 0);
+	if (IS_ERR(pool))
+		return PTR_ERR(pool);
+	for (r = 0; r < rounds; r++) {
+		v[r] = div_u64(kbench_pool_rcu_pairs(pool, pairs, &waits,
+						     &errors) * 100, pairs);
+		v[rounds + r] = div_u64(kbench_kfree_rcu_pairs(size, pairs,
+							       &errors) * 100,
+					pairs);
+		/* Each round starts with everything back. */
+		mpool_pool_rcu_barrier(pool);
+		rcu_barrier();
+		cond_resched();
+	}
+	mpool_pool_destroy(pool);
+	pm = kbench_median(v, rounds);
+	km = kbench_median(v + rounds, rounds);
+	pr_info("rcu size=%zu pairs=%u rounds=%u errors=%ld waits=%lu pool_free_rcu=%s kfree_rcu=%s pool_free_rcu/kfree_rcu=%s\n",
+		size, pairs, rounds, errors, waits,
+		kbench_fmt(b[0], sizeof(b[0]), pm),
+		kbench_fmt(b[1], sizeof(b[1]), km),
+		kbench_fmt(b[2], sizeof(b[2]), kbench_ratio(pm, km)));
+	return 0;
+}
+
 /**
  * kbench_size() - set up, run, report and tear down one block size.
  * @size: bytes per block.
@@ -677,6 +788,10 @@ static int kbench_size(size_t size)
 	cpus_read_unlock();
 	if (!err)
 		kbench_report(run, v);
+	kfree(v);
+	v = kcalloc(2 * rounds, sizeof(*v), GFP_KERNEL);
+	if (!err)
+		err = v ? kbench_rcu(size, v) : -ENOMEM;
 out:
 	if (err)
 		pr_err("size %zu: error %d\n", size, err);
