@@ -1138,9 +1138,10 @@ void mpool_pool_rebuild(struct mpool_pool *p)
  * holds the block's place as a queue entry does: a remote free that could
  * not queue the block because of it (mpool_remote_push() found the link
  * taken) left it REMOTE(o) and returned.  The full barrier between the
- * release of the link and the load of the word pairs with the one before
- * the claim in mpool_remote_push(), as in mpool_remote_unlink(): such a
- * block is seen REMOTE here and queued to its owner now.
+ * release of the link and the load of the word pairs with that free's
+ * fully ordered swap to REMOTE before its claim (see mpool_remote_push()),
+ * as in mpool_remote_unlink(): such a block is seen REMOTE here and queued
+ * to its owner now.
  *
  * Return: the block's word, read after the link was released.
  */
