@@ -127,7 +127,7 @@ extern "C" {
 
 /* The version of this header; mempool_version() gives the library's. */
 #define MEMPOOL_VERSION_MAJOR	1
-#define MEMPOOL_VERSION_MINOR	1
+#define MEMPOOL_VERSION_MINOR	2
 #define MEMPOOL_VERSION_PATCH	0
 #define MEMPOOL__STR(x)		#x
 #define MEMPOOL__XSTR(x)	MEMPOOL__STR(x)
@@ -276,7 +276,7 @@ MEMPOOL_API long mempool_pool_rcu_pending(mempool_t *p);
  * program was built with: the library may be newer (never older, within
  * one soname: the program would not have loaded).
  *
- * Return: "MAJOR.MINOR.PATCH", for example "1.1.0"; a constant string.
+ * Return: "MAJOR.MINOR.PATCH", for example "1.2.0"; a constant string.
  */
 MEMPOOL_API const char *mempool_version(void);
 
