@@ -82,7 +82,7 @@
  * The release of mempool.ko this header belongs to (its MODULE_VERSION, the
  * DKMS package's version and libmempool's, all one number).
  */
-#define MPOOL_VERSION	"1.1.0"
+#define MPOOL_VERSION	"1.2.0"
 
 #define MPOOL_NAME_MAX	32
 /* The largest cache_size of a pool (see Limits above). */
