@@ -188,7 +188,7 @@ enum mpool_misuse {
  */
 struct mpool_slab {
 	u8 *base;
-	u64 *state;
+	mpool_atomic_u64 *state;
 	u64 inv;
 	u32 count;
 	u32 shift;
@@ -414,15 +414,15 @@ struct mpool_round {
  * gone (thread exit, CPU offline, destroy, fork) owns it for that time.
  */
 struct mpool_cache {
-	u32 count;
-	u32 busy;
+	mpool_atomic_u32 count;
+	mpool_atomic_u32 busy;
 	u32 alloc_tag;
 	u32 owner;
-	u32 gone;
+	mpool_atomic_u32 gone;
 	u64 alloc_delta;
 	u64 free_delta;
 	/* Written by other contexts: on a line of its own. */
-	u32 __aligned(MPOOL_ALIGN) rhead;
+	mpool_atomic_u32 __aligned(MPOOL_ALIGN) rhead;
 	struct mpool_counter rpending;
 	struct mpool_round objs[] __aligned(MPOOL_ALIGN);
 };
@@ -446,8 +446,8 @@ struct mpool_pool {
 	u32 mag_size;
 	u32 nmags;
 	struct mpool_round *rounds;
-	u32 *rnext;
-	struct mpool_cache **owners;
+	mpool_atomic_u32 *rnext;
+	mpool_atomic_ptr *owners;
 	u32 nowners;
 	struct mpool_stack full __aligned(MPOOL_ALIGN);
 	struct mpool_stack empty __aligned(MPOOL_ALIGN);
