@@ -162,7 +162,7 @@ shift $((OPTIND - 1))
 want=("$@")
 
 # The kselftest headers once, here; each mutant copies them.
-make --no-print-directory -s build/include/kselftest_harness.h || exit 1
+make --no-print-directory -s "$top/build/include/kselftest_harness.h" || exit 1
 mkdir -p "$out"
 
 # One mutant: its outcome on stdout's last line.  Index -1: the tree as
