@@ -1515,6 +1515,48 @@ TEST(remote_free_stopped_before_its_swap)
 }
 
 /*
+ * A block whose owner thread has exited, freed by another thread, goes
+ * straight into the freer's cache (the freer claims the orphan cache and
+ * frees directly): the freer's next allocation is that block, with no
+ * steal and no report (tools/mutants.sh: no-orphan-collect).
+ */
+static void *orphan_alloc(void *arg)
+{
+	return pool_alloc(arg);
+}
+
+TEST(free_for_exited_owner_lands_in_freers_cache)
+{
+	struct mempool_stats st;
+	mempool_t *p;
+	pthread_t t;
+	void *b, *again;
+
+	quiet_hook_count = 0;
+	mempool_set_error_hook(quiet_hook, NULL);
+	p = pool_create(64, 4, 64);
+	ASSERT_NE(NULL, p);
+	/* This thread's cache exists, and is empty. */
+	again = pool_alloc(p);
+	ASSERT_NE(NULL, again);
+	ASSERT_EQ(0, pthread_create(&t, NULL, orphan_alloc, p));
+	ASSERT_EQ(0, pthread_join(t, &b));
+	ASSERT_NE(NULL, b);
+	ASSERT_EQ(0, pool_free(p, again));
+	pool_cache_flush(p);
+	EXPECT_EQ(0, pool_free(p, b));
+	again = pool_alloc(p);
+	EXPECT_EQ(b, again);
+	EXPECT_EQ(0, pool_free(p, again));
+	ASSERT_EQ(0, pool_stats(p, &st));
+	EXPECT_EQ(0, st.in_use);
+	EXPECT_EQ(0, __atomic_load_n(&quiet_hook_count, __ATOMIC_RELAXED));
+	EXPECT_EQ(64, drain_count(pool_alloc_fn, p, 64));
+	pool_destroy(p);
+	mempool_set_error_hook(NULL, NULL);
+}
+
+/*
  * A thread that cycles through four pools finds each one's cache from the
  * memo every time (no misuse, every block accounted), and a pool destroyed
  * and made again at the same address is never served from the old cache.
