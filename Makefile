@@ -606,29 +606,44 @@ check-fuzz: | deps ## each fuzzer for FUZZ_CHECK_TIME seconds (60) from the seed
 
 # --- model checking: the core's lock-free code under Relacy (issue 13) -----
 #
-#   make relacy        the litmus cases of tests/relacy/ on common/stack.c
-#                      itself (compiled as C++ in a third world whose
-#                      mpool_env.h maps the atomic verbs onto Relacy's model
-#                      of C++11 atomics), then the harness's self-test: each
-#                      planted bug below must make its litmus case fail.
+#   make relacy        the litmus cases of every tests/relacy/*_litmus.cpp
+#                      (each one binary) on the core's own files: stack.c
+#                      (stack_litmus), and stack.c, slab.c and pool.c, the
+#                      ownership and remote-free protocol (pool_litmus),
+#                      compiled as C++ in a third world whose mpool_env.h
+#                      maps the atomic verbs onto Relacy's model of C++11
+#                      atomics; then the harness's self-test: each planted
+#                      bug below must make its litmus case fail.
 #                      Writes build/logs/relacy.tap; Relacy's histories of
 #                      failing executions go to build/logs/relacy.log.
 #   make relacy-litmus the litmus cases alone (what tools/mutants.sh runs)
 #
-# A plant is stack.c rewritten by sed into build/relacy/<name>/ (the sed
-# must change the file, or the build stops: a plant that no longer applies
-# is not silently a copy of the real code), or the real stack.c under a
-# weakened world (-D).  docs/testing.md, "Model checking", says how to add
-# a case or a plant.
+# A plant is a core file (RELACY_FILE_<name>, stack.c unless named)
+# rewritten by sed into build/relacy/<name>/ (the sed must change the file,
+# or the build stops: a plant that no longer applies is not silently a copy
+# of the real code), or the real file under a weakened world or litmus
+# (-D), compiled into litmus RELACY_BIN_<name> (stack_litmus unless named).
+# docs/testing.md, "Model checking", says how to add a case or a plant.
 .PHONY: relacy relacy-litmus
 
 RELACY_CXX ?= g++
 relacy_cxxflags = -std=gnu++11 -O1 $(WARN) -Wno-unused-parameter \
 	-Itests/relacy -Icommon
-RELACY_DEPS := tests/relacy/stack_litmus.cpp tests/relacy/mpool_env.h \
-	common/stack.c common/stack.h common/env.h
+RELACY_LITMUS := $(patsubst tests/relacy/%.cpp,build/relacy/%,\
+	$(wildcard tests/relacy/*_litmus.cpp))
+# A litmus file may #include any core file.
+RELACY_DEPS := tests/relacy/mpool_env.h tests/relacy/litmus_main.h \
+	$(wildcard common/*.[ch])
+# C's void * conversions in slab.c and pool.c are C++ errors (in paths the
+# litmus never runs); GCC cannot silence them but all at once.
+RELACY_FLAGS_pool_litmus := -fpermissive -w
+# The macro through which a litmus file takes a planted core file.
+RELACY_MACRO_stack.c := MPOOL_STACK_C
+RELACY_MACRO_pool.c := MPOOL_POOL_C
 
-RELACY_PLANTS := relaxed-head no-tag relaxed-cas
+RELACY_PLANTS := relaxed-head no-tag relaxed-cas remote-cas-store \
+	unlink-no-mb push-no-mb no-rnext-claim steal-mark-any steal-no-wait \
+	steal-no-membarrier
 RELACY_SED_relaxed-head := s/u64 old = mpool_load_acquire(&st->head);/u64 old = MPOOL_READ(st->head);/
 RELACY_CASE_relaxed-head := publish_chain
 RELACY_WHAT_relaxed-head := head load in mpool_stack_pop() relaxed, not acquire
@@ -639,39 +654,72 @@ RELACY_DEF_relaxed-cas := -DMPOOL_RL_CAS_OK=rl::mo_relaxed \
 	-DMPOOL_RL_CAS_FAIL=rl::mo_relaxed
 RELACY_CASE_relaxed-cas := depot
 RELACY_WHAT_relaxed-cas := a world whose compare-and-swap is relaxed
+# The ownership protocol's plants: common/pool.c into pool_litmus.
+$(foreach p,remote-cas-store unlink-no-mb push-no-mb no-rnext-claim \
+	steal-mark-any steal-no-wait steal-no-membarrier,\
+	$(eval RELACY_FILE_$(p) := pool.c)$(eval RELACY_BIN_$(p) := pool_litmus))
+RELACY_SED_remote-cas-store := /FREEING while this context/,/&seen);/s/err = __mpool_cas_state(s, idx, w,$$/MPOOL_WRITE(s->state[idx], mpool_blk_word(w, MPOOL_BLK_FREEING_TAG | o)); err = 0 \&\& __mpool_cas_state(s, idx, w,/
+RELACY_CASE_remote-cas-store := remote_remote
+RELACY_WHAT_remote-cas-store := in a remote free, the ALLOC->FREEING compare-and-swap made a plain store
+RELACY_SED_unlink-no-mb := /^static u64 mpool_remote_unlink/,/^}/s/^\tmpool_smp_mb();$$/\t\/* planted: no barrier *\//
+RELACY_CASE_unlink-no-mb := stale_unlink
+RELACY_WHAT_unlink-no-mb := no full barrier in mpool_remote_unlink()
+RELACY_SED_push-no-mb := /^static bool mpool_remote_push/,/^}/s/^\tmpool_smp_mb();$$/\t\/* planted: no barrier *\//
+RELACY_CASE_push-no-mb := stale_unlink
+RELACY_WHAT_push-no-mb := no full barrier before the claim in mpool_remote_push()
+RELACY_SED_no-rnext-claim := s/if (!mpool_try_cmpxchg(&p->rnext\[idx\], &old, MPOOL_NIL))/if (0)/
+RELACY_CASE_no-rnext-claim := stale_unlink
+RELACY_WHAT_no-rnext-claim := remote free pushes without claiming rnext[]
+RELACY_SED_steal-mark-any := /^void mpool_cache_steal_mark/,/^}/s/if (mpool_blk_state(w) == want)$$/if (mpool_blk_state(w) == want || 1)/
+RELACY_CASE_steal-mark-any := steal
+RELACY_WHAT_steal-mark-any := thief marks blocks that are not REMOTE (stale entries)
+RELACY_DEF_steal-no-wait := -DPLANT_STEAL_NO_WAIT
+RELACY_CASE_steal-no-wait := steal
+RELACY_WHAT_steal-no-wait := thief takes without waiting for the busy flag of the owner
+RELACY_DEF_steal-no-membarrier := -DPLANT_STEAL_NO_MEMBARRIER
+RELACY_CASE_steal-no-membarrier := steal
+RELACY_WHAT_steal-no-membarrier := thief runs no membarrier()
 
-build/relacy/stack_litmus: $(RELACY_DEPS) | deps
+build/relacy/%_litmus: tests/relacy/%_litmus.cpp $(RELACY_DEPS) | deps
 	@mkdir -p $(dir $@)
-	$(RELACY_CXX) $(relacy_cxxflags) $< -o $@
+	$(RELACY_CXX) $(relacy_cxxflags) $(RELACY_FLAGS_$*_litmus) $< -o $@
 
-build/relacy/%/stack.c: common/stack.c Makefile
-	@mkdir -p $(dir $@)
-	sed '$(RELACY_SED_$*)' $< > $@
-	@if [ -n '$(RELACY_SED_$*)' ] && cmp -s $< $@; then \
-		echo "relacy plant $*: pattern not found in $<" >&2; \
-		rm -f $@; exit 1; fi
-
+# The rules of plant $(1): its planted file and its litmus binary.
+define relacy_plant
+RELACY_FILE_$(1) ?= stack.c
+RELACY_BIN_$(1) ?= stack_litmus
+build/relacy/$(1)/$$(RELACY_FILE_$(1)): common/$$(RELACY_FILE_$(1)) Makefile
+	@mkdir -p $$(dir $$@)
+	sed '$$(RELACY_SED_$(1))' $$< > $$@
+	@if [ -n '$$(RELACY_SED_$(1))' ] && cmp -s $$< $$@; then \
+		echo "relacy plant $(1): pattern not found in $$<" >&2; \
+		rm -f $$@; exit 1; fi
+build/relacy/$(1)/$$(RELACY_BIN_$(1)): build/relacy/$(1)/$$(RELACY_FILE_$(1)) \
+		tests/relacy/$$(RELACY_BIN_$(1)).cpp $$(RELACY_DEPS) | deps
+	$$(RELACY_CXX) $$(relacy_cxxflags) $$(RELACY_DEF_$(1)) \
+		$$(RELACY_FLAGS_$$(RELACY_BIN_$(1))) \
+		-D$$(RELACY_MACRO_$$(RELACY_FILE_$(1)))='"$$(abspath $$<)"' \
+		tests/relacy/$$(RELACY_BIN_$(1)).cpp -o $$@
 # Kept for a look at what was planted.
-.SECONDARY: $(foreach p,$(RELACY_PLANTS),build/relacy/$(p)/stack.c)
+.SECONDARY: build/relacy/$(1)/$$(RELACY_FILE_$(1))
+endef
+$(foreach p,$(RELACY_PLANTS),$(eval $(call relacy_plant,$(p))))
 
-build/relacy/%/stack_litmus: build/relacy/%/stack.c $(RELACY_DEPS) | deps
-	$(RELACY_CXX) $(relacy_cxxflags) $(RELACY_DEF_$*) \
-		-DMPOOL_STACK_C='"$(abspath $<)"' tests/relacy/stack_litmus.cpp \
-		-o $@
-
-RELACY_BINS = build/relacy/stack_litmus \
-	$(foreach p,$(RELACY_PLANTS),build/relacy/$(p)/stack_litmus)
-relacy: $(RELACY_BINS) ## the stack under Relacy's C++11 memory model; the planted bugs must be caught
+RELACY_BINS = $(RELACY_LITMUS) \
+	$(foreach p,$(RELACY_PLANTS),build/relacy/$(p)/$(RELACY_BIN_$(p)))
+relacy: $(RELACY_BINS) ## the lock-free code and the ownership protocol under Relacy's C++11 memory model; the planted bugs must be caught
 	@mkdir -p build/logs
-	@bash tests/relacy/run.sh build/logs/relacy.log build/relacy/stack_litmus \
+	@bash tests/relacy/run.sh build/logs/relacy.log $(RELACY_LITMUS) -- \
 		$(foreach p,$(RELACY_PLANTS),\
-		'$(p):$(RELACY_CASE_$(p)):$(RELACY_WHAT_$(p))') \
+		'$(p):$(RELACY_BIN_$(p)):$(RELACY_CASE_$(p)):$(RELACY_WHAT_$(p))') \
 		> build/logs/relacy.tap; rc=$$?; cat build/logs/relacy.tap; exit $$rc
 
-relacy-litmus: build/relacy/stack_litmus ## the Relacy litmus cases alone
+relacy-litmus: $(RELACY_LITMUS) ## the Relacy litmus cases alone
 	@mkdir -p build/logs
-	@build/relacy/stack_litmus -l build/logs/relacy-litmus.log \
-		> build/logs/relacy-litmus.tap; rc=$$?; \
+	@: > build/logs/relacy-litmus.log; rc=0; \
+		for b in $(RELACY_LITMUS); do \
+		$$b -l build/logs/relacy-litmus.log || rc=1; \
+		done > build/logs/relacy-litmus.tap; \
 		cat build/logs/relacy-litmus.tap; exit $$rc
 
 # --- mutation testing (issue 13): not part of check --------------------------

@@ -8,8 +8,9 @@
  * and inline functions listed here, and the world's env.c supplies the
  * out-of-line functions declared below.  Neither world declares anything
  * of the contract a second time.  A third world, tests/relacy/, compiles
- * the lock-free layer (stack.c) as C++ inside a model checker; its
- * mpool_env.h supplies the list below and no env.c.
+ * the lock-free layer (stack.c) and the pool's ownership protocol
+ * (slab.c, pool.c) as C++ inside a model checker; its mpool_env.h supplies
+ * the list below, and each litmus file the functions declared here.
  *
  * From mpool_env.h, each with the meaning the core relies on:
  *
@@ -34,6 +35,10 @@
  *                                    type name, not a macro taking the
  *                                    type: checkpatch reads "M(u32) x" as
  *                                    a cast
+ *   mpool_atomic_ptr                 the same for a shared pointer (void *
+ *                                    in the kernel and userspace): what it
+ *                                    holds converts to the pointer type it
+ *                                    is loaded into
  *   MPOOL_READ(x), MPOOL_WRITE(x, v) relaxed, single-copy-atomic access to a
  *                                    shared word (READ_ONCE()/WRITE_ONCE())
  *   mpool_load_acquire(p)            acquire load (smp_load_acquire())

@@ -197,7 +197,7 @@ enum mpool_misuse {
  */
 struct mpool_slab {
 	u8 *base;
-	u64 *state;
+	mpool_atomic_u64 *state;
 	u64 inv;
 	u64 count;
 	u32 shift;
@@ -423,8 +423,8 @@ struct mpool_round {
  * gone (thread exit, CPU offline, destroy, fork) owns it for that time.
  */
 struct mpool_cache {
-	u32 count;
-	u32 busy;
+	mpool_atomic_u32 count;
+	mpool_atomic_u32 busy;
 	u32 alloc_tag;
 	u32 owner;
 	u64 alloc_delta;
@@ -434,8 +434,8 @@ struct mpool_cache {
 	 * words the owner writes on every call.  @gone lives here because
 	 * every remote free reads it beside the queue it pushes on.
 	 */
-	u32 __aligned(MPOOL_ALIGN) rhead;
-	u32 gone;
+	mpool_atomic_u32 __aligned(MPOOL_ALIGN) rhead;
+	mpool_atomic_u32 gone;
 	struct mpool_counter rpending;
 	struct mpool_round objs[] __aligned(MPOOL_ALIGN);
 };
@@ -461,8 +461,8 @@ struct mpool_pool {
 	u32 mag_size;
 	u32 nmags;
 	struct mpool_round *rounds;
-	u32 *rnext;
-	struct mpool_cache **owners;
+	mpool_atomic_u32 *rnext;
+	mpool_atomic_ptr *owners;
 	u32 nowners;
 	struct mpool_stack full __aligned(MPOOL_ALIGN);
 	struct mpool_stack empty __aligned(MPOOL_ALIGN);

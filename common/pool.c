@@ -153,7 +153,8 @@ int mpool_pool_init(struct mpool_pool *p, size_t block_size,
 		    size_t cache_size, size_t capacity, unsigned int flags,
 		    u32 nowners)
 {
-	u32 *next, i;
+	mpool_atomic_u32 *next;
+	u32 i;
 	int err;
 
 	memset(p, 0, sizeof(*p));

@@ -265,7 +265,7 @@ int mpool_slab_init(struct mpool_slab *s, size_t block_size, size_t count,
 		    unsigned int flags)
 {
 	size_t stride, i;
-	u32 *next;
+	mpool_atomic_u32 *next;
 	int err;
 
 	memset(s, 0, sizeof(*s));

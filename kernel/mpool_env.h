@@ -35,6 +35,7 @@
 /* Shared words are plain words, accessed through the verbs below. */
 #define mpool_atomic_u32	u32
 #define mpool_atomic_u64	u64
+#define mpool_atomic_ptr	void *
 #define MPOOL_READ(x)		READ_ONCE(x)
 #define MPOOL_WRITE(x, v)	WRITE_ONCE(x, v)
 /* Acquire load: each use names the release it pairs with. */

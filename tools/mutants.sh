@@ -22,9 +22,11 @@
 # as Markdown, to build/mutants/report.md; each mutant's diff and failing
 # results to build/mutants/<name>.log.
 #
-# Usage: tools/mutants.sh [-k] [-l] [NAME...]
+# Usage: tools/mutants.sh [-k] [-l] [-s] [NAME...]
 #   -k  keep each mutant's tree (build/mutants/<name>/)
 #   -l  list the mutants and exit
+#   -s  staleness check only: apply each sed and name those that change
+#       nothing (seconds, no build); exit 1 if any
 #   NAME  run only these
 #
 # Adding a mutant: one "mutant" line below: name, file, what to run
@@ -47,14 +49,14 @@ mutant() {
 # --- the mutants ---------------------------------------------------------
 
 mutant fast-double-free common/mpool.h test \
-	's/if (unlikely(MPOOL_READ(s->state\[idx\]) != MPOOL_BLK_ALLOC))/if (0)/' \
+	's/if (likely(mpool_blk_state(w) == c->alloc_tag)) {/if (1) {/' \
 	"the cache free fast path takes a block whatever its state"
 mutant slow-double-free common/pool.c test \
-	's/^\t\terr = __mpool_transition(s, idx, MPOOL_BLK_ALLOC,$/\t\t(void)__mpool_transition(s, idx, MPOOL_BLK_ALLOC,/' \
-	"mpool_cache_free() ignores a failed ALLOC -> FREE transition"
+	'/^static int mpool_free_direct(/,/^}/s/^\tif (err)$/\tif (0)/' \
+	"the slow free (mpool_free_direct()) ignores a failed ALLOC -> FREE compare-and-swap"
 mutant slab-double-free common/slab.c test \
-	's/^\t\terr = __mpool_transition(s, idx, MPOOL_BLK_ALLOC,$/\t\t(void)__mpool_transition(s, idx, MPOOL_BLK_ALLOC,/' \
-	"mpool_slab_free() ignores a failed ALLOC -> STACKED transition"
+	'/^int mpool_slab_free(/,/^}/s/if (mpool_blk_state(w) == MPOOL_BLK_ALLOC_NONE)$/if (1)/' \
+	"mpool_slab_free() frees a block whatever its state"
 mutant interior-pointer common/mpool.h test \
 	's/u64 q = mpool_ror64(off \* s->inv, s->shift);/u64 q = off \/ s->stride;/' \
 	"the pointer check divides: an interior pointer maps to its block"
@@ -101,21 +103,56 @@ mutant arena-overshoot common/arena.c test \
 	's/if (end > a->capacity)/if (0)/' \
 	"the arena's rounding up may pass its capacity"
 mutant rebuild-frees-quarantine common/slab.c test \
-	's/if (st == MPOOL_BLK_ALLOC || st == MPOOL_BLK_BAD)/if (st == MPOOL_BLK_ALLOC)/' \
+	's/if (mpool_blk_is_alloc(st) || st == MPOOL_BLK_BAD)$/if (mpool_blk_is_alloc(st))/' \
 	"a rebuild (fork) puts quarantined blocks back on the stack"
-mutant debug-no-cas common/mpool.h test \
-	's/return s->flags & MPOOL_F_DEBUG;/return (s->flags \& MPOOL_F_DEBUG) \&\& 0;/' \
-	"debug mode's cache transitions are not compare-and-swap"
+mutant debug-no-cas user/lib.c test \
+	's/^\tif (uc \&\& !(p->core.slab.flags \& MPOOL_F_SLOW)) {$/\tif (uc) {/' \
+	"debug and checker pools take the plain-store fast paths"
 mutant alloc-fast-any-state common/mpool.h test \
-	's/if (unlikely(MPOOL_READ(s->state\[idx\]) != MPOOL_BLK_FREE))/if (0)/' \
+	'/^static inline bool mpool_cache_alloc_fast(/,/^}/s/if (unlikely(mpool_blk_state(w) != MPOOL_BLK_FREE))$/if (0)/' \
 	"the cache alloc fast path hands out a block whatever its state"
+
+# The ownership and remote-free protocol (common/pool.c's header).
+mutant remote-cas-store common/pool.c test+relacy-litmus \
+	'/FREEING while this context/,/&seen);/s/err = __mpool_cas_state(s, idx, w,$/MPOOL_WRITE(s->state[idx], mpool_blk_word(w, MPOOL_BLK_FREEING_TAG | o)); err = 0 \&\& __mpool_cas_state(s, idx, w,/' \
+	"a remote free checks ALLOC then stores FREEING (no compare-and-swap)"
+mutant no-rnext-claim common/pool.c test+relacy-litmus \
+	's/if (!mpool_try_cmpxchg(&p->rnext\[idx\], &old, MPOOL_NIL))/if (0)/' \
+	"a remote free pushes the block without claiming rnext[]"
+mutant no-orphan-claim common/pool.c test \
+	's/if (oc \&\& mpool_cache_claim(oc)) {/if (0 \&\& oc) {/' \
+	"a remote free to an exited owner queues the block instead of collecting the orphan"
+mutant no-orphan-collect common/pool.c test \
+	's/if (oc \&\& mpool_cache_claim(oc)) {/if (0 \&\& oc) {/; /^bool mpool_cache_collect_orphan(/,/^}/s/if (!mpool_cache_has_remote(c) || !mpool_cache_claim(c))$/if (1)/' \
+	"nobody collects the queue of an exited owner (no claim, no orphan collection)"
+mutant steal-no-busy-wait user/lib.c test \
+	's/if (!mpool_load_acquire(&c->busy))$/if (1)/' \
+	"the thief takes the marked blocks without waiting for the owner's busy flag"
+mutant bulk-no-state-check common/pool.c test \
+	'/^int mpool_cache_free_bulk(/,/^}/s/err = mpool_cache_free(p, c, ptrs\[i\]);/err = 0; mpool_cache_put(p, c, mpool_slab_index_unchecked(\&p->slab, ptrs[i]));/' \
+	"the bulk free takes a block the fast path refused with no state check"
+mutant free-delta-no-seq common/pool.c test \
+	's/c->free_delta = MPOOL_SEQ_ONE + MPOOL_BLK_FREE - c->alloc_tag;/c->free_delta = MPOOL_BLK_FREE - c->alloc_tag;/' \
+	"the fast free does not advance the block's sequence number"
+mutant alloc-delta-off-by-one common/pool.c test \
+	's/c->alloc_delta = (u64)c->alloc_tag - MPOOL_BLK_FREE;/c->alloc_delta = (u64)c->alloc_tag - MPOOL_BLK_FREE + 1;/' \
+	"the fast alloc marks a block with the next owner's tag"
 
 # --- the runner ----------------------------------------------------------
 
 keep=0
-while getopts kl opt; do
+while getopts kls opt; do
 	case $opt in
 	k) keep=1 ;;
+	s) rc=0
+	   for i in "${!names[@]}"; do
+		if sed "${seds[$i]}" "${files[$i]}" | cmp -s - "${files[$i]}"; then
+			echo "stale ${names[$i]}: pattern not found in ${files[$i]}"
+			rc=1
+		fi
+	   done
+	   [ $rc -eq 0 ] && echo "no stale mutant (${#names[@]} mutants)"
+	   exit $rc ;;
 	l) for i in "${!names[@]}"; do
 		printf '%-26s %-18s %s\n' "${names[$i]}" "${files[$i]}" \
 			"${whats[$i]}"
@@ -128,7 +165,7 @@ shift $((OPTIND - 1))
 want=("$@")
 
 # The kselftest headers once, here; each mutant copies them.
-make --no-print-directory -s build/include/kselftest_harness.h || exit 1
+make --no-print-directory -s "$top/build/include/kselftest_harness.h" || exit 1
 mkdir -p "$out"
 
 # One mutant: its outcome on stdout's last line.  Index -1: the tree as

@@ -53,6 +53,7 @@ typedef uint64_t u64;
 /* Shared words are plain words: the builtins below make each access atomic. */
 #define mpool_atomic_u32	u32
 #define mpool_atomic_u64	u64
+#define mpool_atomic_ptr	void *
 /* Relaxed atomic access: the twin of READ_ONCE()/WRITE_ONCE(). */
 #define MPOOL_READ(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define MPOOL_WRITE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)

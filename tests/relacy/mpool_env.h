@@ -19,8 +19,9 @@
  * the core is a step of the model with exactly the order the core asked
  * for, and the file position ($) Relacy prints in a failing history.
  * Compiled as C++ (g++ -std=gnu++11), so a core file compiled here must
- * be C that is also C++; today that is stack.c (docs/testing.md, "Model
- * checking", says what another file needs to join).
+ * be C that is also C++: stack.c, and slab.c and pool.c with -fpermissive
+ * (their allocations assign mpool_env_zalloc()'s void * to typed pointers,
+ * which C++ refuses; the litmus never calls those paths).
  *
  * Nothing here allocates, maps or reports: a litmus test declares its
  * stacks and link arrays itself.  The out-of-line functions of common/env.h
@@ -60,15 +61,124 @@ typedef uint64_t u64;
  */
 #define mpool_cpu_relax()	do { } while (0)
 
-/* A word more than one thread touches: a variable of the model. */
-typedef rl::atomic<u32> mpool_atomic_u32;
-typedef rl::atomic<u64> mpool_atomic_u64;
+#define MPOOL_ENV_ZALLOC_MAX	((size_t)PTRDIFF_MAX)
 
-/* Relaxed access, the twin of READ_ONCE()/WRITE_ONCE(). */
-#define MPOOL_READ(x)		((x).load(rl::mo_relaxed, $))
-#define MPOOL_WRITE(x, v)	((x).store((v), rl::mo_relaxed, $))
-#define mpool_load_acquire(p)	((p)->load(rl::mo_acquire, $))
-#define mpool_store_release(p, v) ((p)->store((v), rl::mo_release, $))
+/*
+ * The membarrier() of a thief (user/lib.c), modelled for the litmus cases
+ * that arm it (tests/relacy/pool_litmus.cpp, case steal): the thief
+ * raises @req; every other thread, at its next access to a shared word
+ * (the poll below, run before each one) or when it ends, answers it with
+ * a seq_cst fence and a release of @ack, as the IPI's smp_mb() would at
+ * that point of its program; the thief's wait acquires every answer.  So
+ * the barrier lands between any two shared accesses of the target, at a
+ * point the scheduler chooses, and nowhere else: that is membarrier's
+ * guarantee, no more (a seq_cst fence run on the thief's side alone would
+ * be less, and one after every access of the owner more).  @armed is a
+ * plain flag so that cases that do not arm it see no extra step.
+ */
+struct mpool_rl_membarrier {
+	bool armed;
+	rl::atomic<u32> req;
+	rl::atomic<u32> ack[4];
+	rl::atomic<u32> done[4];
+};
+
+/* The armed case's membarrier, or NULL (one litmus binary per file). */
+static struct mpool_rl_membarrier *mpool_rl_mb;
+
+static inline void mpool_rl_mb_answer(rl::debug_info_param info)
+{
+	u32 me = (u32)rl::ctx().current_thread();
+
+	if (mpool_rl_mb->req.load(rl::mo_acquire, info) >
+	    mpool_rl_mb->ack[me].load(rl::mo_relaxed, info)) {
+		rl::atomic_thread_fence(rl::mo_seq_cst, info);
+		mpool_rl_mb->ack[me].store(mpool_rl_mb->req.load(rl::mo_relaxed,
+								 info),
+					   rl::mo_release, info);
+	}
+}
+
+static inline void mpool_rl_poll(rl::debug_info_param info)
+{
+	if (mpool_rl_mb && mpool_rl_mb->armed)
+		mpool_rl_mb_answer(info);
+}
+
+/*
+ * A word more than one thread touches: a variable of the model.  The
+ * core's rule is that a shared word is touched only through the verbs
+ * below, except by its single writer, which may read and write it plainly
+ * (a cache's @count, and the initialisation of a cache before it is
+ * published); those plain accesses are the conversion and assignment
+ * here, relaxed accesses of the model: for a word with a single writer
+ * that reads its own stores the two are the same.
+ */
+template <typename T> struct mpool_rl_atomic : rl::atomic<T> {
+	operator T() const
+	{
+		return this->load(rl::mo_relaxed, $);
+	}
+
+	mpool_rl_atomic &operator=(T v)
+	{
+		this->store(v, rl::mo_relaxed, $);
+		return *this;
+	}
+};
+
+typedef mpool_rl_atomic<u32> mpool_atomic_u32;
+typedef mpool_rl_atomic<u64> mpool_atomic_u64;
+
+/*
+ * A shared pointer: what a load returns converts to the pointer type it is
+ * assigned to, as void * does in C.
+ */
+struct mpool_rl_anyptr {
+	void *p;
+
+	template <typename T> operator T *() const
+	{
+		return static_cast<T *>(p);
+	}
+};
+
+struct mpool_atomic_ptr {
+	rl::atomic<void *> a;
+
+	mpool_rl_anyptr load(rl::memory_order mo,
+			     rl::debug_info_param info) const
+	{
+		return mpool_rl_anyptr{ a.load(mo, info) };
+	}
+
+	void store(void *v, rl::memory_order mo, rl::debug_info_param info)
+	{
+		a.store(v, mo, info);
+	}
+};
+
+/*
+ * Relaxed access, the twin of READ_ONCE()/WRITE_ONCE().  Each access to a
+ * shared word first answers a pending membarrier (above), when armed.
+ */
+#define MPOOL_READ(x)		(mpool_rl_poll($), (x).load(rl::mo_relaxed, $))
+#define MPOOL_WRITE(x, v)	\
+	(mpool_rl_poll($), (x).store((v), rl::mo_relaxed, $))
+#define mpool_load_acquire(p)	(mpool_rl_poll($), (p)->load(rl::mo_acquire, $))
+#define mpool_store_release(p, v) \
+	(mpool_rl_poll($), (p)->store((v), rl::mo_release, $))
+/* smp_mb(): a seq_cst fence of the model. */
+#define mpool_smp_mb()	\
+	(mpool_rl_poll($), rl::atomic_thread_fence(rl::mo_seq_cst, $))
+/*
+ * The owner's half of the handshake with a thief, as user/mpool_env.h
+ * has it: a relaxed store of 1 (the compiler barrier after it orders
+ * nothing in the model: it only keeps the compiler's order, which the
+ * model keeps anyway), a release store of 0.
+ */
+#define mpool_env_owner_enter(busy)	MPOOL_WRITE(*(busy), 1u)
+#define mpool_env_owner_exit(busy)	mpool_store_release((busy), 0u)
 /*
  * Sequentially consistent on success, acquire on failure, as try_cmpxchg().
  * The orders are named here so that make relacy's self-test can build a
@@ -79,7 +189,8 @@ typedef rl::atomic<u64> mpool_atomic_u64;
 #define MPOOL_RL_CAS_FAIL	rl::mo_acquire
 #endif
 #define mpool_try_cmpxchg(p, oldp, new)					\
-	((p)->compare_exchange_strong(*(oldp), (new), MPOOL_RL_CAS_OK, $,	\
+	(mpool_rl_poll($),						\
+	 (p)->compare_exchange_strong(*(oldp), (new), MPOOL_RL_CAS_OK, $,	\
 				      MPOOL_RL_CAS_FAIL, $))
 
 #define EXPORT_SYMBOL_MPOOL(sym)	extern decltype(sym) sym

@@ -1550,6 +1550,145 @@ TEST(free_stopped_between_load_and_store)
 }
 
 /*
+ * The other way round: a remote free of block B loads B's word (ALLOC of
+ * the owner), then its compare-and-swap faults on the write-protected
+ * page.  In the handler, still between the two, the owner frees B (fast
+ * path) and allocates it again: a new allocation of B.  The remote free's
+ * swap then runs against the word it loaded, whose sequence number is the
+ * old allocation's: it must fail (-EALREADY, one report), and the owner's
+ * new allocation must stay allocated.  Without the sequence number the
+ * late swap would free the owner's new allocation behind its back
+ * (tools/mutants.sh: free-delta-no-seq).
+ */
+static struct {
+	mempool_t *pool;
+	void *block;
+	void *page;
+	int stage;	/* 1: remote cache made, 2: stopped, 3: owner done */
+	int ret;
+} rdelay;
+
+static void *rdelay_remote(void *arg)
+{
+	void *c;
+
+	(void)arg;
+	/* This thread's cache first: its making touches no protected page. */
+	c = pool_alloc(rdelay.pool);
+	if (c)
+		pool_free(rdelay.pool, c);
+	__atomic_store_n(&rdelay.stage, 1, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&rdelay.stage, __ATOMIC_ACQUIRE) != 2)
+		sched_yield();
+	rdelay.ret = pool_free(rdelay.pool, rdelay.block);
+	return NULL;
+}
+
+/* The remote free is stopped at its swap until the owner is done. */
+static void rdelay_segv(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)si;
+	(void)uc;
+	mprotect(rdelay.page, sysconf(_SC_PAGESIZE), PROT_READ | PROT_WRITE);
+	__atomic_store_n(&rdelay.stage, 3, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&rdelay.stage, __ATOMIC_ACQUIRE) != 4)
+		;
+}
+
+TEST(remote_free_stopped_before_its_swap)
+{
+	struct sigaction sa = { 0 }, old;
+	struct mempool_stats st;
+	pthread_t t;
+	void *b, *again;
+	long pg = sysconf(_SC_PAGESIZE);
+
+	quiet_hook_count = 0;
+	mempool_set_error_hook(quiet_hook, NULL);
+	rdelay.pool = pool_create(64, 2, 64);
+	ASSERT_NE(NULL, rdelay.pool);
+	b = pool_alloc(rdelay.pool);
+	ASSERT_NE(NULL, b);
+	rdelay.block = b;
+	rdelay.page = (void *)((uintptr_t)mpool_testing_state_word(rdelay.pool,
+								   b) &
+			       ~(uintptr_t)(pg - 1));
+	sa.sa_sigaction = rdelay_segv;
+	sa.sa_flags = SA_SIGINFO;
+	ASSERT_EQ(0, sigaction(SIGSEGV, &sa, &old));
+	ASSERT_EQ(0, pthread_create(&t, NULL, rdelay_remote, NULL));
+	while (__atomic_load_n(&rdelay.stage, __ATOMIC_ACQUIRE) != 1)
+		sched_yield();
+	ASSERT_EQ(0, mprotect(rdelay.page, pg, PROT_READ));
+	__atomic_store_n(&rdelay.stage, 2, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&rdelay.stage, __ATOMIC_ACQUIRE) != 3)
+		sched_yield();
+	/* The remote free is between its load and its swap. */
+	EXPECT_EQ(0, pool_free(rdelay.pool, b));
+	again = pool_alloc(rdelay.pool);
+	EXPECT_EQ(b, again);
+	__atomic_store_n(&rdelay.stage, 4, __ATOMIC_RELEASE);
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	sigaction(SIGSEGV, &old, NULL);
+	/* Its swap lost: the allocation it saw had ended. */
+	EXPECT_EQ(-EALREADY, rdelay.ret);
+	/* The owner's new allocation was never freed behind its back. */
+	EXPECT_EQ(0, pool_free(rdelay.pool, again));
+	pool_cache_flush(rdelay.pool);
+	ASSERT_EQ(0, pool_stats(rdelay.pool, &st));
+	EXPECT_EQ(1, st.double_free);
+	EXPECT_EQ(0, st.invalid + st.corrupt);
+	EXPECT_EQ(1, __atomic_load_n(&quiet_hook_count, __ATOMIC_RELAXED));
+	EXPECT_EQ(0, st.in_use);
+	EXPECT_EQ(64, drain_count(pool_alloc_fn, rdelay.pool, 64));
+	pool_destroy(rdelay.pool);
+	mempool_set_error_hook(NULL, NULL);
+}
+
+/*
+ * A block whose owner thread has exited, freed by another thread, goes
+ * straight into the freer's cache (the freer claims the orphan cache and
+ * frees directly): the freer's next allocation is that block, with no
+ * steal and no report (tools/mutants.sh: no-orphan-collect).
+ */
+static void *orphan_alloc(void *arg)
+{
+	return pool_alloc(arg);
+}
+
+TEST(free_for_exited_owner_lands_in_freers_cache)
+{
+	struct mempool_stats st;
+	mempool_t *p;
+	pthread_t t;
+	void *b, *again;
+
+	quiet_hook_count = 0;
+	mempool_set_error_hook(quiet_hook, NULL);
+	p = pool_create(64, 4, 64);
+	ASSERT_NE(NULL, p);
+	/* This thread's cache exists, and is empty. */
+	again = pool_alloc(p);
+	ASSERT_NE(NULL, again);
+	ASSERT_EQ(0, pthread_create(&t, NULL, orphan_alloc, p));
+	ASSERT_EQ(0, pthread_join(t, &b));
+	ASSERT_NE(NULL, b);
+	ASSERT_EQ(0, pool_free(p, again));
+	pool_cache_flush(p);
+	EXPECT_EQ(0, pool_free(p, b));
+	again = pool_alloc(p);
+	EXPECT_EQ(b, again);
+	EXPECT_EQ(0, pool_free(p, again));
+	ASSERT_EQ(0, pool_stats(p, &st));
+	EXPECT_EQ(0, st.in_use);
+	EXPECT_EQ(0, __atomic_load_n(&quiet_hook_count, __ATOMIC_RELAXED));
+	EXPECT_EQ(64, drain_count(pool_alloc_fn, p, 64));
+	pool_destroy(p);
+	mempool_set_error_hook(NULL, NULL);
+}
+
+/*
  * A thread that cycles through four pools finds each one's cache from the
  * memo every time (no misuse, every block accounted), and a pool destroyed
  * and made again at the same address is never served from the old cache.
