@@ -642,7 +642,7 @@ RELACY_MACRO_stack.c := MPOOL_STACK_C
 RELACY_MACRO_pool.c := MPOOL_POOL_C
 
 RELACY_PLANTS := relaxed-head no-tag relaxed-cas remote-cas-store \
-	unlink-no-mb push-no-mb no-rnext-claim steal-mark-any steal-no-wait \
+	cas-not-full no-rnext-claim steal-mark-any steal-no-wait \
 	steal-no-membarrier
 RELACY_SED_relaxed-head := s/u64 old = mpool_load_acquire(&st->head);/u64 old = MPOOL_READ(st->head);/
 RELACY_CASE_relaxed-head := publish_chain
@@ -655,18 +655,15 @@ RELACY_DEF_relaxed-cas := -DMPOOL_RL_CAS_OK=rl::mo_relaxed \
 RELACY_CASE_relaxed-cas := depot
 RELACY_WHAT_relaxed-cas := a world whose compare-and-swap is relaxed
 # The ownership protocol's plants: common/pool.c into pool_litmus.
-$(foreach p,remote-cas-store unlink-no-mb push-no-mb no-rnext-claim \
+$(foreach p,remote-cas-store cas-not-full no-rnext-claim \
 	steal-mark-any steal-no-wait steal-no-membarrier,\
 	$(eval RELACY_FILE_$(p) := pool.c)$(eval RELACY_BIN_$(p) := pool_litmus))
 RELACY_SED_remote-cas-store := /FREEING while this context/,/&seen);/s/err = __mpool_cas_state(s, idx, w,$$/MPOOL_WRITE(s->state[idx], mpool_blk_word(w, MPOOL_BLK_FREEING_TAG | o)); err = 0 \&\& __mpool_cas_state(s, idx, w,/
 RELACY_CASE_remote-cas-store := remote_remote
 RELACY_WHAT_remote-cas-store := in a remote free, the ALLOC->FREEING compare-and-swap made a plain store
-RELACY_SED_unlink-no-mb := /^static u64 mpool_remote_unlink/,/^}/s/^\tmpool_smp_mb();$$/\t\/* planted: no barrier *\//
-RELACY_CASE_unlink-no-mb := stale_unlink
-RELACY_WHAT_unlink-no-mb := no full barrier in mpool_remote_unlink()
-RELACY_SED_push-no-mb := /^static bool mpool_remote_push/,/^}/s/^\tmpool_smp_mb();$$/\t\/* planted: no barrier *\//
-RELACY_CASE_push-no-mb := stale_unlink
-RELACY_WHAT_push-no-mb := no full barrier before the claim in mpool_remote_push()
+RELACY_DEF_cas-not-full := -DMPOOL_RL_CAS_NOT_FULL
+RELACY_CASE_cas-not-full := stale_unlink
+RELACY_WHAT_cas-not-full := a world whose successful compare-and-swap is not a full barrier (a C11 seq_cst swap alone)
 RELACY_SED_no-rnext-claim := s/if (!mpool_try_cmpxchg(&p->rnext\[idx\], &old, MPOOL_NIL))/if (0)/
 RELACY_CASE_no-rnext-claim := stale_unlink
 RELACY_WHAT_no-rnext-claim := remote free pushes without claiming rnext[]

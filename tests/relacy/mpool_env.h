@@ -188,10 +188,30 @@ struct mpool_atomic_ptr {
 #define MPOOL_RL_CAS_OK		rl::mo_seq_cst
 #define MPOOL_RL_CAS_FAIL	rl::mo_acquire
 #endif
+/*
+ * The contract's swap is fully ordered when it succeeds (a locked
+ * instruction on x86, the kernel's try_cmpxchg(); user/mpool_env.h adds a
+ * seq_cst fence after a successful C11 swap elsewhere), and the core leans
+ * on that: it puts no barrier of its own between a successful swap and a
+ * load that must not pass it (common/pool.c, the remote queues).  Modelled
+ * as userspace does it off x86: the C11 swap, then, on success, a seq_cst
+ * fence.  MPOOL_RL_CAS_NOT_FULL (make relacy's self-test) leaves the fence
+ * out, a world that breaks the contract.
+ */
+#ifdef MPOOL_RL_CAS_NOT_FULL
+#define mpool_rl_cas_done(ok, info)	(ok)
+#else
+static inline bool mpool_rl_cas_done(bool ok, rl::debug_info_param info)
+{
+	if (ok)
+		rl::atomic_thread_fence(rl::mo_seq_cst, info);
+	return ok;
+}
+#endif
 #define mpool_try_cmpxchg(p, oldp, new)					\
 	(mpool_rl_poll($),						\
-	 (p)->compare_exchange_strong(*(oldp), (new), MPOOL_RL_CAS_OK, $,	\
-				      MPOOL_RL_CAS_FAIL, $))
+	 mpool_rl_cas_done((p)->compare_exchange_strong(*(oldp), (new),	\
+				MPOOL_RL_CAS_OK, $, MPOOL_RL_CAS_FAIL, $), $))
 
 #define EXPORT_SYMBOL_MPOOL(sym)	extern decltype(sym) sym
 

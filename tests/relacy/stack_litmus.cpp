@@ -457,8 +457,8 @@ static const struct litmus cases[] = {
 	{ "push_pop_2t", run_case<push_pop_2t>, rl::sched_bound, 4, 0 },
 	{ "aba", run_case<aba>, rl::sched_full, 0, 0 },
 	{ "push_pop_3t", run_case<push_pop_3t>, rl::sched_bound, 3, 0 },
-	{ "pop_chain", run_case<pop_chain>, rl::sched_bound, 6, 0 },
-	{ "depot", run_case<depot>, rl::sched_full, 0, 0 },
+	{ "pop_chain", run_case<pop_chain>, rl::sched_bound, 5, 0 },
+	{ "depot", run_case<depot>, rl::sched_bound, 6, 0 },
 };
 
 int main(int argc, char **argv)
