@@ -87,9 +87,9 @@
  *   mpool_env_rcu_barrier(fl)        a wait for callbacks queued so far, or
  *                                    at least for a grace period (the core
  *                                    polls around it).  Only common/rcu.c
- *                                    uses them; the model checker's world,
- *                                    which compiles stack.c alone, need not
- *                                    supply them
+ *                                    calls them; the model checker's world
+ *                                    (stack.c, slab.c and pool.c, never
+ *                                    rcu.c) supplies struct rcu_head alone
  *
  * The memory-checker hooks tell the world's checker (ASan, memcheck,
  * KASAN) what the allocator does with its memory.  @on is whether the

@@ -213,6 +213,15 @@ static inline bool mpool_rl_cas_done(bool ok, rl::debug_info_param info)
 	 mpool_rl_cas_done((p)->compare_exchange_strong(*(oldp), (new),	\
 				MPOOL_RL_CAS_OK, $, MPOOL_RL_CAS_FAIL, $), $))
 
+/*
+ * struct mpool_pool embeds batch heads for deferred frees (common/rcu.c,
+ * which no litmus compiles): the type must be complete, nothing more.
+ */
+struct rcu_head {
+	struct rcu_head *next;
+	void (*func)(struct rcu_head *head);
+};
+
 #define EXPORT_SYMBOL_MPOOL(sym)	extern decltype(sym) sym
 
 /* A statistics counter: relaxed read-modify-writes of the model. */
