@@ -55,8 +55,8 @@ mutant slow-double-free common/pool.c test \
 	'/^static int mpool_free_direct(/,/^}/s/^\tif (err)$/\tif (0)/' \
 	"the slow free (mpool_free_direct()) ignores a failed ALLOC -> FREE compare-and-swap"
 mutant slab-double-free common/slab.c test \
-	'/^int mpool_slab_free(/,/^}/s/if (mpool_blk_state(w) == MPOOL_BLK_ALLOC_NONE)$/if (1)/' \
-	"mpool_slab_free() frees a block whatever its state"
+	'/^static int mpool_slab_unhand(/,/^}/s/if (mpool_blk_state(w) == MPOOL_BLK_ALLOC_NONE)$/if (1)/' \
+	"mpool_slab_free() (and the bulk free) frees a block whatever its state"
 mutant interior-pointer common/mpool.h test \
 	's/u64 q = mpool_ror64(off \* s->inv, s->shift);/u64 q = off \/ s->stride;/' \
 	"the pointer check divides: an interior pointer maps to its block"
@@ -129,8 +129,8 @@ mutant steal-no-busy-wait user/lib.c test \
 	's/if (!mpool_load_acquire(&c->busy))$/if (1)/' \
 	"the thief takes the marked blocks without waiting for the owner's busy flag"
 mutant bulk-no-state-check common/pool.c test \
-	'/^int mpool_cache_free_bulk(/,/^}/s/err = mpool_cache_free(p, c, ptrs\[i\]);/err = 0; mpool_cache_put(p, c, mpool_slab_index_unchecked(\&p->slab, ptrs[i]));/' \
-	"the bulk free takes a block the fast path refused with no state check"
+	'/^static size_t mpool_cache_free_run(/,/^}/s/if (unlikely(mpool_blk_state(w) != tag))$/if (0)/' \
+	"the bulk free's run over the cache takes a block whatever its state"
 mutant free-delta-no-seq common/pool.c test \
 	's/c->free_delta = MPOOL_SEQ_ONE + MPOOL_BLK_FREE - c->alloc_tag;/c->free_delta = MPOOL_BLK_FREE - c->alloc_tag;/' \
 	"the fast free does not advance the block's sequence number"
