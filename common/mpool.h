@@ -647,7 +647,7 @@ struct mpool_rcu_head {
  * @heads: this slot's batch heads.
  */
 struct mpool_rcu_slot {
-	mpool_atomic_u64 open __aligned(MPOOL_ALIGN);
+	mpool_atomic_u64 __aligned(MPOOL_ALIGN) open;
 	struct mpool_rcu_head heads[MPOOL_RCU_HEADS];
 };
 
