@@ -641,15 +641,15 @@ struct mpool_rcu_head {
 /**
  * struct mpool_rcu_slot - the open batch of one owner (a thread's cache or
  *	a CPU), or of every context with no cache (the last slot).
- * @open: {count:32, first:32} of the open batch, pushed by compare-and-swap
+ * @batch: {count:32, first:32} of the open batch, pushed by compare-and-swap
  *	(by the slot's owner alone, except the shared slot), taken whole by
  *	exchange (a submit, a barrier, a handover).
  * @heads: this slot's batch heads.
  */
 struct mpool_rcu_slot {
-	mpool_atomic_u64 __aligned(MPOOL_ALIGN) open;
+	mpool_atomic_u64 batch;
 	struct mpool_rcu_head heads[MPOOL_RCU_HEADS];
-};
+} __aligned(MPOOL_ALIGN);	/* each slot's @batch starts a line */
 
 /**
  * struct mpool_rcu - what a pool bound to an RCU flavour keeps.

@@ -72,11 +72,11 @@ static struct mpool_rcu_slot *mpool_rcu_slot(struct mpool_rcu *r, u32 slot)
 /* Take slot @sl's whole open batch; its {count, first}. */
 static u64 mpool_rcu_take(struct mpool_rcu_slot *sl)
 {
-	u64 old = MPOOL_READ(sl->open);
+	u64 old = MPOOL_READ(sl->batch);
 
 	/* Fully ordered: see "Barrier" above. */
 	while (old != MPOOL_RCU_EMPTY &&
-	       !mpool_try_cmpxchg(&sl->open, &old, MPOOL_RCU_EMPTY))
+	       !mpool_try_cmpxchg(&sl->batch, &old, MPOOL_RCU_EMPTY))
 		;
 	return old;
 }
@@ -85,13 +85,13 @@ static u64 mpool_rcu_take(struct mpool_rcu_slot *sl)
 static u32 mpool_rcu_push(struct mpool_rcu *r, struct mpool_rcu_slot *sl,
 			  u32 first, u32 last, u32 n)
 {
-	u64 old = MPOOL_READ(sl->open), new;
+	u64 old = MPOOL_READ(sl->batch), new;
 
 	do {
 		MPOOL_WRITE(r->links[last], (u32)old);
 		new = (((old >> 32) + n) << 32) | first;
 		/* Release: publishes the links to whoever takes the batch. */
-	} while (!mpool_try_cmpxchg(&sl->open, &old, new));
+	} while (!mpool_try_cmpxchg(&sl->batch, &old, new));
 	return (u32)(new >> 32);
 }
 
@@ -148,7 +148,7 @@ int mpool_rcu_bind(struct mpool_pool *p, const void *flavor)
 		r->links = r->own_links;
 	}
 	for (i = 0; i < n; i++) {
-		MPOOL_WRITE(r->slots[i].open, MPOOL_RCU_EMPTY);
+		MPOOL_WRITE(r->slots[i].batch, MPOOL_RCU_EMPTY);
 		for (j = 0; j < MPOOL_RCU_HEADS; j++)
 			r->slots[i].heads[j].pool = p;
 	}
@@ -288,7 +288,7 @@ int mpool_rcu_free(struct mpool_pool *p, u32 slot, void *ptr)
 		mpool_rcu_submit(p, slot);
 	/* A handed-over batch waits there: take it along. */
 	if (slot != shared &&
-	    MPOOL_READ(r->slots[shared].open) != MPOOL_RCU_EMPTY)
+	    MPOOL_READ(r->slots[shared].batch) != MPOOL_RCU_EMPTY)
 		mpool_rcu_submit(p, shared);
 	return 0;
 }
@@ -409,7 +409,7 @@ size_t mpool_rcu_pending(struct mpool_pool *p)
 	if (!r)
 		return 0;
 	for (i = 0; i < r->nslots; i++) {
-		n += (size_t)(MPOOL_READ(r->slots[i].open) >> 32);
+		n += (size_t)(MPOOL_READ(r->slots[i].batch) >> 32);
 		for (j = 0; j < MPOOL_RCU_HEADS; j++)
 			n += MPOOL_READ(r->slots[i].heads[j].n);
 	}
@@ -431,7 +431,7 @@ void mpool_rcu_rebuild(struct mpool_pool *p)
 	if (!r)
 		return;
 	for (i = 0; i < r->nslots; i++) {
-		MPOOL_WRITE(r->slots[i].open, MPOOL_RCU_EMPTY);
+		MPOOL_WRITE(r->slots[i].batch, MPOOL_RCU_EMPTY);
 		for (j = 0; j < MPOOL_RCU_HEADS; j++) {
 			MPOOL_WRITE(r->slots[i].heads[j].n, 0);
 			MPOOL_WRITE(r->slots[i].heads[j].seq, 0);
