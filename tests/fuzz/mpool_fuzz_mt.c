@@ -64,6 +64,7 @@ struct alloc {
 
 struct own {
 	uint8_t a;
+	bool mine;		/* this thread allocated it (not handed over) */
 	uint32_t idx;
 };
 
@@ -196,10 +197,11 @@ static void fill_blk(struct worker *w, int a, uint32_t idx)
 	memset(blk_ptr(a, idx), tag, allocs[a].bsize);
 }
 
-static void take(struct worker *w, int a, uint32_t idx)
+static void take(struct worker *w, int a, uint32_t idx, bool mine)
 {
 	CHECK(w->nown < 2 * MAX_BLOCKS);
 	w->own[w->nown].a = (uint8_t)a;
+	w->own[w->nown].mine = mine;
 	w->own[w->nown].idx = idx;
 	w->nown++;
 }
@@ -221,7 +223,7 @@ static void do_alloc(struct worker *w, int a)
 	/* A block handed out while someone owns it fails here. */
 	set_owner(a, idx, FREE_W, w->id + 1);
 	fill_blk(w, a, idx);
-	take(w, a, idx);
+	take(w, a, idx, true);
 }
 
 /* Free the block at @i of @w's own; then perhaps free it again at once. */
@@ -236,11 +238,15 @@ static void do_free(struct worker *w, size_t i, bool again)
 	set_owner(o.a, o.idx, w->id + 1, FREE_W);
 	CHECK(a_free(o.a, p) == 0);
 	/*
-	 * A pool block freed with caches on sits in this thread's cache,
-	 * where no other thread can take it: a second free is a double free
-	 * whatever the others do.
+	 * A pool block this thread allocated, freed with caches on, sits in
+	 * this thread's cache, where no other thread can take it: a second
+	 * free is a double free whatever the others do.  Not so a block
+	 * another thread allocated: its free queues it to that owner, and a
+	 * thief may collect it and hand it out again before a second free,
+	 * which would then free the new allocation (a free through a stale
+	 * pointer, which no allocator can tell from a correct one).
 	 */
-	if (!again || o.a != A_POOL || !al->mag)
+	if (!again || o.a != A_POOL || !al->mag || !o.mine)
 		return;
 	CHECK(a_free(o.a, p) == -EALREADY);
 	expect_report(al, p, -EALREADY);
@@ -267,7 +273,7 @@ static void do_handoff(struct worker *w, uint8_t k, bool give)
 	o.idx = blk_idx(a, out);
 	set_owner(a, o.idx, HANDOFF_W, w->id + 1);
 	check_blk(a, o.idx);
-	take(w, a, o.idx);
+	take(w, a, o.idx, false);
 }
 
 /* Pointers that are no block of the allocator they are freed to. */
