@@ -340,28 +340,6 @@ static inline void *__mpool_handout(struct mpool_slab *s, u32 idx, u64 w,
 }
 
 /*
- * __mpool_free_lookup() - the checks every pool free starts with: @ptr is
- * the start of a block of @s, and that block is allocated.  Return: 0 with
- * its index in *@idx and its word in *@w; else the error a free returns
- * (-EINVAL, -EALREADY, -EUCLEAN), reported.
- */
-static inline int __mpool_free_lookup(struct mpool_slab *s, const void *ptr,
-				      u32 *idx, u64 *w)
-{
-	int err = mpool_slab_index_checked(s, ptr, idx);
-	u32 st;
-
-	if (unlikely(err))
-		return __mpool_report(s, ptr, err, NULL);
-	*w = MPOOL_READ(s->state[*idx]);
-	st = mpool_blk_state(*w);
-	if (!mpool_blk_is_alloc(st))
-		return __mpool_report(s, ptr, mpool_blk_is_freed(st) ?
-				      -EALREADY : -EUCLEAN, NULL);
-	return 0;
-}
-
-/*
  * __mpool_takeback() - the first step after block @idx left ALLOC on a
  * free, before it is published to any cache or stack: debug checks, then
  * the memory checker's view.  Return: 0, or -EUCLEAN when debug mode found

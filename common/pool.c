@@ -772,16 +772,22 @@ static int mpool_remote_free(struct mpool_pool *p, struct mpool_cache *into,
 static int mpool_pool_free_any(struct mpool_pool *p, struct mpool_cache *c,
 			       void *ptr)
 {
+	struct mpool_slab *s = &p->slab;
 	u64 w;
-	u32 idx;
+	u32 idx, st;
 	int err;
 
 	if (unlikely(!ptr))
 		return 0;
-	err = __mpool_free_lookup(&p->slab, ptr, &idx, &w);
+	err = mpool_slab_index_checked(s, ptr, &idx);
 	if (unlikely(err))
-		return err;
-	if (!c || mpool_blk_state(w) != c->alloc_tag)
+		return __mpool_report(s, ptr, err, NULL);
+	w = MPOOL_READ(s->state[idx]);
+	st = mpool_blk_state(w);
+	if (!mpool_blk_is_alloc(st))
+		return __mpool_report(s, ptr, mpool_blk_is_freed(st) ?
+				      -EALREADY : -EUCLEAN, NULL);
+	if (!c || st != c->alloc_tag)
 		return mpool_remote_free(p, c, idx, w, ptr);
 	return mpool_free_direct(p, c, idx, w, ptr);
 }

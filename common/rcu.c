@@ -253,10 +253,14 @@ int mpool_rcu_free(struct mpool_pool *p, u32 slot, void *ptr)
 	shared = mpool_rcu_shared_slot(p);
 	if (slot > shared)
 		slot = shared;
-	err = __mpool_free_lookup(s, ptr, &idx, &w);
+	err = mpool_slab_index_checked(s, ptr, &idx);
 	if (unlikely(err))
-		return err;
+		return __mpool_report(s, ptr, err, NULL);
+	w = MPOOL_READ(s->state[idx]);
 	st = mpool_blk_state(w);
+	if (!mpool_blk_is_alloc(st))
+		return __mpool_report(s, ptr, mpool_blk_is_freed(st) ?
+				      -EALREADY : -EUCLEAN, NULL);
 	/*
 	 * The link first: while we hold it no remote free can queue the block
 	 * (see the top of this file and __mpool_rcu_unlink()).
