@@ -643,7 +643,7 @@ RELACY_MACRO_pool.c := MPOOL_POOL_C
 
 RELACY_PLANTS := relaxed-head no-tag relaxed-cas remote-cas-store \
 	cas-not-full no-rnext-claim steal-mark-any steal-no-wait \
-	steal-no-membarrier
+	steal-no-membarrier outbox-no-membarrier outbox-no-request
 RELACY_SED_relaxed-head := s/u64 old = mpool_load_acquire(&st->head);/u64 old = MPOOL_READ(st->head);/
 RELACY_CASE_relaxed-head := publish_chain
 RELACY_WHAT_relaxed-head := head load in mpool_stack_pop() relaxed, not acquire
@@ -656,18 +656,19 @@ RELACY_CASE_relaxed-cas := depot
 RELACY_WHAT_relaxed-cas := a world whose compare-and-swap is relaxed
 # The ownership protocol's plants: common/pool.c into pool_litmus.
 $(foreach p,remote-cas-store cas-not-full no-rnext-claim \
-	steal-mark-any steal-no-wait steal-no-membarrier,\
+	steal-mark-any steal-no-wait steal-no-membarrier outbox-no-membarrier \
+	outbox-no-request,\
 	$(eval RELACY_FILE_$(p) := pool.c)$(eval RELACY_BIN_$(p) := pool_litmus))
-RELACY_SED_remote-cas-store := /FREEING while this context/,/&seen);/s/err = __mpool_cas_state(s, idx, w,$$/MPOOL_WRITE(s->state[idx], mpool_blk_word(w, MPOOL_BLK_FREEING_TAG | o)); err = 0 \&\& __mpool_cas_state(s, idx, w,/
+RELACY_SED_remote-cas-store := /Nothing to check or poison/,/&seen);/s/err = __mpool_cas_state(s, idx, w,$$/MPOOL_WRITE(s->state[idx], mpool_blk_word(w, MPOOL_BLK_REMOTE_TAG | o)); err = 0 \&\& __mpool_cas_state(s, idx, w,/
 RELACY_CASE_remote-cas-store := remote_remote
-RELACY_WHAT_remote-cas-store := in a remote free, the ALLOC->FREEING compare-and-swap made a plain store
+RELACY_WHAT_remote-cas-store := in a remote free, the ALLOC->REMOTE compare-and-swap made a plain store
 RELACY_DEF_cas-not-full := -DMPOOL_RL_CAS_NOT_FULL
 RELACY_CASE_cas-not-full := stale_unlink
 RELACY_WHAT_cas-not-full := a world whose successful compare-and-swap is not a full barrier (a C11 seq_cst swap alone)
 RELACY_SED_no-rnext-claim := s/if (!mpool_try_cmpxchg(&p->rnext\[idx\], &old, MPOOL_NIL))/if (0)/
 RELACY_CASE_no-rnext-claim := stale_unlink
 RELACY_WHAT_no-rnext-claim := remote free pushes without claiming rnext[]
-RELACY_SED_steal-mark-any := /^void mpool_cache_steal_mark/,/^}/s/if (mpool_blk_state(w) == want)$$/if (mpool_blk_state(w) == want || 1)/
+RELACY_SED_steal-mark-any := /^static void mpool_steal_mark_one/,/^}/s/if (mpool_blk_state(w) == (MPOOL_BLK_REMOTE_TAG | owner))$$/if (1)/
 RELACY_CASE_steal-mark-any := steal
 RELACY_WHAT_steal-mark-any := thief marks blocks that are not REMOTE (stale entries)
 RELACY_DEF_steal-no-wait := -DPLANT_STEAL_NO_WAIT
@@ -676,6 +677,12 @@ RELACY_WHAT_steal-no-wait := thief takes without waiting for the busy flag of th
 RELACY_DEF_steal-no-membarrier := -DPLANT_STEAL_NO_MEMBARRIER
 RELACY_CASE_steal-no-membarrier := steal
 RELACY_WHAT_steal-no-membarrier := thief runs no membarrier()
+RELACY_DEF_outbox-no-membarrier := -DPLANT_OUTBOX_NO_MEMBARRIER
+RELACY_CASE_outbox-no-membarrier := outbox_steal
+RELACY_WHAT_outbox-no-membarrier := outbox thief runs no membarrier()
+RELACY_SED_outbox-no-request := s/if (unlikely(mpool_load_acquire(&c->ob_req)))$$/if (0)/
+RELACY_CASE_outbox-no-request := outbox_steal
+RELACY_WHAT_outbox-no-request := a remote freer fills its outbox without looking for the request of a thief
 
 build/relacy/%_litmus: tests/relacy/%_litmus.cpp $(RELACY_DEPS) | deps
 	@mkdir -p $(dir $@)

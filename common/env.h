@@ -72,6 +72,9 @@
  *                                    @span bytes, of which only the first
  *                                    @size may be touched
  *   mpool_env_block_free(id, on, p, span)       a block is given back
+ *   MPOOL_ENV_POISONS_ALWAYS         1 when mpool_env_block_free() acts
+ *                                    even with @on false (an ASan build),
+ *                                    else 0
  *   mpool_env_owner_enter(busy)      a cache's owner enters / leaves a
  *   mpool_env_owner_exit(busy)       fast-path free: what a thief of its
  *                                    remote queue needs to see (userspace:

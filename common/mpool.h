@@ -405,14 +405,25 @@ struct mpool_round {
  * @free_delta: what the fast free adds to an ALLOC(@owner) word to make it
  *	FREE with the next sequence number.
  * @owner: this cache's owner id (a CPU, or a thread's slot in its pool).
+ * @ob_req: 0, or the owner id + 1 of a thief that holds this cache's outbox
+ *	(userspace; see mpool_outbox_put()).  The kernel never sets it.
+ * @ob_mag: the outbox: a magazine this context fills with blocks it freed
+ *	for another owner, all REMOTE for @ob_owner, and sends whole to that
+ *	owner's @rmags; MPOOL_NIL when none is open.
+ * @ob_n: blocks in @ob_mag.
+ * @ob_owner: the owner of the blocks in @ob_mag.
  * @gone: MPOOL_OWNER_LIVE while a context owns the cache; MPOOL_OWNER_GONE
  *	when none does (its thread exited): a remote freer may then claim it
  *	(MPOOL_OWNER_CLAIMED) and free the blocks it handed out directly.
- * @rpending: blocks on @rhead (a statistics figure: remote-freed blocks
- *	count as cached until collected).
+ * @rpending: blocks on @rhead and @rmags (a statistics figure: remote-freed
+ *	blocks count as cached until collected).
  * @rhead: the remote queue: a lock-free LIFO of block indices linked
  *	through the pool's @rnext, pushed by any context, taken whole by the
  *	owner (or a thief).  On its own cache line: other contexts write it.
+ * @rmags: the batched remote queue: a LIFO of magazines linked through the
+ *	depot's links, each holding up to a magazine of blocks REMOTE for this
+ *	owner (a NULL round ends a short one), pushed by the contexts that
+ *	filled them, taken whole by the owner (or a thief).
  * @objs: a stack of free blocks' addresses, room for 2 * magazine size.
  *	Addresses rather than indices: an allocation returns what it pops
  *	with no arithmetic, so a free followed by an allocation does not
@@ -429,12 +440,17 @@ struct mpool_cache {
 	u32 owner;
 	u64 alloc_delta;
 	u64 free_delta;
+	mpool_atomic_u32 ob_req;
+	mpool_atomic_u32 ob_mag;
+	mpool_atomic_u32 ob_n;
+	mpool_atomic_u32 ob_owner;
 	/*
 	 * Written by other contexts: on a line of its own, away from the
 	 * words the owner writes on every call.  @gone lives here because
 	 * every remote free reads it beside the queue it pushes on.
 	 */
 	mpool_atomic_u32 __aligned(MPOOL_ALIGN) rhead;
+	mpool_atomic_u32 rmags;
 	mpool_atomic_u32 gone;
 	struct mpool_counter rpending;
 	struct mpool_round objs[] __aligned(MPOOL_ALIGN);
@@ -451,6 +467,9 @@ struct mpool_cache {
  * @owners: the cache of each owner id, or NULL (@nowners entries); set by
  *	the build when it makes a cache, cleared when the cache goes away.
  * @nowners: how many owner ids the build may hand out.
+ * @outbox_batch: remote frees a context gathers in its outbox for one owner
+ *	before it sends them (at most MPOOL_OUTBOX_BATCH and @mag_size); 0:
+ *	no outbox, each is pushed on the owner's @rhead at once.
  * @full: stack of magazine indices holding @mag_size free blocks each.
  * @empty: stack of magazine indices holding nothing.
  * @rcu: the deferred frees' state (common/rcu.c), or NULL while no RCU
@@ -464,6 +483,7 @@ struct mpool_pool {
 	mpool_atomic_u32 *rnext;
 	mpool_atomic_ptr *owners;
 	u32 nowners;
+	u32 outbox_batch;
 	struct mpool_stack full __aligned(MPOOL_ALIGN);
 	struct mpool_stack empty __aligned(MPOOL_ALIGN);
 	struct mpool_rcu *rcu;
@@ -492,17 +512,38 @@ int mpool_cache_alloc_bulk(struct mpool_pool *p, struct mpool_cache *c,
 int mpool_cache_free_bulk(struct mpool_pool *p, struct mpool_cache *c,
 			  void *const *ptrs, size_t n);
 void mpool_cache_drain(struct mpool_pool *p, struct mpool_cache *c);
+bool mpool_outbox_flush(struct mpool_pool *p, struct mpool_cache *c,
+			struct mpool_cache *into);
+bool mpool_outbox_steal_begin(struct mpool_cache *c, u32 thief);
+void mpool_outbox_steal_end(struct mpool_pool *p, struct mpool_cache *c,
+			    struct mpool_cache *into, bool take);
+
+/**
+ * struct mpool_remote_list - a cache's remote queues, taken whole.
+ * @list: the first block of the @rhead list (linked through @rnext), or
+ *	MPOOL_NIL.
+ * @mags: the first magazine of the @rmags list (linked through the depot's
+ *	links), or MPOOL_NIL.
+ */
+struct mpool_remote_list {
+	u32 list;
+	u32 mags;
+};
+
 bool mpool_cache_collect(struct mpool_pool *p, struct mpool_cache *from,
 			 struct mpool_cache *into);
-u32 mpool_cache_take_remote(struct mpool_cache *c);
+bool mpool_cache_take_remote(struct mpool_cache *c,
+			     struct mpool_remote_list *rl);
 void mpool_cache_give_remote(struct mpool_pool *p, struct mpool_cache *c,
-			     u32 first);
+			     const struct mpool_remote_list *rl);
 bool __mpool_cache_collect_list(struct mpool_pool *p, struct mpool_cache *from,
-				struct mpool_cache *into, u32 i);
+				struct mpool_cache *into,
+				const struct mpool_remote_list *rl);
 void mpool_cache_steal_mark(struct mpool_pool *p, struct mpool_cache *from,
-			    u32 list);
+			    const struct mpool_remote_list *rl);
 bool mpool_cache_steal_take(struct mpool_pool *p, struct mpool_cache *from,
-			    struct mpool_cache *into, u32 list);
+			    struct mpool_cache *into,
+			    const struct mpool_remote_list *rl);
 bool mpool_cache_collect_orphan(struct mpool_pool *p, struct mpool_cache *c,
 				struct mpool_cache *into);
 int mpool_pool_free_nocache(struct mpool_pool *p, void *ptr);
@@ -510,18 +551,30 @@ void mpool_pool_fill_stats(struct mpool_pool *p, struct mpool_stats *st,
 			   size_t cached);
 void mpool_pool_rebuild(struct mpool_pool *p);
 
-/* Free blocks @c holds: in its stack, and waiting on its remote queue. */
+/*
+ * The most blocks a context gathers in its outbox for one owner before it
+ * sends them (the pool's @outbox_batch is this or its magazine size,
+ * whichever is smaller).
+ */
+#define MPOOL_OUTBOX_BATCH	4096
+
+/*
+ * Free blocks @c holds: in its stack, waiting on its remote queue, and
+ * freed by its context for other owners but not yet sent.
+ */
 static inline size_t mpool_cache_held(const struct mpool_cache *c)
 {
 	long q = mpool_counter_read(&c->rpending);
 
-	return MPOOL_READ(c->count) + (q > 0 ? (size_t)q : 0);
+	return MPOOL_READ(c->count) + (q > 0 ? (size_t)q : 0) +
+	       MPOOL_READ(c->ob_n);
 }
 
 /* Whether @c's remote queue holds anything (a hint: it may change). */
 static inline bool mpool_cache_has_remote(const struct mpool_cache *c)
 {
-	return MPOOL_READ(c->rhead) != MPOOL_NIL;
+	return MPOOL_READ(c->rhead) != MPOOL_NIL ||
+	       MPOOL_READ(c->rmags) != MPOOL_NIL;
 }
 
 /**

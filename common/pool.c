@@ -107,6 +107,9 @@
  */
 #include "mpool.h"
 
+/* Queue entries a collection takes off with one full barrier. */
+#define MPOOL_COLLECT_CHUNK	32
+
 /* Rounds per magazine for caches of @cache_size (> 0) blocks. */
 static u32 mpool_mag_size(size_t cache_size)
 {
@@ -116,7 +119,7 @@ static u32 mpool_mag_size(size_t cache_size)
 /* Magazines in the depot (see the depot invariant above). */
 static size_t mpool_nmags(size_t capacity, u32 mag_size)
 {
-	return capacity / mag_size + 2;
+	return capacity / mag_size * 2 + 2;
 }
 
 /*
@@ -174,6 +177,10 @@ int mpool_pool_init(struct mpool_pool *p, size_t block_size,
 	p->slab.cache_max = 2 * p->mag_size;
 	p->nmags = (u32)mpool_nmags(capacity, p->mag_size);
 	p->nowners = nowners;
+	/* A magazine of one is no batch: each remote free goes at once. */
+	p->outbox_batch = p->mag_size > 1 ? p->mag_size : 0;
+	if (p->outbox_batch > MPOOL_OUTBOX_BATCH)
+		p->outbox_batch = MPOOL_OUTBOX_BATCH;
 	next = mpool_env_zalloc((size_t)p->nmags * sizeof(u32));
 	p->rounds = next ? mpool_env_zalloc((size_t)p->nmags * p->mag_size *
 					    sizeof(*p->rounds)) : NULL;
@@ -251,6 +258,10 @@ void mpool_cache_init(struct mpool_pool *p, struct mpool_cache *c, u32 owner)
 	c->owner = owner;
 	c->gone = MPOOL_OWNER_LIVE;
 	c->rhead = MPOOL_NIL;
+	c->rmags = MPOOL_NIL;
+	c->ob_req = 0;
+	c->ob_mag = MPOOL_NIL;
+	c->ob_n = 0;
 	mpool_counter_set(&c->rpending, 0);
 	/* Publishes the cache to remote freers, who read it with acquire. */
 	mpool_store_release(&p->owners[owner], c);
@@ -406,7 +417,7 @@ static bool mpool_remote_push(struct mpool_pool *p, struct mpool_cache *c,
  * mpool_cache_collect() - take back the blocks other contexts freed for a
  *	cache's owner.
  * @p: the pool.
- * @from: the cache whose remote queue is taken: the caller's own, or one
+ * @from: the cache whose remote queues are taken: the caller's own, or one
  *	whose owner cannot be inside a fast-path free (it is gone, or a thief
  *	made sure; see the top of this file).
  * @into: where the blocks go: a cache the caller owns (it may be @from),
@@ -424,8 +435,11 @@ static bool mpool_remote_push(struct mpool_pool *p, struct mpool_cache *c,
 bool mpool_cache_collect(struct mpool_pool *p, struct mpool_cache *from,
 			 struct mpool_cache *into)
 {
-	return __mpool_cache_collect_list(p, from, into,
-					  mpool_cache_take_remote(from));
+	struct mpool_remote_list rl;
+
+	if (!mpool_cache_take_remote(from, &rl))
+		return false;
+	return __mpool_cache_collect_list(p, from, into, &rl);
 }
 
 /*
@@ -447,88 +461,172 @@ static u64 mpool_remote_unlink(struct mpool_pool *p, u32 i)
 	return MPOOL_READ(p->slab.state[i]);
 }
 
-/**
- * mpool_cache_take_remote() - take a cache's whole remote queue.
- * @c: the cache.
- *
- * Return: the first index of the list (linked through the pool's rnext),
- * or MPOOL_NIL.  The caller collects it with __mpool_cache_collect_list()
- * or gives it back with mpool_cache_give_remote().
- */
-u32 mpool_cache_take_remote(struct mpool_cache *c)
+/* Take the whole list in *@head (a remote queue's head), or MPOOL_NIL. */
+static u32 mpool_take_all(mpool_atomic_u32 *head)
 {
-	u32 i = MPOOL_READ(c->rhead);
+	u32 i = MPOOL_READ(*head);
 
 	/* The swap's acquire pairs with the pushes' release. */
-	while (i != MPOOL_NIL && !mpool_try_cmpxchg(&c->rhead, &i, MPOOL_NIL))
+	while (i != MPOOL_NIL && !mpool_try_cmpxchg(head, &i, MPOOL_NIL))
 		;
 	return i;
 }
 
 /**
- * mpool_cache_give_remote() - put a list taken by mpool_cache_take_remote()
- *	back on the cache's remote queue, untouched.
- * @p: the pool.
- * @c: the cache it was taken from.
- * @first: the list.
+ * mpool_cache_take_remote() - take a cache's remote queues whole.
+ * @c: the cache.
+ * @rl: filled in: the @rhead list and the @rmags list.  The caller
+ *	collects them with __mpool_cache_collect_list() or gives them back
+ *	with mpool_cache_give_remote().
+ *
+ * Return: whether anything was taken.
  */
-void mpool_cache_give_remote(struct mpool_pool *p, struct mpool_cache *c,
-			     u32 first)
+bool mpool_cache_take_remote(struct mpool_cache *c,
+			     struct mpool_remote_list *rl)
 {
-	u32 last = first, old;
+	rl->list = mpool_take_all(&c->rhead);
+	rl->mags = mpool_take_all(&c->rmags);
+	return rl->list != MPOOL_NIL || rl->mags != MPOOL_NIL;
+}
 
-	if (first == MPOOL_NIL)
-		return;
-	while (MPOOL_READ(p->rnext[last]) != MPOOL_NIL)
-		last = MPOOL_READ(p->rnext[last]);
-	old = MPOOL_READ(c->rhead);
+/*
+ * Push the chain @first .. @last, linked through @links, on the list whose
+ * head is *@head, with one swap (release: publishes the chain).
+ */
+static void mpool_push_all(mpool_atomic_u32 *head, mpool_atomic_u32 *links,
+			   u32 first, u32 last)
+{
+	u32 old = MPOOL_READ(*head);
+
 	do {
-		MPOOL_WRITE(p->rnext[last], old);
-	} while (!mpool_try_cmpxchg(&c->rhead, &old, first));
+		MPOOL_WRITE(links[last], old);
+	} while (!mpool_try_cmpxchg(head, &old, first));
+}
+
+/* The last of the chain from @first (not MPOOL_NIL) through @links. */
+static u32 mpool_chain_last(mpool_atomic_u32 *links, u32 first)
+{
+	u32 next;
+
+	while ((next = MPOOL_READ(links[first])) != MPOOL_NIL)
+		first = next;
+	return first;
 }
 
 /**
- * __mpool_cache_collect_list() - mpool_cache_collect() of a list already
- *	taken from @from's queue.
+ * mpool_cache_give_remote() - put lists taken by mpool_cache_take_remote()
+ *	back on the cache's remote queues, untouched.
  * @p: the pool.
- * @from: the cache the list was taken from.
+ * @c: the cache they were taken from.
+ * @rl: the lists.
+ */
+void mpool_cache_give_remote(struct mpool_pool *p, struct mpool_cache *c,
+			     const struct mpool_remote_list *rl)
+{
+	if (rl->list != MPOOL_NIL)
+		mpool_push_all(&c->rhead, p->rnext, rl->list,
+			       mpool_chain_last(p->rnext, rl->list));
+	if (rl->mags != MPOOL_NIL)
+		mpool_push_all(&c->rmags, p->full.next, rl->mags,
+			       mpool_chain_last(p->full.next, rl->mags));
+}
+
+/*
+ * Collect entry @idx of @from's queues, its block's word @w read after the
+ * entry was taken off for good: take the block into @into if it is still
+ * REMOTE for @from's owner (or marked by a thief that gave the list back),
+ * pass it on if it is REMOTE for another owner, report it as stale
+ * otherwise.  Return: whether the block was taken.
+ */
+static bool mpool_collect_entry(struct mpool_pool *p, struct mpool_cache *from,
+				struct mpool_cache *into, u32 idx, u64 w)
+{
+	struct mpool_slab *s = &p->slab;
+	u32 st = mpool_blk_state(w), owner;
+
+	if ((st == (MPOOL_BLK_REMOTE_TAG | from->owner) ||
+	     st == (MPOOL_BLK_STEALING_TAG | from->owner)) &&
+	    !__mpool_cas_state(s, idx, w, mpool_blk_ended(w, MPOOL_BLK_FREE),
+			       &w)) {
+		mpool_cache_put(p, into, idx);
+		return true;
+	}
+	st = mpool_blk_state(w);
+	owner = mpool_blk_owner(st);
+	if (mpool_blk_is_queued(st) && owner != from->owner)
+		/* Its freer reported the stale entry it met. */
+		mpool_remote_push(p, MPOOL_READ(p->owners[owner]), idx);
+	else
+		__mpool_report(s, mpool_slab_block(s, idx), -EALREADY,
+			       "double free (a racing free of the block won; found when its remote free was collected)");
+	return false;
+}
+
+/* The rounds of batch magazine @m: a NULL round ends a short one. */
+static u32 mpool_batch_len(struct mpool_pool *p, u32 m)
+{
+	struct mpool_round *r = mpool_mag(p, m);
+	u32 n = 0;
+
+	while (n < p->mag_size && r[n].ptr)
+		n++;
+	return n;
+}
+
+/**
+ * __mpool_cache_collect_list() - mpool_cache_collect() of lists already
+ *	taken from @from's queues.
+ * @p: the pool.
+ * @from: the cache they were taken from.
  * @into: where the blocks go (a cache the caller owns, or NULL).
- * @i: the list.
+ * @rl: the lists.
  *
  * Return: whether any block was taken back.
  */
 bool __mpool_cache_collect_list(struct mpool_pool *p, struct mpool_cache *from,
-				struct mpool_cache *into, u32 i)
+				struct mpool_cache *into,
+				const struct mpool_remote_list *rl)
 {
 	struct mpool_slab *s = &p->slab;
-	u32 want = MPOOL_BLK_REMOTE_TAG | from->owner, next, st, owner;
+	u32 idx[MPOOL_COLLECT_CHUNK], i = rl->list, m, next, n, k;
+	struct mpool_round *r;
 	bool got = false;
 	long taken = 0;
-	u64 w;
 
-	for (; i != MPOOL_NIL; taken++) {
-		next = MPOOL_READ(p->rnext[i]);
-		w = mpool_remote_unlink(p, i);
-		st = mpool_blk_state(w);
-		/* A thief that gave the list back left its marks. */
-		if ((st == want || st == (MPOOL_BLK_STEALING_TAG |
-					  from->owner)) &&
-		    !__mpool_cas_state(s, i, w,
-				       mpool_blk_ended(w, MPOOL_BLK_FREE), &w)) {
-			mpool_cache_put(p, into, i);
-			got = true;
-			i = next;
-			continue;
+	while (i != MPOOL_NIL) {
+		/*
+		 * Take a run of entries off the queue for good: from here a new
+		 * remote free of a block may queue it again.  Every release of
+		 * a link is ordered before every load of a word below by one
+		 * full barrier, as in mpool_remote_unlink().
+		 */
+		for (n = 0; n < MPOOL_COLLECT_CHUNK && i != MPOOL_NIL; n++) {
+			idx[n] = i;
+			i = MPOOL_READ(p->rnext[i]);
+			mpool_store_release(&p->rnext[idx[n]], MPOOL_NOT_QUEUED);
 		}
-		st = mpool_blk_state(w);
-		owner = mpool_blk_owner(st);
-		if (mpool_blk_is_queued(st) && owner != from->owner)
-			/* Its freer reported the stale entry it met. */
-			mpool_remote_push(p, MPOOL_READ(p->owners[owner]), i);
-		else
-			__mpool_report(s, mpool_slab_block(s, i), -EALREADY,
-				       "double free (a racing free of the block won; found when its remote free was collected)");
-		i = next;
+		mpool_smp_mb();
+		taken += n;
+		for (k = 0; k < n; k++)
+			got |= mpool_collect_entry(p, from, into, idx[k],
+						   MPOOL_READ(s->state[idx[k]]));
+	}
+	/*
+	 * A batch holds its blocks by address alone, with no link: a block
+	 * may sit in two (a stale entry, left by a racing double free, and a
+	 * later free's), and the word decides which one takes it.
+	 */
+	for (m = rl->mags; m != MPOOL_NIL; m = next) {
+		next = MPOOL_READ(p->full.next[m]);
+		r = mpool_mag(p, m);
+		n = mpool_batch_len(p, m);
+		for (k = 0; k < n; k++) {
+			i = mpool_slab_index_unchecked(s, r[k].ptr);
+			got |= mpool_collect_entry(p, from, into, i,
+						   MPOOL_READ(s->state[i]));
+		}
+		taken += n;
+		mpool_stack_push_chain(&p->empty, m, m);
 	}
 	if (taken)
 		mpool_counter_add_return(&from->rpending, -taken);
@@ -545,13 +643,24 @@ static bool mpool_cache_claim(struct mpool_cache *c)
 	return mpool_try_cmpxchg(&c->gone, &old, MPOOL_OWNER_CLAIMED);
 }
 
+/* Mark block @idx STEALING(@owner) if it is REMOTE(@owner). */
+static void mpool_steal_mark_one(struct mpool_slab *s, u32 idx, u32 owner)
+{
+	u64 w = MPOOL_READ(s->state[idx]), seen;
+
+	if (mpool_blk_state(w) == (MPOOL_BLK_REMOTE_TAG | owner))
+		__mpool_cas_state(s, idx, w,
+				  mpool_blk_word(w, MPOOL_BLK_STEALING_TAG |
+						 owner), &seen);
+}
+
 /**
  * mpool_cache_steal_mark() - a thief's first step, before its membarrier():
- *	mark every block of a taken list that is REMOTE(owner of @from)
+ *	mark every block of taken lists that is REMOTE(owner of @from)
  *	STEALING(owner), sequence kept.
  * @p: the pool.
  * @from: the victim cache.
- * @list: what mpool_cache_take_remote(@from) returned.
+ * @rl: what mpool_cache_take_remote(@from) took.
  *
  * Only the blocks marked here may be taken, and only if their word is still
  * the marked one after the handshake (mpool_cache_steal_take()): a block
@@ -561,19 +670,48 @@ static bool mpool_cache_claim(struct mpool_cache *c)
  * later, for the owner) is left for mpool_cache_steal_take() to pass back.
  */
 void mpool_cache_steal_mark(struct mpool_pool *p, struct mpool_cache *from,
-			    u32 list)
+			    const struct mpool_remote_list *rl)
 {
 	struct mpool_slab *s = &p->slab;
-	u32 want = MPOOL_BLK_REMOTE_TAG | from->owner, i;
-	u64 w, seen;
+	u32 i, m, n, k;
 
-	for (i = list; i != MPOOL_NIL; i = MPOOL_READ(p->rnext[i])) {
-		w = MPOOL_READ(s->state[i]);
-		if (mpool_blk_state(w) == want)
-			__mpool_cas_state(s, i, w,
-					  mpool_blk_word(w, MPOOL_BLK_STEALING_TAG |
-							 from->owner), &seen);
+	for (i = rl->list; i != MPOOL_NIL; i = MPOOL_READ(p->rnext[i]))
+		mpool_steal_mark_one(s, i, from->owner);
+	for (m = rl->mags; m != MPOOL_NIL; m = MPOOL_READ(p->full.next[m])) {
+		n = mpool_batch_len(p, m);
+		for (k = 0; k < n; k++)
+			mpool_steal_mark_one(s, mpool_slab_index_unchecked(s,
+						mpool_mag(p, m)[k].ptr),
+					     from->owner);
 	}
+}
+
+/*
+ * The thief's take of entry @idx, its word @w read after the entry left
+ * its list: a block still marked goes into @into, anything else is given
+ * back or reported (see mpool_cache_steal_take()).  Return: whether taken.
+ */
+static bool mpool_steal_take_one(struct mpool_pool *p, struct mpool_cache *from,
+				 struct mpool_cache *into, u32 idx, u64 w)
+{
+	struct mpool_slab *s = &p->slab;
+	u32 st = mpool_blk_state(w);
+
+	if (st == (MPOOL_BLK_STEALING_TAG | from->owner) &&
+	    !__mpool_cas_state(s, idx, w, mpool_blk_ended(w, MPOOL_BLK_FREE),
+			       &w)) {
+		mpool_cache_put(p, into, idx);
+		return true;
+	}
+	st = mpool_blk_state(w);
+	if (mpool_blk_is_queued(st))
+		/* Not ours to take: back to its owner's queue. */
+		mpool_remote_push(p, MPOOL_READ(p->owners[mpool_blk_owner(st)]),
+				  idx);
+	else
+		__mpool_report(s, mpool_slab_block(s, idx), -EALREADY,
+			       "double free (a racing free of the block won; found when its remote free was collected)");
+	return false;
 }
 
 /**
@@ -583,7 +721,7 @@ void mpool_cache_steal_mark(struct mpool_pool *p, struct mpool_cache *from,
  * @p: the pool.
  * @from: the victim cache.
  * @into: the thief's cache (or NULL: the slab's stack).
- * @list: the marked list.
+ * @rl: the marked lists.
  *
  * A marked block whose word has changed since (the owner's racing free
  * landed on it) is a stale entry: reported and dropped.  An entry that was
@@ -594,33 +732,31 @@ void mpool_cache_steal_mark(struct mpool_pool *p, struct mpool_cache *from,
  * Return: whether any block was taken.
  */
 bool mpool_cache_steal_take(struct mpool_pool *p, struct mpool_cache *from,
-			    struct mpool_cache *into, u32 list)
+			    struct mpool_cache *into,
+			    const struct mpool_remote_list *rl)
 {
 	struct mpool_slab *s = &p->slab;
-	u32 mark = MPOOL_BLK_STEALING_TAG | from->owner, i, next, st, owner;
+	u32 i, next, m, n, k;
 	bool got = false;
 	long taken = 0;
 	u64 w;
 
-	for (i = list; i != MPOOL_NIL; i = next, taken++) {
+	for (i = rl->list; i != MPOOL_NIL; i = next, taken++) {
 		next = MPOOL_READ(p->rnext[i]);
 		w = mpool_remote_unlink(p, i);
-		st = mpool_blk_state(w);
-		if (st == mark &&
-		    !__mpool_cas_state(s, i, w,
-				       mpool_blk_ended(w, MPOOL_BLK_FREE), &w)) {
-			mpool_cache_put(p, into, i);
-			got = true;
-			continue;
+		got |= mpool_steal_take_one(p, from, into, i, w);
+	}
+	for (m = rl->mags; m != MPOOL_NIL; m = next) {
+		next = MPOOL_READ(p->full.next[m]);
+		n = mpool_batch_len(p, m);
+		for (k = 0; k < n; k++) {
+			i = mpool_slab_index_unchecked(s,
+						       mpool_mag(p, m)[k].ptr);
+			got |= mpool_steal_take_one(p, from, into, i,
+						    MPOOL_READ(s->state[i]));
 		}
-		st = mpool_blk_state(w);
-		owner = mpool_blk_owner(st);
-		if (mpool_blk_is_queued(st))
-			/* Not ours to take: back to its owner's queue. */
-			mpool_remote_push(p, MPOOL_READ(p->owners[owner]), i);
-		else
-			__mpool_report(s, mpool_slab_block(s, i), -EALREADY,
-				       "double free (a racing free of the block won; found when its remote free was collected)");
+		taken += n;
+		mpool_stack_push_chain(&p->empty, m, m);
 	}
 	if (taken)
 		mpool_counter_add_return(&from->rpending, -taken);
@@ -697,13 +833,182 @@ static int mpool_free_direct(struct mpool_pool *p, struct mpool_cache *into,
 }
 
 /*
+ * mpool_outbox_send() - push batch magazine @m, @n blocks REMOTE for owner
+ * @o, on that owner's @rmags.  The caller took @m out of its outbox (or
+ * holds it as a thief) and counted the blocks on the owner's queue.
+ * @into: a cache the caller owns, or NULL, for mpool_cache_collect_orphan().
+ */
+static void mpool_outbox_send(struct mpool_pool *p, u32 m, u32 n, u32 o,
+			      struct mpool_cache *into)
+{
+	struct mpool_cache *oc = mpool_load_acquire(&p->owners[o]);
+
+	if (n < p->mag_size)
+		mpool_mag(p, m)[n].ptr = NULL;
+	/* Release: publishes the rounds (and their REMOTE words). */
+	mpool_push_all(&oc->rmags, p->full.next, m, m);
+	/*
+	 * The owner may have left after these blocks went into the outbox,
+	 * and after its last collection: then nobody would collect them.  Our
+	 * push (a fully ordered swap) before the load of @gone, against its
+	 * store of @gone before its last collection (mpool_cache_orphan()):
+	 * one of us sees the other.  If another context holds the claim, it
+	 * looks at the queue again as it lets go (mpool_cache_unclaim()).
+	 */
+	if (MPOOL_READ(oc->gone) == MPOOL_OWNER_GONE)
+		mpool_cache_collect_orphan(p, oc, into);
+}
+
+/*
+ * Take the open batch out of @c's outbox, counting its blocks on their
+ * owner's queue first (the figure never runs below the truth).  The caller
+ * is @c's owner inside its bracket having seen no thief, or a thief after
+ * the handshake.  Return: the magazine, or MPOOL_NIL; *@n and *@o are set.
+ */
+static u32 mpool_outbox_detach(struct mpool_pool *p, struct mpool_cache *c,
+			       u32 *n, u32 *o)
+{
+	u32 m = MPOOL_READ(c->ob_mag);
+	struct mpool_cache *oc;
+
+	if (m == MPOOL_NIL)
+		return MPOOL_NIL;
+	*n = MPOOL_READ(c->ob_n);
+	*o = MPOOL_READ(c->ob_owner);
+	oc = mpool_load_acquire(&p->owners[*o]);
+	mpool_counter_add_return(&oc->rpending, *n);
+	MPOOL_WRITE(c->ob_mag, MPOOL_NIL);
+	MPOOL_WRITE(c->ob_n, 0);
+	return m;
+}
+
+/**
+ * mpool_outbox_flush() - send a cache's open batch of remote frees.
+ * @p: the pool.
+ * @c: the caller's own cache.
+ * @into: a cache the caller owns (@c), or NULL: where the blocks go if
+ *	their owner turns out to be gone (its queue is collected at once).
+ *
+ * A thief may hold the outbox (userspace): then it sends it.
+ *
+ * Return: whether anything was sent.
+ */
+bool mpool_outbox_flush(struct mpool_pool *p, struct mpool_cache *c,
+			struct mpool_cache *into)
+{
+	u32 m = MPOOL_NIL, n = 0, o = 0;
+
+	if (!p->outbox_batch || MPOOL_READ(c->ob_mag) == MPOOL_NIL)
+		return false;
+	mpool_env_owner_enter(&c->busy);
+	if (!mpool_load_acquire(&c->ob_req))
+		m = mpool_outbox_detach(p, c, &n, &o);
+	mpool_env_owner_exit(&c->busy);
+	if (m == MPOOL_NIL)
+		return false;
+	mpool_outbox_send(p, m, n, o, into);
+	return true;
+}
+
+/**
+ * mpool_outbox_steal_begin() - a thief's first step on another context's
+ *	outbox (userspace): raise its request.
+ * @c: the cache.
+ * @thief: the thief's owner id.
+ *
+ * Then the thief runs membarrier(), waits until @c->busy is clear, and
+ * calls mpool_outbox_steal_end().  The owner reads the request inside its
+ * bracket (mpool_outbox_put()): after the membarrier, either the owner's
+ * store of @busy is seen by the thief, which waits for it to end, or the
+ * owner's load of the request sees it, and it leaves the outbox alone.
+ *
+ * Return: whether the request was raised (false: no open batch, or another
+ * thief has it).
+ */
+bool mpool_outbox_steal_begin(struct mpool_cache *c, u32 thief)
+{
+	u32 old = 0;
+
+	if (MPOOL_READ(c->ob_mag) == MPOOL_NIL)
+		return false;
+	return mpool_try_cmpxchg(&c->ob_req, &old, thief + 1);
+}
+
+/**
+ * mpool_outbox_steal_end() - a thief's last step: send the outbox if the
+ *	handshake succeeded, and drop the request.
+ * @p: the pool.
+ * @c: the cache, its request raised by mpool_outbox_steal_begin().
+ * @into: the thief's cache.
+ * @take: whether the owner was seen outside its bracket after membarrier().
+ */
+void mpool_outbox_steal_end(struct mpool_pool *p, struct mpool_cache *c,
+			    struct mpool_cache *into, bool take)
+{
+	u32 m = MPOOL_NIL, n = 0, o = 0;
+
+	if (take)
+		m = mpool_outbox_detach(p, c, &n, &o);
+	/* Pairs with the owner's acquire of the request. */
+	mpool_store_release(&c->ob_req, 0);
+	if (m != MPOOL_NIL)
+		mpool_outbox_send(p, m, n, o, into);
+}
+
+/*
+ * mpool_outbox_put() - put block @idx, now REMOTE(@o), in the outbox of @c,
+ * the caller's cache: plain stores into a magazine only @c's context
+ * fills, inside @c's bracket, so that a thief can take the outbox of an
+ * idle context (see mpool_outbox_steal_begin()).  A batch for another
+ * owner is sent first, a full one after.  Return false, doing nothing,
+ * when a thief holds the outbox or no empty magazine is at hand: the
+ * caller then pushes the block on its owner's queue itself.
+ */
+static bool mpool_outbox_put(struct mpool_pool *p, struct mpool_cache *c,
+			     u32 idx, u32 o)
+{
+	u32 m, n = 0, sm = MPOOL_NIL, sn = 0, so = 0;
+	bool ok = false;
+
+	mpool_env_owner_enter(&c->busy);
+	if (unlikely(mpool_load_acquire(&c->ob_req)))
+		goto out;
+	m = MPOOL_READ(c->ob_mag);
+	if (m != MPOOL_NIL && MPOOL_READ(c->ob_owner) != o) {
+		sm = mpool_outbox_detach(p, c, &sn, &so);
+		m = MPOOL_NIL;
+	}
+	if (m == MPOOL_NIL) {
+		m = mpool_stack_pop(&p->empty);
+		if (m == MPOOL_NIL)
+			goto out;
+		MPOOL_WRITE(c->ob_owner, o);
+		MPOOL_WRITE(c->ob_mag, m);
+	} else {
+		n = MPOOL_READ(c->ob_n);
+	}
+	mpool_mag(p, m)[n++].ptr = mpool_slab_block(&p->slab, idx);
+	MPOOL_WRITE(c->ob_n, n);
+	ok = true;
+	/* A batch of at least 2: a new one is never full at once. */
+	if (n == p->outbox_batch)
+		sm = mpool_outbox_detach(p, c, &sn, &so);
+out:
+	mpool_env_owner_exit(&c->busy);
+	if (sm != MPOOL_NIL)
+		mpool_outbox_send(p, sm, sn, so, c);
+	return ok;
+}
+
+/*
  * mpool_remote_free() - free block @idx, whose word @w says ALLOC(o), on
  * behalf of a context that is not o; @into is the caller's cache (or NULL).
  * A block of no owner (or of an owner with no cache) is taken into @into at
- * once; otherwise it is marked REMOTE(o) and queued to o.  The swap is
- * against @w, sequence number included: if the allocation seen in @w has
- * ended since (a racing free won, even if the block was handed out again),
- * this free is the double one.
+ * once; otherwise it is marked REMOTE(o) and sent to o: through @into's
+ * outbox, which goes to o's queue in batches, or, with no @into, pushed on
+ * that queue at once.  The swap is against @w, sequence number included:
+ * if the allocation seen in @w has ended since (a racing free won, even if
+ * the block was handed out again), this free is the double one.
  *
  * Return: 0; -EALREADY (reported) when the swap lost; -EUCLEAN when debug
  * mode found the red zone overwritten.
@@ -728,38 +1033,52 @@ static int mpool_remote_free(struct mpool_pool *p, struct mpool_cache *into,
 	}
 	if (!oc)
 		return mpool_free_direct(p, into, idx, w, ptr);
-	/*
-	 * FREEING while this context checks and poisons the block: nobody
-	 * takes it before that is done (a collector takes REMOTE only).
-	 */
-	err = __mpool_cas_state(s, idx, w,
-				mpool_blk_word(w, MPOOL_BLK_FREEING_TAG | o),
-				&seen);
-	if (err)
-		return __mpool_report(s, ptr, err, NULL);
-	err = __mpool_takeback(s, idx);
-	if (err)
-		return err;
-	w = mpool_blk_word(w, MPOOL_BLK_FREEING_TAG | o);
-	/* Fails only if the owner's racing fast-path free landed meanwhile. */
-	err = __mpool_cas_state(s, idx, w,
-				mpool_blk_word(w, MPOOL_BLK_REMOTE_TAG | o), &seen);
-	if (err)
-		return __mpool_report(s, ptr, -EALREADY, NULL);
-	/*
-	 * The owner may have left after we found it alive, and after its last
-	 * collection: then nobody would collect this block.  Our push before
-	 * the load of @gone, against its store of @gone before its last
-	 * collection: one of us sees the other.  A successful push is a fully
-	 * ordered swap; a failed claim is not, and needs the barrier.  If
-	 * another context holds the claim (CLAIMED), it looks at the queue
-	 * again as it lets go (mpool_cache_unclaim()): the same pairing.
-	 */
-	if (!mpool_remote_push(p, oc, idx)) {
-		__mpool_report(s, ptr, -EALREADY,
-			       "double free (an earlier racing free of the block, found when it was freed again)");
-		mpool_smp_mb();
+	if (!(s->flags & (MPOOL_F_DEBUG | MPOOL_F_CHECKER)) &&
+	    !MPOOL_ENV_POISONS_ALWAYS) {
+		/* Nothing to check or poison: REMOTE at once. */
+		err = __mpool_cas_state(s, idx, w,
+					mpool_blk_word(w, MPOOL_BLK_REMOTE_TAG |
+						       o), &seen);
+		if (err)
+			return __mpool_report(s, ptr, err, NULL);
+	} else {
+		/*
+		 * FREEING while this context checks and poisons the block:
+		 * nobody takes it before that is done (a collector takes
+		 * REMOTE only).
+		 */
+		err = __mpool_cas_state(s, idx, w,
+					mpool_blk_word(w, MPOOL_BLK_FREEING_TAG |
+						       o), &seen);
+		if (err)
+			return __mpool_report(s, ptr, err, NULL);
+		err = __mpool_takeback(s, idx);
+		if (err)
+			return err;
+		w = mpool_blk_word(w, MPOOL_BLK_FREEING_TAG | o);
+		/* Fails only if the owner's racing fast free landed. */
+		err = __mpool_cas_state(s, idx, w,
+					mpool_blk_word(w, MPOOL_BLK_REMOTE_TAG |
+						       o), &seen);
+		if (err)
+			return __mpool_report(s, ptr, -EALREADY, NULL);
 	}
+	if (into && p->outbox_batch && mpool_outbox_put(p, into, idx, o))
+		return 0;
+	if (mpool_remote_push(p, oc, idx)) {
+		/* See mpool_outbox_send(): the same pairing with @gone. */
+		if (MPOOL_READ(oc->gone) == MPOOL_OWNER_GONE)
+			mpool_cache_collect_orphan(p, oc, into);
+		return 0;
+	}
+	__mpool_report(s, ptr, -EALREADY,
+		       "double free (an earlier racing free of the block, found when it was freed again)");
+	/*
+	 * The stale entry that holds the block may be on the queue of an
+	 * owner that has left: see mpool_outbox_send().  A failed claim is not
+	 * ordered, so the barrier.
+	 */
+	mpool_smp_mb();
 	if (MPOOL_READ(oc->gone) == MPOOL_OWNER_GONE)
 		mpool_cache_collect_orphan(p, oc, into);
 	return 0;
@@ -809,8 +1128,14 @@ static bool mpool_cache_refill(struct mpool_pool *p, struct mpool_cache *c)
 	u32 m, n = 0, idx;
 	u64 w, seen;
 
-	if (mpool_cache_has_remote(c) && mpool_cache_collect(p, c, c) &&
-	    c->count)
+	/*
+	 * Ours for others first: an owner that runs dry waits for them.  If
+	 * one of them is gone, its queue comes into @c on the way.
+	 */
+	mpool_outbox_flush(p, c, c);
+	if (mpool_cache_has_remote(c))
+		mpool_cache_collect(p, c, c);
+	if (c->count)
 		return true;
 	m = mpool_stack_pop(&p->full);
 	if (m != MPOOL_NIL) {
@@ -855,6 +1180,7 @@ void mpool_cache_drain(struct mpool_pool *p, struct mpool_cache *c)
 {
 	if (!p->mag_size)
 		return;
+	mpool_outbox_flush(p, c, c);
 	mpool_cache_collect(p, c, c);
 	while (c->count >= p->mag_size)
 		mpool_cache_spill(p, c, p->mag_size);
@@ -1120,6 +1446,10 @@ void mpool_pool_rebuild(struct mpool_pool *p)
 			c = MPOOL_READ(p->owners[i]);
 			if (c) {
 				MPOOL_WRITE(c->rhead, MPOOL_NIL);
+				MPOOL_WRITE(c->rmags, MPOOL_NIL);
+				MPOOL_WRITE(c->ob_req, 0);
+				MPOOL_WRITE(c->ob_mag, MPOOL_NIL);
+				MPOOL_WRITE(c->ob_n, 0);
 				mpool_counter_set(&c->rpending, 0);
 			}
 		}

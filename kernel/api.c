@@ -326,8 +326,9 @@ EXPORT_SYMBOL_NS_GPL(mpool_pool_create, MPOOL);
 
 /*
  * The pool is empty here: blocks other CPUs freed may wait on remote
- * queues.  An online CPU that has one is asked, by an IPI, to collect it
- * and give its cache back to the depot, since only an interrupt on that
+ * queues, or in other CPUs' outboxes.  An online CPU that has either is
+ * asked, by an IPI, to send its outbox, collect its queues and give its
+ * cache back to the depot, since only an interrupt on that
  * CPU is sure not to be inside one of its fast paths.  A dead CPU's queue
  * is left to mpool_pool_flush(), which holds the hotplug lock: here, with
  * interrupts off, the CPU could come back online under a collection.
@@ -338,9 +339,12 @@ static void mpool_pool_reclaim(struct mpool_kpool *kp)
 	unsigned int cpu, me = smp_processor_id();
 	struct mpool_pcp *pcp;
 
+	/* Our own unsent remote frees go to their owners' queues now. */
+	mpool_outbox_flush(&kp->core, &this_cpu_ptr(kp->pcp)->c, NULL);
 	for_each_online_cpu(cpu) {
 		pcp = per_cpu_ptr(kp->pcp, cpu);
-		if (cpu == me || !mpool_cache_has_remote(&pcp->c))
+		if (cpu == me || (!mpool_cache_has_remote(&pcp->c) &&
+				  MPOOL_READ(pcp->c.ob_mag) == MPOOL_NIL))
 			continue;
 		/* -EBUSY: one is on its way already. */
 		atomic_inc(&kp->drains);
@@ -440,6 +444,16 @@ size_t mpool_pool_rcu_pending(struct mpool_pool *p)
 }
 EXPORT_SYMBOL_NS_GPL(mpool_pool_rcu_pending, MPOOL);
 
+static void mpool_outbox_flush_local(void *arg)
+{
+	struct mpool_kpool *kp = arg;
+	unsigned long flags;
+
+	local_lock_irqsave(&kp->pcp->lock, flags);
+	mpool_outbox_flush(&kp->core, &this_cpu_ptr(kp->pcp)->c, NULL);
+	local_unlock_irqrestore(&kp->pcp->lock, flags);
+}
+
 static void mpool_flush_local(void *arg)
 {
 	struct mpool_kpool *kp = arg;
@@ -459,6 +473,11 @@ void mpool_pool_flush(struct mpool_pool *p)
 	if (!kp->pcp)
 		return;
 	cpus_read_lock();
+	/*
+	 * Every CPU's unsent remote frees to their owners' queues first, so
+	 * that each owner's drain below finds them there.
+	 */
+	on_each_cpu(mpool_outbox_flush_local, kp, 1);
 	on_each_cpu(mpool_flush_local, kp, 1);
 	/*
 	 * A dead CPU's queue gathers frees of blocks it handed out.  Its cache

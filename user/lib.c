@@ -685,23 +685,23 @@ static bool mpool_steal(mempool_t *p, struct mpool_ucache *victim,
 			struct mpool_cache *mine)
 {
 	struct mpool_cache *c = &victim->c;
-	u32 list, spins;
+	struct mpool_remote_list rl;
+	u32 spins;
 
 	/* An orphan has no owner to handshake with. */
 	if (mpool_cache_collect_orphan(&p->core, c, mine))
 		return true;
 	if (!mpool_membarrier_ok || !mpool_cache_has_remote(c))
 		return false;
-	list = mpool_cache_take_remote(c);
-	if (list == MPOOL_NIL)
+	if (!mpool_cache_take_remote(c, &rl))
 		return false;
-	mpool_cache_steal_mark(&p->core, c, list);
+	mpool_cache_steal_mark(&p->core, c, &rl);
 	if (!syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0)) {
 		/* Pairs with the owner's release store of busy = 0. */
 		for (spins = 0; spins < 100000; spins++) {
 			if (!mpool_load_acquire(&c->busy))
 				return mpool_cache_steal_take(&p->core, c, mine,
-							      list);
+							      &rl);
 			mpool_cpu_relax();
 		}
 	}
@@ -710,16 +710,59 @@ static bool mpool_steal(mempool_t *p, struct mpool_ucache *victim,
 	 * keep their STEALING word: the owner's collection takes them (it
 	 * accepts its own marks), and its late store, if any, beats them.
 	 */
-	mpool_cache_give_remote(&p->core, c, list);
+	mpool_cache_give_remote(&p->core, c, &rl);
 	return false;
 }
 
-/* Collect every other cache's remote queue of @p into @mine. */
+/*
+ * Send the open outbox of every other cache of @p (remote frees a thread
+ * gathered and has not sent: it may be idle) to the blocks' owners.  The
+ * handshake is mpool_outbox_steal_begin()'s: raise a request on each, one
+ * membarrier() for all, then wait for each owner to be outside its
+ * bracket; one that stays inside keeps its outbox.
+ */
+static void mpool_steal_outboxes(mempool_t *p, struct mpool_ucache *mine)
+{
+	struct mpool_ucache *uc;
+	bool any = false, ok;
+	u32 spins;
+
+	for (uc = mpool_load_acquire(&p->caches); uc; uc = uc->next)
+		if (uc != mine && mpool_outbox_steal_begin(&uc->c,
+							   mine->c.owner))
+			any = true;
+	if (!any)
+		return;
+	ok = !syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0);
+	for (uc = mpool_load_acquire(&p->caches); uc; uc = uc->next) {
+		if (uc == mine ||
+		    MPOOL_READ(uc->c.ob_req) != mine->c.owner + 1)
+			continue;
+		/* Pairs with the owner's release store of busy = 0. */
+		for (spins = 0; ok && spins < 100000; spins++) {
+			if (!mpool_load_acquire(&uc->c.busy))
+				break;
+			mpool_cpu_relax();
+		}
+		mpool_outbox_steal_end(&p->core, &uc->c, &mine->c,
+				       ok && spins < 100000);
+	}
+}
+
+/*
+ * Collect every other cache's remote queues of @p into @mine, after
+ * sending every cache's outbox to the queues.
+ */
 static bool mpool_steal_all(mempool_t *p, struct mpool_ucache *mine)
 {
 	struct mpool_ucache *uc;
 	bool got = false;
 
+	mpool_outbox_flush(&p->core, &mine->c, &mine->c);
+	if (mpool_membarrier_ok)
+		mpool_steal_outboxes(p, mine);
+	/* What came to our own queues: no handshake needed. */
+	got = mpool_cache_collect(&p->core, &mine->c, &mine->c);
 	for (uc = mpool_load_acquire(&p->caches); uc; uc = uc->next)
 		if (uc != mine)
 			got |= mpool_steal(p, uc, &mine->c);
@@ -758,6 +801,9 @@ mempool_t *mempool_pool_create_flags(size_t block_size, size_t cache_size,
 	err = mpool_pool_init(&p->core, block_size, cache_size, capacity,
 			      flags, MPOOL_USER_OWNERS);
 	p->core.slab.owner = p;
+	/* Without membarrier() nobody could send an idle thread's outbox. */
+	if (!mpool_membarrier_ok)
+		p->core.outbox_batch = 0;
 	if (!err) {
 		err = mpool_register(&p->reg, MPOOL_KIND_POOL);
 		if (err)

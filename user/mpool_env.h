@@ -190,6 +190,12 @@ static inline void mpool_counter_max(struct mpool_counter *c, long i)
 #endif
 
 #ifdef MPOOL_ENV_ASAN
+#define MPOOL_ENV_POISONS_ALWAYS	1
+#else
+#define MPOOL_ENV_POISONS_ALWAYS	0
+#endif
+
+#ifdef MPOOL_ENV_ASAN
 void __asan_poison_memory_region(void const volatile *addr, size_t size);
 void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
 #define mpool_asan_poison(p, n)	__asan_poison_memory_region((p), (n))

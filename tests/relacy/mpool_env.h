@@ -278,6 +278,9 @@ static inline void mpool_env_block_alloc(const void *id, bool on, void *p,
 {
 }
 
+/* Only an allocator with MPOOL_F_CHECKER has its blocks poisoned. */
+#define MPOOL_ENV_POISONS_ALWAYS	0
+
 static inline void mpool_env_block_free(const void *id, bool on, void *p,
 					size_t size)
 {

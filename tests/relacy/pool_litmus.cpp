@@ -44,6 +44,9 @@
  *   steal           the owner's fast free races a remote free followed by
  *                   a thief's collection of the owner's queue (mark,
  *                   membarrier, wait for @busy, take)
+ *   outbox_steal    a remote freer fills and sends a batch while the
+ *                   blocks' owner sends the freer's open batch for it
+ *                   (request, membarrier, wait for @busy, take)
  *
  * Usage: pool_litmus [-l LOG] [-s SCHED] [CASE...]   (as stack_litmus)
  */
@@ -103,7 +106,7 @@ void mpool_env_report(const struct mpool_event *ev)
 
 #define NB	3	/* blocks */
 #define NOWN	3	/* owners, one per thread */
-#define MAG	1	/* rounds per magazine: caches hold 2 */
+#define MAGMAX	2	/* rounds per magazine, at most (pw_init()'s @mag) */
 #define NMAGS	2
 
 /*
@@ -114,7 +117,7 @@ void mpool_env_report(const struct mpool_event *ev)
 #undef new
 struct cache_box {
 	alignas(64) unsigned char raw[sizeof(struct mpool_cache) +
-				      2 * MAG * sizeof(struct mpool_round)];
+				      2 * MAGMAX * sizeof(struct mpool_round)];
 
 	cache_box()
 	{
@@ -139,7 +142,7 @@ struct pworld {
 	mpool_atomic_u32 rnext[NB];
 	mpool_atomic_u32 magnext[NMAGS];
 	mpool_atomic_ptr owners[NOWN];
-	struct mpool_round rounds[NMAGS * MAG];
+	struct mpool_round rounds[NMAGS * MAGMAX];
 	u8 mem[NB * 64] __aligned(64);
 	struct cache_box box[NOWN];
 	/* Written by whoever allocates a block: two holders race. */
@@ -165,9 +168,11 @@ static void *block(struct pworld *w, u32 idx)
 
 /*
  * Every block STACKED but not pushed yet, @nb of them used by the case;
- * @ncaches caches attached.
+ * @ncaches caches attached; magazines of @mag rounds (caches hold 2 * @mag),
+ * remote frees sent in batches of @batch (0: each pushed at once).
  */
-static void pw_init(struct pworld *w, u32 ncaches, u32 nb)
+static void pw_init(struct pworld *w, u32 ncaches, u32 nb, u32 mag = 1,
+		    u32 batch = 0)
 {
 	struct mpool_slab *s = &w->p.slab;
 	u32 i;
@@ -180,7 +185,7 @@ static void pw_init(struct pworld *w, u32 ncaches, u32 nb)
 	w->nb = nb;
 	w->freed.store(0, rl::mo_relaxed, $);
 	s->flags = 0;
-	s->cache_max = 2 * MAG;
+	s->cache_max = 2 * mag;
 	s->stride = 64;
 	s->span = NB * 64;
 	s->block_size = 64;
@@ -194,7 +199,8 @@ static void pw_init(struct pworld *w, u32 ncaches, u32 nb)
 	mpool_counter_set(&s->quarantined, 0);
 	for (i = 0; i < MPOOL_MISUSE_NR; i++)
 		mpool_counter_set(&s->misuse[i], 0);
-	w->p.mag_size = MAG;
+	w->p.mag_size = mag;
+	w->p.outbox_batch = batch;
 	w->p.nmags = NMAGS;
 	w->p.rounds = w->rounds;
 	w->p.rnext = w->rnext;
@@ -303,7 +309,7 @@ static void seen_as(struct pworld *w, u32 *seen, u32 idx, u32 st)
 static void pw_check(struct pworld *w, u32 ncaches, long doubles)
 {
 	struct mpool_slab *s = &w->p.slab;
-	u32 seen[NB] = { 0 }, i, o, m, idx, steps;
+	u32 seen[NB] = { 0 }, mags[NMAGS] = { 0 }, i, o, m, idx, steps;
 	struct mpool_cache *c;
 
 	/* Each remote queue a chain of distinct blocks: collecting walks it. */
@@ -323,13 +329,19 @@ static void pw_check(struct pworld *w, u32 ncaches, long doubles)
 			return;
 		seen[i] = 0;
 	}
+	/* Each owner sends its outbox, then collects, as at a refill. */
+	for (o = 0; o < ncaches; o++)
+		mpool_outbox_flush(&w->p, cache(w, o), cache(w, o));
 	for (o = 0; o < ncaches; o++)
 		mpool_cache_collect(&w->p, cache(w, o), cache(w, o));
 	for (o = 0; o < ncaches; o++) {
 		c = cache(w, o);
 		RL_ASSERT(MPOOL_READ(c->rhead) == MPOOL_NIL);
-		RL_ASSERT(c->count <= 2 * MAG);
-		for (i = 0; i < c->count && i < 2 * MAG; i++)
+		RL_ASSERT(MPOOL_READ(c->rmags) == MPOOL_NIL);
+		RL_ASSERT(MPOOL_READ(c->ob_mag) == MPOOL_NIL);
+		RL_ASSERT(MPOOL_READ(c->ob_req) == 0);
+		RL_ASSERT(c->count <= 2 * w->p.mag_size);
+		for (i = 0; i < c->count && i < 2 * w->p.mag_size; i++)
 			seen_as(w, seen, mpool_slab_index_unchecked(s,
 							c->objs[i].ptr),
 				MPOOL_BLK_FREE);
@@ -342,11 +354,20 @@ static void pw_check(struct pworld *w, u32 ncaches, long doubles)
 		seen_as(w, seen, idx, MPOOL_BLK_STACKED);
 	steps = 0;
 	for (m = (u32)MPOOL_READ(w->p.full.head); m != MPOOL_NIL && m < NMAGS &&
-	     steps++ < NMAGS; m = MPOOL_READ(w->magnext[m]))
-		for (i = 0; i < MAG; i++)
+	     steps++ < NMAGS; m = MPOOL_READ(w->magnext[m])) {
+		mags[m]++;
+		for (i = 0; i < w->p.mag_size; i++)
 			seen_as(w, seen, mpool_slab_index_unchecked(s,
-						w->rounds[m * MAG + i].ptr),
+					w->rounds[m * w->p.mag_size + i].ptr),
 				MPOOL_BLK_FREE);
+	}
+	/* Every magazine back on exactly one of the depot's stacks. */
+	steps = 0;
+	for (m = (u32)MPOOL_READ(w->p.empty.head); m != MPOOL_NIL &&
+	     m < NMAGS && steps++ < NMAGS; m = MPOOL_READ(w->magnext[m]))
+		mags[m]++;
+	for (m = 0; m < NMAGS; m++)
+		RL_ASSERT(mags[m] == 1);
 	for (i = 0; i < w->nb; i++) {
 		RL_ASSERT(seen[i] == 1);
 		RL_ASSERT(MPOOL_READ(w->rnext[i]) == MPOOL_NOT_QUEUED);
@@ -539,12 +560,12 @@ static void pw_thread_end(struct pworld *w)
 static bool pw_steal(struct pworld *w, u32 t, u32 v, u32 nthreads)
 {
 	struct mpool_cache *c = cache(w, v);
-	u32 list, spins;
+	struct mpool_remote_list rl;
+	u32 spins;
 
-	list = mpool_cache_take_remote(c);
-	if (list == MPOOL_NIL)
+	if (!mpool_cache_take_remote(c, &rl))
 		return false;
-	mpool_cache_steal_mark(&w->p, c, list);
+	mpool_cache_steal_mark(&w->p, c, &rl);
 #ifndef PLANT_STEAL_NO_MEMBARRIER
 	pw_membarrier(w, t, nthreads);
 #endif
@@ -552,14 +573,14 @@ static bool pw_steal(struct pworld *w, u32 t, u32 v, u32 nthreads)
 	for (spins = 0; spins < 3; spins++) {
 		if (!mpool_load_acquire(&c->busy))
 			return mpool_cache_steal_take(&w->p, c, cache(w, t),
-						      list);
+						      &rl);
 		rl::yield(1, $);
 	}
 #else
 	(void)spins;
-	return mpool_cache_steal_take(&w->p, c, cache(w, t), list);
+	return mpool_cache_steal_take(&w->p, c, cache(w, t), &rl);
 #endif
-	mpool_cache_give_remote(&w->p, c, list);
+	mpool_cache_give_remote(&w->p, c, &rl);
 	return false;
 }
 
@@ -597,6 +618,67 @@ struct steal : rl::test_suite<steal, 2> {
 	}
 };
 
+/*
+ * The outbox thief of user/lib.c (mpool_steal_outboxes() for one victim,
+ * with a bounded wait): cache @t sends owner @v's open batch.
+ */
+static void pw_steal_outbox(struct pworld *w, u32 t, u32 v, u32 nthreads)
+{
+	struct mpool_cache *c = cache(w, v);
+	bool ok = false;
+	u32 spins;
+
+	if (!mpool_outbox_steal_begin(c, t))
+		return;
+#ifndef PLANT_OUTBOX_NO_MEMBARRIER
+	pw_membarrier(w, t, nthreads);
+#endif
+	for (spins = 0; spins < 3 && !ok; spins++) {
+		ok = !mpool_load_acquire(&c->busy);
+		if (!ok)
+			rl::yield(1, $);
+	}
+	mpool_outbox_steal_end(&w->p, c, cache(w, t), ok);
+}
+
+/*
+ * Blocks 0 and 1 handed out by owner 0, magazines of 2, batches of 2.
+ * Thread 1 frees both (remote frees: the first waits in its outbox, the
+ * second fills the batch, which it sends); thread 0, their owner, runs
+ * out meanwhile and sends thread 1's outbox for it, then collects.  The
+ * batch must be sent once: never by both (a magazine on two lists, its
+ * blocks collected twice), never by neither, and no block lost.
+ */
+struct outbox_steal : rl::test_suite<outbox_steal, 2> {
+	struct pworld w;
+
+	void before()
+	{
+		pw_init(&w, 2, 2, 2, 2);
+		pw_alloc(&w, 0, 0, 0);
+		pw_alloc(&w, 1, 0, 0);
+		w.mb.armed = true;
+	}
+
+	void thread(unsigned int t)
+	{
+		if (t == 0) {
+			pw_steal_outbox(&w, 0, 1, 2);
+			mpool_cache_collect(&w.p, cache(&w, 0), cache(&w, 0));
+		} else {
+			RL_ASSERT(pw_free(&w, 1, 0) == 0);
+			RL_ASSERT(pw_free(&w, 1, 1) == 0);
+		}
+		pw_thread_end(&w);
+	}
+
+	void after()
+	{
+		w.mb.armed = false;
+		pw_check(&w, 2, 0);
+	}
+};
+
 /* --- the runner ----------------------------------------------------------- */
 
 #include "litmus_main.h"
@@ -613,6 +695,7 @@ static const struct litmus cases[] = {
 	{ "collect", run_case<collect>, rl::sched_bound, 3, 0 },
 	{ "stale_unlink", run_case<stale_unlink>, rl::sched_bound, 6, 0 },
 	{ "steal", run_case<steal>, rl::sched_bound, 3, 0 },
+	{ "outbox_steal", run_case<outbox_steal>, rl::sched_bound, 3, 0 },
 };
 
 int main(int argc, char **argv)
