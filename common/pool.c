@@ -679,10 +679,11 @@ void mpool_cache_steal_mark(struct mpool_pool *p, struct mpool_cache *from,
 		mpool_steal_mark_one(s, i, from->owner);
 	for (m = rl->mags; m != MPOOL_NIL; m = MPOOL_READ(p->full.next[m])) {
 		n = mpool_batch_len(p, m);
-		for (k = 0; k < n; k++)
-			mpool_steal_mark_one(s, mpool_slab_index_unchecked(s,
-						mpool_mag(p, m)[k].ptr),
-					     from->owner);
+		for (k = 0; k < n; k++) {
+			i = mpool_slab_index_unchecked(s,
+						       mpool_mag(p, m)[k].ptr);
+			mpool_steal_mark_one(s, i, from->owner);
+		}
 	}
 }
 
