@@ -31,7 +31,8 @@
  *   STACKED --pop--> FREE (in a cache) --o's fast alloc (plain)--> ALLOC(o)
  *   ALLOC(o) --o frees it (plain on the fast path, CAS on the slow)--> FREE
  *   ALLOC(o) --x frees it (CAS)--> FREEING(o) --x's checks, poison (CAS)-->
- *	REMOTE(o), pushed on o's remote queue
+ *	REMOTE(o), put in x's outbox (or pushed on o's remote queue); with
+ *	nothing to check or poison, ALLOC(o) --x (CAS)--> REMOTE(o) at once
  *   REMOTE(o) --o collects it (CAS)--> FREE (in o's cache)
  *   FREE --spill (CAS)--> STACKED, or into a magazine (FREE, in the depot)
  *   ALLOC(NONE) (from the slab directly) --anyone frees it (CAS)--> FREE
@@ -40,13 +41,25 @@
  *	free of ALLOC(o) above, RCU(NONE) goes FREE into a magazine (CAS)
  *
  * Invariant: a block is held by exactly one of: a user (ALLOC), one cache
- * or magazine (FREE), the slab's stack (STACKED), one remote queue
- * (REMOTE, or a stale entry, below), one deferred-free batch (RCU), or
- * quarantine (BAD).  Remote-queue
- * membership is tracked apart from the state word, in rnext[]: a remote
+ * or magazine (FREE), the slab's stack (STACKED), one remote queue or
+ * outbox (REMOTE; an entry elsewhere is stale, below), one deferred-free
+ * batch (RCU), or quarantine (BAD).  Entries of the per-block remote queue
+ * (@rhead) are tracked apart from the state word, in rnext[]: a remote
  * freer claims it with a compare-and-swap NOT_QUEUED -> NIL before it
  * pushes, and the collector gives it back, so a block is never on two
- * remote queues, nor on one twice, whatever the state word says.
+ * such queues, nor on one twice, whatever the state word says.
+ *
+ * Batches (remote frees at the cost of one atomic each).  A context with
+ * a cache puts the blocks it frees for owner o, once REMOTE(o), in its
+ * outbox: a depot magazine it fills with plain stores and sends whole,
+ * with one swap, to o's batched queue (@rmags) when it is full, when a
+ * free for another owner comes, or at its own next refill or drain.  A
+ * batch holds blocks by address only, with no claim: the state word alone
+ * decides which entry takes a block, so an entry is a hint, and a block
+ * may have two (a stale one and a live one) with no harm; the only swap
+ * per block is the one that made it REMOTE.  With no empty magazine at
+ * hand (or no cache, or a thief holding the outbox) a remote free pushes
+ * the block on @rhead instead.
  *
  * Why a racing double free never gives a block two owners (item 1), and
  * is always answered (item 2).  Two frees of one ALLOC(o) block:
@@ -55,13 +68,19 @@
  *  - o and x: o's plain load either sees REMOTE(o) (x won first; o gets
  *    -EALREADY) or ALLOC(o).  In the second case x's compare-and-swap may
  *    still land before o's plain store of FREE, and both calls return 0.
- *    The block is then in o's cache (FREE) and its entry on o's remote
- *    queue is stale.  Only o collects o's queue, and o cannot collect while
- *    it is between its load and its store (it is one thread, or one CPU
- *    with interrupts off), so whenever the entry is collected the word no
- *    longer says REMOTE(o): the collector's compare-and-swap REMOTE(o) ->
+ *    The block is then in o's cache (FREE) and x's entry (in x's outbox,
+ *    or on o's queue) is stale.  Only o collects o's queues, and o cannot
+ *    collect while it is between its load and its store (it is one
+ *    thread, or one CPU with interrupts off), so whenever the entry is
+ *    collected the word no longer holds the REMOTE(o) that x wrote: if it
+ *    is not REMOTE(o) at all, the collector's compare-and-swap REMOTE(o) ->
  *    FREE fails, and the entry is reported as a double free (counted) and
- *    dropped.  The block stays where o's free put it: held once.
+ *    dropped; the block stays where o's free put it, held once.  If a later
+ *    free made it REMOTE(o) again, the stale entry takes it (that free is
+ *    done: the block is free), and the later free's own entry, found
+ *    after, is the one reported.  Either way every REMOTE(o) word is taken
+ *    once, and every stale entry, one per racing double free, is reported
+ *    once.
  *  - o and o: one thread, so one after the other: the second sees FREE.
  * A free stopped for any time between its load and its store therefore
  * leaves no duplicate: nobody else can move the block out of REMOTE(o)
@@ -71,12 +90,19 @@
  * it is linearised there, exactly like a sequential free through a stale
  * pointer, which no allocator can tell from a correct one.
  *
- * Stranding (item 5).  A remote-freed block waits on its owner's queue
- * until the owner next refills, spills, flushes or exits, or until a thief
- * collects the queue for it: the build's job, because only the build knows
- * when an owner is not inside a fast free.  Userspace (user/lib.c,
- * mpool_steal()): the thief takes the victim's whole queue, marks every
- * block of it that is REMOTE(o) as STEALING(o) (mpool_cache_steal_mark()),
+ * Stranding (item 5).  A remote-freed block waits in its freer's outbox
+ * until the freer fills or sends it (at most @outbox_batch - 1 more remote
+ * frees, or its next refill, drain or exit), then on its owner's queue
+ * until the owner next refills, spills, flushes or exits; or, whenever a
+ * context runs out, a thief sends the outbox and collects the queue: the
+ * build's job, because only the build knows when a context is not inside
+ * its bracket.  Userspace (user/lib.c, mpool_steal_outboxes()): the thief
+ * raises the outbox's request, runs membarrier(), waits until the freer's
+ * @busy is clear, and sends the outbox itself (mpool_outbox_steal_begin());
+ * a freer looks for the request inside its bracket and, finding it, leaves
+ * its outbox alone.  Then the queues (mpool_steal()): the thief takes the
+ * victim's queues whole, marks every block of them that is REMOTE(o) as
+ * STEALING(o) (mpool_cache_steal_mark()),
  * runs membarrier(), waits until the victim's @busy is clear, and then
  * takes only the blocks whose word is still exactly the one it marked,
  * sequence number included (mpool_cache_steal_take()).  A marked block was
@@ -91,15 +117,21 @@
  * accepts its STEALING marks.  An orphan cache (its thread exited) has no
  * owner to wait for: a remote freer or a thief claims it and collects it
  * directly.  Kernel: an owner is a CPU and its fast paths run with
- * interrupts off, so the drain IPI on that CPU is never inside one; a dead
- * CPU's queue is collected by mpool_pool_flush() under the hotplug lock.
+ * interrupts off, so the drain IPI on that CPU is never inside one (and
+ * sends its outbox); a dead CPU's queue is collected by mpool_pool_flush()
+ * under the hotplug lock.
  *
- * Magazines are plain arrays of addresses of FREE blocks.  Depot invariant:
- * every magazine index is on exactly one of @full and @empty, or held by
- * one context between its pop and its push; a magazine on @full holds
- * exactly M FREE blocks.  nmags = capacity / M + 2, so an empty magazine
- * can be missing only while other contexts hold them in flight; the slab's
- * stack is the fallback then.
+ * Magazines are plain arrays of block addresses.  Depot invariant: every
+ * magazine index is on exactly one of @full, @empty and the caches'
+ * @rmags, or is one cache's open outbox, or is held by one context between
+ * its pop and its push; a magazine on @full holds exactly M FREE blocks, one
+ * on @rmags or in an outbox up to M blocks sent as REMOTE.  nmags =
+ * capacity / M + 2: full magazines and full batches hold distinct blocks,
+ * so there are capacity / M of them at most, and the two more serve the
+ * magazines in flight.  An empty magazine can be missing while contexts
+ * hold open outboxes or short batches (one per owner switch) wait: the
+ * slab's stack (for a spill) or @rhead (for a remote free) is the fallback
+ * then, slower but as correct.
  *
  * Which cache a call uses, and what protects it, is the build's business
  * (TLS, or a per-CPU cache under its local lock); this file only says what
@@ -119,7 +151,7 @@ static u32 mpool_mag_size(size_t cache_size)
 /* Magazines in the depot (see the depot invariant above). */
 static size_t mpool_nmags(size_t capacity, u32 mag_size)
 {
-	return capacity / mag_size * 2 + 2;
+	return capacity / mag_size + 2;
 }
 
 /*
