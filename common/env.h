@@ -27,6 +27,8 @@
  *                                    metadata needs more fails with -E2BIG
  *                                    before anything is allocated
  *   mpool_cpu_relax()                a pause inside a spin loop
+ *   mpool_prefetchw(p)               a hint: the line at @p is about to be
+ *                                    written (no effect on correctness)
  *   mpool_atomic_u32, mpool_atomic_u64  the type of a shared u32 or u64
  *                                    word that only the verbs below touch:
  *                                    the plain type in the kernel and in

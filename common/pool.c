@@ -141,6 +141,8 @@
 
 /* Queue entries a collection takes off with one full barrier. */
 #define MPOOL_COLLECT_CHUNK	32
+/* Batch entries whose state words a collection asks for ahead. */
+#define MPOOL_COLLECT_AHEAD	8
 
 /* Rounds per magazine for caches of @cache_size (> 0) blocks. */
 static u32 mpool_mag_size(size_t cache_size)
@@ -652,7 +654,19 @@ bool __mpool_cache_collect_list(struct mpool_pool *p, struct mpool_cache *from,
 		next = MPOOL_READ(p->full.next[m]);
 		r = mpool_mag(p, m);
 		n = mpool_batch_len(p, m);
+		/*
+		 * The words were written last by their freers: ask for their
+		 * lines for writing, a few entries ahead, so that the misses
+		 * overlap and each line comes once, not shared then owned.
+		 */
+		for (k = 0; k < n && k < MPOOL_COLLECT_AHEAD; k++)
+			mpool_prefetchw(&s->state[mpool_slab_index_unchecked(s,
+								r[k].ptr)]);
 		for (k = 0; k < n; k++) {
+			if (k + MPOOL_COLLECT_AHEAD < n)
+				mpool_prefetchw(&s->state[
+					mpool_slab_index_unchecked(s,
+						r[k + MPOOL_COLLECT_AHEAD].ptr)]);
 			i = mpool_slab_index_unchecked(s, r[k].ptr);
 			got |= mpool_collect_entry(p, from, into, i,
 						   MPOOL_READ(s->state[i]));

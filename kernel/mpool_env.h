@@ -17,6 +17,7 @@
 #include <linux/limits.h>
 #include <linux/math64.h>
 #include <linux/overflow.h>
+#include <linux/prefetch.h>
 #include <linux/processor.h>
 #include <linux/rcupdate.h>
 #include <linux/string.h>
@@ -31,6 +32,7 @@
 #define MPOOL_ENV_ZALLOC_MAX	((size_t)INT_MAX)
 
 #define mpool_cpu_relax()	cpu_relax()
+#define mpool_prefetchw(p)	prefetchw(p)
 
 /* Shared words are plain words, accessed through the verbs below. */
 #define mpool_atomic_u32	u32

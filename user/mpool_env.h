@@ -49,6 +49,7 @@ typedef uint64_t u64;
 #define unlikely(x)	caa_unlikely(x)
 #define check_sub_overflow(a, b, d)	__builtin_sub_overflow(a, b, d)
 #define mpool_cpu_relax()	caa_cpu_relax()
+#define mpool_prefetchw(p)	__builtin_prefetch((p), 1, 3)
 
 /* Shared words are plain words: the builtins below make each access atomic. */
 #define mpool_atomic_u32	u32

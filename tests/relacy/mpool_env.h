@@ -60,6 +60,7 @@ typedef uint64_t u64;
  * the interleavings the scheduler has to visit.
  */
 #define mpool_cpu_relax()	do { } while (0)
+#define mpool_prefetchw(p)	((void)(p))
 
 #define MPOOL_ENV_ZALLOC_MAX	((size_t)PTRDIFF_MAX)
 
