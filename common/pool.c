@@ -596,6 +596,12 @@ static bool mpool_collect_entry(struct mpool_pool *p, struct mpool_cache *from,
 	return false;
 }
 
+/* Ask for the line of block @ptr's state word, for writing. */
+static inline void mpool_collect_ahead(struct mpool_slab *s, const void *ptr)
+{
+	mpool_prefetchw(&s->state[mpool_slab_index_unchecked(s, ptr)]);
+}
+
 /* The rounds of batch magazine @m: a NULL round ends a short one. */
 static u32 mpool_batch_len(struct mpool_pool *p, u32 m)
 {
@@ -660,13 +666,11 @@ bool __mpool_cache_collect_list(struct mpool_pool *p, struct mpool_cache *from,
 		 * overlap and each line comes once, not shared then owned.
 		 */
 		for (k = 0; k < n && k < MPOOL_COLLECT_AHEAD; k++)
-			mpool_prefetchw(&s->state[mpool_slab_index_unchecked(s,
-								r[k].ptr)]);
+			mpool_collect_ahead(s, r[k].ptr);
 		for (k = 0; k < n; k++) {
 			if (k + MPOOL_COLLECT_AHEAD < n)
-				mpool_prefetchw(&s->state[
-					mpool_slab_index_unchecked(s,
-						r[k + MPOOL_COLLECT_AHEAD].ptr)]);
+				mpool_collect_ahead(s,
+						    r[k + MPOOL_COLLECT_AHEAD].ptr);
 			i = mpool_slab_index_unchecked(s, r[k].ptr);
 			got |= mpool_collect_entry(p, from, into, i,
 						   MPOOL_READ(s->state[i]));
