@@ -447,6 +447,24 @@ static bool mpool_remote_push(struct mpool_pool *p, struct mpool_cache *c,
 	return true;
 }
 
+/*
+ * Pass block @idx, REMOTE for owner @o, found through an entry that is not
+ * o's own (or an entry that must go back), on to o's queue.  If another
+ * entry holds the block's link already, that one takes the block, and this
+ * one is the extra entry a racing double free left: every REMOTE word has
+ * one entry of its own, so a second one for it is reported here, once.
+ * (A batch entry holds no link, so the free that made the block REMOTE
+ * again did not meet this one, and reported nothing.)
+ */
+static void mpool_pass_on(struct mpool_pool *p, u32 idx, u32 o)
+{
+	struct mpool_slab *s = &p->slab;
+
+	if (!mpool_remote_push(p, MPOOL_READ(p->owners[o]), idx))
+		__mpool_report(s, mpool_slab_block(s, idx), -EALREADY,
+			       "double free (a racing free of the block won; found when its remote free was passed on)");
+}
+
 /**
  * mpool_cache_collect() - take back the blocks other contexts freed for a
  *	cache's owner.
@@ -588,8 +606,7 @@ static bool mpool_collect_entry(struct mpool_pool *p, struct mpool_cache *from,
 	st = mpool_blk_state(w);
 	owner = mpool_blk_owner(st);
 	if (mpool_blk_is_queued(st) && owner != from->owner)
-		/* Its freer reported the stale entry it met. */
-		mpool_remote_push(p, MPOOL_READ(p->owners[owner]), idx);
+		mpool_pass_on(p, idx, owner);
 	else
 		__mpool_report(s, mpool_slab_block(s, idx), -EALREADY,
 			       "double free (a racing free of the block won; found when its remote free was collected)");
@@ -757,8 +774,7 @@ static bool mpool_steal_take_one(struct mpool_pool *p, struct mpool_cache *from,
 	st = mpool_blk_state(w);
 	if (mpool_blk_is_queued(st))
 		/* Not ours to take: back to its owner's queue. */
-		mpool_remote_push(p, MPOOL_READ(p->owners[mpool_blk_owner(st)]),
-				  idx);
+		mpool_pass_on(p, idx, mpool_blk_owner(st));
 	else
 		__mpool_report(s, mpool_slab_block(s, idx), -EALREADY,
 			       "double free (a racing free of the block won; found when its remote free was collected)");
@@ -1538,8 +1554,7 @@ u64 __mpool_rcu_unlink(struct mpool_pool *p, mpool_atomic_u32 *links,
 	w = MPOOL_READ(p->slab.state[idx]);
 	st = mpool_blk_state(w);
 	if (links == p->rnext && mpool_blk_is_queued(st))
-		mpool_remote_push(p, MPOOL_READ(p->owners[mpool_blk_owner(st)]),
-				  idx);
+		mpool_pass_on(p, idx, mpool_blk_owner(st));
 	return w;
 }
 

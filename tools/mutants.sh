@@ -114,8 +114,17 @@ mutant alloc-fast-any-state common/mpool.h test \
 
 # The ownership and remote-free protocol (common/pool.c's header).
 mutant remote-cas-store common/pool.c test+relacy-litmus \
-	'/FREEING while this context/,/&seen);/s/err = __mpool_cas_state(s, idx, w,$/MPOOL_WRITE(s->state[idx], mpool_blk_word(w, MPOOL_BLK_FREEING_TAG | o)); err = 0 \&\& __mpool_cas_state(s, idx, w,/' \
-	"a remote free checks ALLOC then stores FREEING (no compare-and-swap)"
+	'/Nothing to check or poison/,/&seen);/s/err = __mpool_cas_state(s, idx, w,$/MPOOL_WRITE(s->state[idx], mpool_blk_word(w, MPOOL_BLK_REMOTE_TAG | o)); err = 0 \&\& __mpool_cas_state(s, idx, w,/' \
+	"a remote free checks ALLOC then stores REMOTE (no compare-and-swap)"
+mutant pass-on-silent common/pool.c test \
+	's/if (!mpool_remote_push(p, MPOOL_READ(p->owners\[o\]), idx))$/if (!mpool_remote_push(p, MPOOL_READ(p->owners[o]), idx) \&\& 0)/' \
+	"a stale batch entry passed on to a queue that holds the block is dropped unreported"
+mutant steal-all-ignores-orphan user/lib.c test \
+	's/return got || MPOOL_READ(mine->c.count) != 0;/return got;/' \
+	"a thief whose sends collected an exited owner's queue into its cache still fails"
+mutant outbox-no-request common/pool.c test+relacy-litmus \
+	's/if (unlikely(mpool_load_acquire(\&c->ob_req)))$/if (0)/' \
+	"a remote freer fills its outbox while a thief holds it"
 mutant no-rnext-claim common/pool.c test+relacy-litmus \
 	's/if (!mpool_try_cmpxchg(&p->rnext\[idx\], &old, MPOOL_NIL))/if (0)/' \
 	"a remote free pushes the block without claiming rnext[]"

@@ -766,7 +766,11 @@ static bool mpool_steal_all(mempool_t *p, struct mpool_ucache *mine)
 	for (uc = mpool_load_acquire(&p->caches); uc; uc = uc->next)
 		if (uc != mine)
 			got |= mpool_steal(p, uc, &mine->c);
-	return got;
+	/*
+	 * A batch sent on the way to an owner that has exited is collected
+	 * into @mine at once (mpool_outbox_send()): that counts too.
+	 */
+	return got || MPOOL_READ(mine->c.count) != 0;
 }
 
 /* --- pool ------------------------------------------------------------- */

@@ -1856,4 +1856,285 @@ TEST_F_TIMEOUT(forker, thief_never_takes_through_stale_entry, 120)
 	pool_destroy(th.pool);
 }
 
+/* --- batches: a stale entry passed on, a thief's own cache ---------------- */
+
+/*
+ * A thread that runs steps for the test's thread, one at a time: step()
+ * hands it a function and waits until it has run.
+ */
+struct stepper {
+	pthread_t tid;
+	void (*fn)(void *arg);
+	void *arg;
+	int cmd;	/* 0 idle, 1 run, 2 done, 3 quit */
+};
+
+static void *stepper_main(void *arg)
+{
+	struct stepper *st = arg;
+	int c;
+
+	for (;;) {
+		c = __atomic_load_n(&st->cmd, __ATOMIC_ACQUIRE);
+		if (c == 3)
+			return NULL;
+		if (c != 1) {
+			sched_yield();
+			continue;
+		}
+		st->fn(st->arg);
+		__atomic_store_n(&st->cmd, 2, __ATOMIC_RELEASE);
+	}
+}
+
+static void step(struct stepper *st, void (*fn)(void *), void *arg)
+{
+	st->fn = fn;
+	st->arg = arg;
+	__atomic_store_n(&st->cmd, 1, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&st->cmd, __ATOMIC_ACQUIRE) != 2)
+		sched_yield();
+	__atomic_store_n(&st->cmd, 0, __ATOMIC_RELEASE);
+}
+
+#define PASS_K	20
+
+static struct {
+	mempool_t *pool;
+	struct stepper o, x, p, w, q1, q2;
+	void *block, *page;
+	int owner_ret, remote_ret;
+	void *held[40];
+	int nheld;
+	void *q1v[PASS_K], *q2v[PASS_K];
+} pass;
+
+static void pass_touch(void *arg)
+{
+	(void)arg;
+	pool_free(pass.pool, pool_alloc(pass.pool));
+}
+
+static void pass_flush(void *arg)
+{
+	(void)arg;
+	pool_cache_flush(pass.pool);
+}
+
+static void pass_owner_alloc(void *arg)
+{
+	(void)arg;
+	pass.block = pool_alloc(pass.pool);
+}
+
+static void pass_owner_free(void *arg)
+{
+	(void)arg;
+	pass.owner_ret = pool_free(pass.pool, pass.block);
+}
+
+static void pass_remote_free(void *arg)
+{
+	(void)arg;
+	pass.remote_ret = pool_free(pass.pool, pass.block);
+}
+
+/* The owner is stopped at its store: the remote free runs now. */
+static void pass_segv(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)si;
+	(void)uc;
+	mprotect(pass.page, sysconf(_SC_PAGESIZE), PROT_READ | PROT_WRITE);
+	step(&pass.x, pass_remote_free, NULL);
+}
+
+/* Take blocks until the racing free's block comes (P's, from now on). */
+static void pass_find_block(void *arg)
+{
+	(void)arg;
+	for (pass.nheld = 0; pass.nheld < 40; ) {
+		pass.held[pass.nheld] = pool_alloc(pass.pool);
+		if (pass.held[pass.nheld++] == pass.block)
+			return;
+	}
+}
+
+static void pass_alloc_k(void *arg)
+{
+	void **v = arg;
+	int i;
+
+	for (i = 0; i < PASS_K; i++)
+		v[i] = pool_alloc(pass.pool);
+}
+
+/* Frees for two owners in turn: one-block batches, a magazine each. */
+static void pass_free_alternating(void *arg)
+{
+	int i;
+
+	(void)arg;
+	for (i = 0; i < PASS_K; i++) {
+		pool_free(pass.pool, pass.q1v[i]);
+		pool_free(pass.pool, pass.q2v[i]);
+	}
+}
+
+/*
+ * A racing double free whose two frees both return 0 leaves a stale entry
+ * in the remote freer's batch (it holds no queue link).  The block is
+ * handed out again, by another thread, and freed remotely once more when
+ * no magazine is left for a batch, so that free's entry takes the block's
+ * queue link.  The stale entry, collected, is REMOTE for the new owner: it
+ * is passed on, and the pass-on cannot take the link.  The double free
+ * must still be reported, exactly once, and the block held once.
+ */
+TEST(stale_batch_entry_passed_on_is_reported)
+{
+	struct stepper *all[] = { &pass.o, &pass.x, &pass.p, &pass.w,
+				  &pass.q1, &pass.q2 };
+	struct sigaction sa, old;
+	struct mempool_stats st;
+	void *v[64];
+	int i, n;
+
+	memset(&pass, 0, sizeof(pass));
+	/* Magazines of 4: 18 of them, gone after a few one-block batches. */
+	pass.pool = pool_create(64, 8, 64);
+	ASSERT_NE(NULL, pass.pool);
+	for (i = 0; i < 6; i++) {
+		ASSERT_EQ(0, pthread_create(&all[i]->tid, NULL, stepper_main,
+					    all[i]));
+		step(all[i], pass_touch, NULL);
+	}
+	step(&pass.o, pass_owner_alloc, NULL);
+	ASSERT_NE(NULL, pass.block);
+	pass.page = (void *)((uintptr_t)mpool_testing_state_word(pass.pool,
+								   pass.block) &
+			     ~(uintptr_t)(sysconf(_SC_PAGESIZE) - 1));
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = pass_segv;
+	sa.sa_flags = SA_SIGINFO;
+	ASSERT_EQ(0, sigaction(SIGSEGV, &sa, &old));
+	ASSERT_EQ(0, mprotect(pass.page, sysconf(_SC_PAGESIZE), PROT_READ));
+	step(&pass.o, pass_owner_free, NULL);
+	sigaction(SIGSEGV, &old, NULL);
+	/* Both frees returned 0: the remote one's entry is stale. */
+	ASSERT_EQ(0, pass.owner_ret);
+	ASSERT_EQ(0, pass.remote_ret);
+	EXPECT_EQ(0, reports());
+	step(&pass.o, pass_flush, NULL);
+	step(&pass.p, pass_find_block, NULL);
+	ASSERT_EQ(pass.block, pass.held[pass.nheld - 1]);
+	step(&pass.q1, pass_alloc_k, pass.q1v);
+	step(&pass.q2, pass_alloc_k, pass.q2v);
+	step(&pass.w, pass_free_alternating, NULL);
+	/* P's block freed by X: its batch for O goes, the block to P's queue. */
+	step(&pass.x, pass_remote_free, NULL);
+	EXPECT_EQ(0, pass.remote_ret);
+	step(&pass.o, pass_flush, NULL);
+	step(&pass.p, pass_flush, NULL);
+	for (i = 0; i < pass.nheld - 1; i++)
+		EXPECT_EQ(0, pool_free(pass.pool, pass.held[i]));
+	for (i = 5; i >= 0; i--) {
+		step(all[i], pass_flush, NULL);
+		__atomic_store_n(&all[i]->cmd, 3, __ATOMIC_RELEASE);
+		pthread_join(all[i]->tid, NULL);
+	}
+	pool_cache_flush(pass.pool);
+	ASSERT_EQ(0, pool_stats(pass.pool, &st));
+	EXPECT_EQ(1, st.double_free);
+	EXPECT_EQ(1, reports());
+	EXPECT_EQ(0, st.in_use);
+	EXPECT_EQ(0, st.cached);
+	for (n = 0; n < 64 && (v[n] = pool_alloc(pass.pool)); n++)
+		;
+	EXPECT_EQ(64, n);
+	for (i = 0; i < n; i++)
+		EXPECT_EQ(0, pool_free(pass.pool, v[i]));
+	pool_destroy(pass.pool);
+}
+
+#define ORPHAN_SEND	255
+
+static struct {
+	mempool_t *pool;
+	void *v[ORPHAN_SEND];
+	pthread_barrier_t bar, end;
+} osend;
+
+static void *osend_producer(void *arg)
+{
+	int i;
+
+	(void)arg;
+	for (i = 0; i < ORPHAN_SEND; i++)
+		osend.v[i] = pool_alloc(osend.pool);
+	pthread_barrier_wait(&osend.bar);	/* taken */
+	pthread_barrier_wait(&osend.bar);	/* freed; then exit */
+	return NULL;
+}
+
+static void *osend_consumer(void *arg)
+{
+	long bad = 0;
+	int i;
+
+	(void)arg;
+	pthread_barrier_wait(&osend.bar);
+	for (i = 0; i < ORPHAN_SEND; i++)
+		bad += pool_free(osend.pool, osend.v[i]) != 0;
+	pthread_barrier_wait(&osend.bar);
+	pthread_barrier_wait(&osend.end);	/* idle until the end */
+	return (void *)bad;
+}
+
+/*
+ * A thief that sends another thread's outbox to an owner that has exited
+ * collects that owner's queue into its own cache on the way: its
+ * allocation must then succeed, not fail with the blocks in its hands.  A
+ * producer takes the whole pool and exits; a consumer frees it all and
+ * idles with 127 blocks unsent (batches of 128); this thread, with a cache
+ * of its own, must get every block without one NULL.
+ */
+TEST(thief_sends_to_exited_owner)
+{
+	struct mempool_stats st;
+	pthread_t prod, cons;
+	void *got[ORPHAN_SEND], *ret;
+	int n;
+
+	memset(&osend, 0, sizeof(osend));
+	osend.pool = pool_create(64, ORPHAN_SEND, ORPHAN_SEND);
+	ASSERT_NE(NULL, osend.pool);
+	/* This thread's own cache (not an adopted orphan). */
+	pool_free(osend.pool, pool_alloc(osend.pool));
+	EXPECT_LT(0, pool_cache_flush(osend.pool));
+	ASSERT_EQ(0, pthread_barrier_init(&osend.bar, NULL, 3));
+	ASSERT_EQ(0, pthread_barrier_init(&osend.end, NULL, 2));
+	ASSERT_EQ(0, pthread_create(&prod, NULL, osend_producer, NULL));
+	ASSERT_EQ(0, pthread_create(&cons, NULL, osend_consumer, NULL));
+	pthread_barrier_wait(&osend.bar);
+	pthread_barrier_wait(&osend.bar);
+	ASSERT_EQ(0, pthread_join(prod, NULL));
+	for (n = 0; n < ORPHAN_SEND; n++) {
+		got[n] = pool_alloc(osend.pool);
+		ASSERT_NE(NULL, got[n]) TH_LOG("allocation %d of %d failed",
+					       n + 1, ORPHAN_SEND);
+	}
+	EXPECT_EQ(NULL, pool_alloc(osend.pool));
+	ASSERT_EQ(0, pool_stats(osend.pool, &st));
+	EXPECT_EQ(1, st.failed);
+	EXPECT_EQ(ORPHAN_SEND, st.in_use);
+	pthread_barrier_wait(&osend.end);
+	ASSERT_EQ(0, pthread_join(cons, &ret));
+	EXPECT_EQ(NULL, ret);
+	while (n--)
+		EXPECT_EQ(0, pool_free(osend.pool, got[n]));
+	pthread_barrier_destroy(&osend.bar);
+	pthread_barrier_destroy(&osend.end);
+	pool_destroy(osend.pool);
+}
+
 TEST_HARNESS_MAIN
