@@ -46,7 +46,7 @@ LIB_PIC := $(patsubst %.c,$(O)/pic/%.o,$(LIB_SRC))
 HEADERS := $(wildcard common/*.h) user/mpool_env.h user/mempool.h \
 	user/mpool_testing.h
 
-TESTS := cases_test api_test threads_test keys_test checkers_test report_test \
+TESTS := cases_test api_test threads_test keys_test checkers_test report_test protocol_test \
 	rcu_test
 TEST_BIN := $(addprefix $(O)/tests/,$(TESTS))
 

@@ -420,6 +420,8 @@ struct mpool_round {
  * @rhead: the remote queue: a lock-free LIFO of block indices linked
  *	through the pool's @rnext, pushed by any context, taken whole by the
  *	owner (or a thief).  On its own cache line: other contexts write it.
+ * @thief: 1 while a thief works on this cache's queues (userspace; see
+ *	mpool_cache_steal_begin()), else 0.
  * @rmags: the batched remote queue: a LIFO of magazines linked through the
  *	depot's links, each holding up to a magazine of blocks REMOTE for this
  *	owner (a NULL round ends a short one), pushed by the contexts that
@@ -452,6 +454,7 @@ struct mpool_cache {
 	mpool_atomic_u32 __aligned(MPOOL_ALIGN) rhead;
 	mpool_atomic_u32 rmags;
 	mpool_atomic_u32 gone;
+	mpool_atomic_u32 thief;
 	struct mpool_counter rpending;
 	struct mpool_round objs[] __aligned(MPOOL_ALIGN);
 };
@@ -544,6 +547,9 @@ void mpool_cache_steal_mark(struct mpool_pool *p, struct mpool_cache *from,
 bool mpool_cache_steal_take(struct mpool_pool *p, struct mpool_cache *from,
 			    struct mpool_cache *into,
 			    const struct mpool_remote_list *rl);
+bool mpool_cache_steal_begin(struct mpool_cache *c,
+			     struct mpool_remote_list *rl);
+void mpool_cache_steal_end(struct mpool_cache *c);
 bool mpool_cache_collect_orphan(struct mpool_pool *p, struct mpool_cache *c,
 				struct mpool_cache *into);
 int mpool_pool_free_nocache(struct mpool_pool *p, void *ptr);

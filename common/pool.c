@@ -293,6 +293,7 @@ void mpool_cache_init(struct mpool_pool *p, struct mpool_cache *c, u32 owner)
 	c->gone = MPOOL_OWNER_LIVE;
 	c->rhead = MPOOL_NIL;
 	c->rmags = MPOOL_NIL;
+	c->thief = 0;
 	c->ob_req = 0;
 	c->ob_mag = MPOOL_NIL;
 	c->ob_n = 0;
@@ -708,6 +709,47 @@ static bool mpool_cache_claim(struct mpool_cache *c)
 	if (MPOOL_READ(c->gone) != MPOOL_OWNER_GONE)
 		return false;
 	return mpool_try_cmpxchg(&c->gone, &old, MPOOL_OWNER_CLAIMED);
+}
+
+/**
+ * mpool_cache_steal_begin() - a thief's first step: become the one thief of
+ *	a cache, and take its remote queues.
+ * @c: the victim cache.
+ * @rl: filled in as by mpool_cache_take_remote().
+ *
+ * One thief at a time per victim: a block may have two entries (a stale
+ * one and a live one, see the top of this file), and a thief that found a
+ * STEALING mark made by another thief after its own membarrier() could
+ * take a block whose owner is inside a fast free of it, unseen.  With one
+ * thief, every mark a thief meets was made before its membarrier(): its
+ * own, or one a thief before it left when it gave its lists back.
+ *
+ * Return: true with the lists taken (call mpool_cache_steal_end() after
+ * mpool_cache_steal_take() or mpool_cache_give_remote()); false, holding
+ * nothing, when another thief works on @c or its queues are empty.
+ */
+bool mpool_cache_steal_begin(struct mpool_cache *c,
+			     struct mpool_remote_list *rl)
+{
+	u32 old = 0;
+
+	if (!mpool_cache_has_remote(c) ||
+	    !mpool_try_cmpxchg(&c->thief, &old, 1))
+		return false;
+	if (mpool_cache_take_remote(c, rl))
+		return true;
+	mpool_store_release(&c->thief, 0);
+	return false;
+}
+
+/**
+ * mpool_cache_steal_end() - a thief is done with a cache.
+ * @c: the cache, held by mpool_cache_steal_begin().
+ */
+void mpool_cache_steal_end(struct mpool_cache *c)
+{
+	/* Pairs with the next thief's swap: our marks and takes are done. */
+	mpool_store_release(&c->thief, 0);
 }
 
 /* Mark block @idx STEALING(@owner) if it is REMOTE(@owner). */
@@ -1514,6 +1556,7 @@ void mpool_pool_rebuild(struct mpool_pool *p)
 			if (c) {
 				MPOOL_WRITE(c->rhead, MPOOL_NIL);
 				MPOOL_WRITE(c->rmags, MPOOL_NIL);
+				MPOOL_WRITE(c->thief, 0);
 				MPOOL_WRITE(c->ob_req, 0);
 				MPOOL_WRITE(c->ob_mag, MPOOL_NIL);
 				MPOOL_WRITE(c->ob_n, 0);

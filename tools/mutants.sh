@@ -122,6 +122,9 @@ mutant pass-on-silent common/pool.c test \
 mutant steal-all-ignores-orphan user/lib.c test \
 	's/return got || MPOOL_READ(mine->c.count) != 0;/return got;/' \
 	"a thief whose sends collected an exited owner's queue into its cache still fails"
+mutant steal-no-thief-lock common/pool.c test \
+	's/^\t    !mpool_try_cmpxchg(\&c->thief, \&old, 1))$/\t    (0 \&\& !mpool_try_cmpxchg(\&c->thief, \&old, 1)))/' \
+	"two thieves may work on one victim at once"
 mutant outbox-no-request common/pool.c test+relacy-litmus \
 	's/if (unlikely(mpool_load_acquire(\&c->ob_req)))$/if (0)/' \
 	"a remote freer fills its outbox while a thief holds it"

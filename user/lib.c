@@ -686,22 +686,24 @@ static bool mpool_steal(mempool_t *p, struct mpool_ucache *victim,
 {
 	struct mpool_cache *c = &victim->c;
 	struct mpool_remote_list rl;
+	bool got = false;
 	u32 spins;
 
 	/* An orphan has no owner to handshake with. */
 	if (mpool_cache_collect_orphan(&p->core, c, mine))
 		return true;
-	if (!mpool_membarrier_ok || !mpool_cache_has_remote(c))
-		return false;
-	if (!mpool_cache_take_remote(c, &rl))
+	/* One thief per victim: another one on it now does the work. */
+	if (!mpool_membarrier_ok || !mpool_cache_steal_begin(c, &rl))
 		return false;
 	mpool_cache_steal_mark(&p->core, c, &rl);
 	if (!syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0)) {
 		/* Pairs with the owner's release store of busy = 0. */
 		for (spins = 0; spins < 100000; spins++) {
-			if (!mpool_load_acquire(&c->busy))
-				return mpool_cache_steal_take(&p->core, c, mine,
-							      &rl);
+			if (!mpool_load_acquire(&c->busy)) {
+				got = mpool_cache_steal_take(&p->core, c, mine,
+							     &rl);
+				goto out;
+			}
 			mpool_cpu_relax();
 		}
 	}
@@ -711,7 +713,9 @@ static bool mpool_steal(mempool_t *p, struct mpool_ucache *victim,
 	 * accepts its own marks), and its late store, if any, beats them.
 	 */
 	mpool_cache_give_remote(&p->core, c, &rl);
-	return false;
+out:
+	mpool_cache_steal_end(c);
+	return got;
 }
 
 /*

@@ -340,6 +340,7 @@ static void pw_check(struct pworld *w, u32 ncaches, long doubles)
 		RL_ASSERT(MPOOL_READ(c->rmags) == MPOOL_NIL);
 		RL_ASSERT(MPOOL_READ(c->ob_mag) == MPOOL_NIL);
 		RL_ASSERT(MPOOL_READ(c->ob_req) == 0);
+		RL_ASSERT(MPOOL_READ(c->thief) == 0);
 		RL_ASSERT(c->count <= 2 * w->p.mag_size);
 		for (i = 0; i < c->count && i < 2 * w->p.mag_size; i++)
 			seen_as(w, seen, mpool_slab_index_unchecked(s,
@@ -561,9 +562,10 @@ static bool pw_steal(struct pworld *w, u32 t, u32 v, u32 nthreads)
 {
 	struct mpool_cache *c = cache(w, v);
 	struct mpool_remote_list rl;
+	bool got = false;
 	u32 spins;
 
-	if (!mpool_cache_take_remote(c, &rl))
+	if (!mpool_cache_steal_begin(c, &rl))
 		return false;
 	mpool_cache_steal_mark(&w->p, c, &rl);
 #ifndef PLANT_STEAL_NO_MEMBARRIER
@@ -571,17 +573,22 @@ static bool pw_steal(struct pworld *w, u32 t, u32 v, u32 nthreads)
 #endif
 #ifndef PLANT_STEAL_NO_WAIT
 	for (spins = 0; spins < 3; spins++) {
-		if (!mpool_load_acquire(&c->busy))
-			return mpool_cache_steal_take(&w->p, c, cache(w, t),
-						      &rl);
+		if (!mpool_load_acquire(&c->busy)) {
+			got = mpool_cache_steal_take(&w->p, c, cache(w, t),
+						     &rl);
+			goto out;
+		}
 		rl::yield(1, $);
 	}
 #else
 	(void)spins;
-	return mpool_cache_steal_take(&w->p, c, cache(w, t), &rl);
+	got = mpool_cache_steal_take(&w->p, c, cache(w, t), &rl);
+	goto out;
 #endif
 	mpool_cache_give_remote(&w->p, c, &rl);
-	return false;
+out:
+	mpool_cache_steal_end(c);
+	return got;
 }
 
 /*
