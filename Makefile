@@ -107,7 +107,7 @@ $(HDR)/kselftest_harness.h: | deps
 		linux-source-6.1/tools/testing/selftests/kselftest.h
 	touch $@
 
-$(O)/tests/%: tests/user/%.c tests/shared/mpool_cases.h $(HEADERS) \
+$(O)/tests/%: tests/user/%.c tests/shared/mpool_cases.h tests/user/stepper.h $(HEADERS) \
 		$(O)/libmempool.a $(HDR)/kselftest_harness.h
 	@mkdir -p $(dir $@)
 	$(CC) $(test_cflags) $(LDFLAGS) $(TEST_LDFLAGS_$*) $< \

@@ -1575,29 +1575,21 @@ void mpool_pool_rebuild(struct mpool_pool *p)
  * @idx: the block; the caller holds its link (a batch it took whole, or
  *	its own claim).
  *
- * When @links are the remote queues' (a pool with caches), a batch entry
- * holds the block's place as a queue entry does: a remote free that could
- * not queue the block because of it (mpool_remote_push() found the link
- * taken) left it REMOTE(o) and returned.  The full barrier between the
- * release of the link and the load of the word pairs with that free's
- * fully ordered swap to REMOTE before its claim (see mpool_remote_push()),
- * as in mpool_remote_unlink(): such a block is seen REMOTE here and queued
- * to its owner now.
+ * The word is read while the link is still held: a deferred free makes a
+ * block RCU only after it claims the link, so an RCU word read here is the
+ * one the holder's own deferred free wrote (with a racing double free, the
+ * block may meanwhile have been freed, handed out and deferred again; its
+ * new deferred free then failed to claim the link, see common/rcu.c).
  *
- * Return: the block's word, read after the link was released.
+ * Return: the block's word, read before the link was released.
  */
 u64 __mpool_rcu_unlink(struct mpool_pool *p, mpool_atomic_u32 *links,
 		       u32 idx)
 {
-	u64 w;
-	u32 st;
+	u64 w = MPOOL_READ(p->slab.state[idx]);
 
+	/* Release: a later deferred free of the block starts after this. */
 	mpool_store_release(&links[idx], MPOOL_NOT_QUEUED);
-	mpool_smp_mb();
-	w = MPOOL_READ(p->slab.state[idx]);
-	st = mpool_blk_state(w);
-	if (links == p->rnext && mpool_blk_is_queued(st))
-		mpool_pass_on(p, idx, mpool_blk_owner(st));
 	return w;
 }
 
@@ -1630,9 +1622,9 @@ void __mpool_rcu_release(struct mpool_pool *p, mpool_atomic_u32 *links,
 		mpool_remote_free(p, NULL, idx, w, ptr);
 		return;
 	}
-	if (!mpool_blk_is_queued(st) || links != p->rnext)
-		__mpool_report(s, ptr, -EALREADY,
-			       "double free (a racing free of the block won; found when its deferred free's grace period ended)");
+	/* Not RCU: wherever the block is, a racing free put it there. */
+	__mpool_report(s, ptr, -EALREADY,
+		       "double free (a racing free of the block won; found when its deferred free's grace period ended)");
 }
 
 /*

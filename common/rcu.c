@@ -24,15 +24,20 @@
  * callback gives each block back (__mpool_rcu_release(), common/pool.c) and
  * frees the head.
  *
- * Links.  In a pool with caches, a batch links its blocks through the
- * remote queues' @rnext, claimed NOT_QUEUED -> NIL by compare-and-swap
- * before the block's word changes: a block is on at most one remote queue
- * or batch at a time, whatever racing double frees do to its word, so no
- * list is ever corrupted; a deferred free that finds the link taken (a
- * stale remote entry, left by an earlier racing double free) fails with
- * -EALREADY and changes nothing.  The slab's own stack links are not used:
- * an owner stopped inside a racing fast-path free can put a block on the
- * slab's stack while a batch still holds it.
+ * Links.  A batch links its blocks through links of its own, one per
+ * block, claimed NOT_QUEUED -> NIL by compare-and-swap before the block's
+ * word changes: a block is on at most one batch at a time, whatever racing
+ * double frees do to its word, so no batch is ever corrupted.  Neither the
+ * slab's stack links nor the remote queues' are shared: an owner stopped
+ * inside a racing fast-path free can put a block on the slab's stack, or a
+ * remote free queue it, while a batch still holds it, and a stale queue
+ * entry would make a later, correct deferred free of the block fail.  The
+ * one case left: after a deferred free raced the owner's fast free of the
+ * block (both returned 0), a deferred free of the block's next allocation
+ * that comes before the first one's grace period ends finds the link taken
+ * and fails with -EALREADY (reported), the block left allocated.  The
+ * callback reads a block's word while it still holds the link, so no later
+ * deferred free can have made it RCU: an RCU word it reads is its own.
  *
  * Barrier (mpool_rcu_barrier()).  It must return once every deferred free
  * that returned before it has given its block back:
@@ -118,8 +123,8 @@ static void mpool_rcu_callback(struct rcu_head *rh)
  * @p: the pool.
  * @flavor: the flavour (the world's; NULL is the kernel's RCU).
  *
- * Allocates the slots (one per owner id and a shared one) and, for a pool
- * without caches, the per-block links.  Racing binds agree: one wins.
+ * Allocates the slots (one per owner id and a shared one) and the
+ * batches' per-block links.  Racing binds agree: one wins.
  *
  * Return: 0 (also when @flavor is bound already), -EBUSY when another
  * flavour is, -ENOMEM.
@@ -136,17 +141,14 @@ int mpool_rcu_bind(struct mpool_pool *p, const void *flavor)
 		return -ENOMEM;
 	r->flavor = flavor;
 	r->nslots = n;
-	r->links = p->rnext;
-	if (!r->links) {
-		r->own_links = mpool_env_zalloc(p->slab.count * sizeof(u32));
-		if (!r->own_links) {
-			mpool_env_free(r);
-			return -ENOMEM;
-		}
-		for (i = 0; i < p->slab.count; i++)
-			MPOOL_WRITE(r->own_links[i], MPOOL_NOT_QUEUED);
-		r->links = r->own_links;
+	r->own_links = mpool_env_zalloc(p->slab.count * sizeof(u32));
+	if (!r->own_links) {
+		mpool_env_free(r);
+		return -ENOMEM;
 	}
+	for (i = 0; i < p->slab.count; i++)
+		MPOOL_WRITE(r->own_links[i], MPOOL_NOT_QUEUED);
+	r->links = r->own_links;
 	for (i = 0; i < n; i++) {
 		MPOOL_WRITE(r->slots[i].batch, MPOOL_RCU_EMPTY);
 		for (j = 0; j < MPOOL_RCU_HEADS; j++)
@@ -262,12 +264,12 @@ int mpool_rcu_free(struct mpool_pool *p, u32 slot, void *ptr)
 		return __mpool_report(s, ptr, mpool_blk_is_freed(st) ?
 				      -EALREADY : -EUCLEAN, NULL);
 	/*
-	 * The link first: while we hold it no remote free can queue the block
-	 * (see the top of this file and __mpool_rcu_unlink()).
+	 * The link first: while a batch holds it no other deferred free can
+	 * make the block RCU (see the top of this file).
 	 */
 	if (!mpool_try_cmpxchg(&r->links[idx], &old, MPOOL_NIL))
 		return __mpool_report(s, ptr, -EALREADY,
-				      "double free (an earlier racing free of the block is still queued)");
+				      "double free (an earlier racing deferred free of the block still waits for its grace period)");
 	/*
 	 * RCU(NONE) when the caller is the block's owner (or it has none):
 	 * the owner is not inside a fast-path free of it (it is making this

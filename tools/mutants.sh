@@ -138,7 +138,7 @@ mutant no-orphan-collect common/pool.c test \
 	's/if (oc \&\& mpool_cache_claim(oc)) {/if (0 \&\& oc) {/; /^bool mpool_cache_collect_orphan(/,/^}/s/if (!mpool_cache_has_remote(c) || !mpool_cache_claim(c))$/if (1)/' \
 	"nobody collects the queue of an exited owner (no claim, no orphan collection)"
 mutant steal-no-busy-wait user/lib.c test \
-	's/if (!mpool_load_acquire(&c->busy))$/if (1)/' \
+	's/if (!mpool_load_acquire(&c->busy)) {$/if (1) {/' \
 	"the thief takes the marked blocks without waiting for the owner's busy flag"
 mutant bulk-no-state-check common/pool.c test \
 	'/^static size_t mpool_cache_free_run(/,/^}/s/if (unlikely(mpool_blk_state(w) != tag))$/if (0)/' \

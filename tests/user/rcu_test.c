@@ -13,14 +13,19 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <urcu/flavor.h>
 
 #include "mempool.h"
+#include "mpool_testing.h"
 #include "kselftest_harness.h"
+#include "stepper.h"
 
 /* Their headers cannot both be included (one include guard). */
 extern const struct rcu_flavor_struct urcu_memb_flavor;
@@ -610,6 +615,155 @@ TEST(stress_rcu_list)
 	}
 	pool_destroy(s.p);
 	s.fl->unregister_thread();
+}
+
+/* --- a deferred free racing a free, stopped between two instructions ---- */
+
+/* Blocks enough that the state words have a mapping of their own. */
+#define RACE_CAP	16384
+
+static struct {
+	mempool_t *pool;
+	struct stepper o, x, y;
+	void *block, *page;
+	int owner_ret, remote_ret, rcu_ret;
+	unsigned long reports;
+} rr;
+
+static void rr_hook(const struct mempool_error *e, void *arg)
+{
+	(void)e;
+	(void)arg;
+	__atomic_add_fetch(&rr.reports, 1, __ATOMIC_RELAXED);
+}
+
+static void rr_register(void *arg)
+{
+	(void)arg;
+	urcu_memb_flavor.register_thread();
+}
+
+static void rr_unregister(void *arg)
+{
+	(void)arg;
+	pool_cache_flush(rr.pool);
+	urcu_memb_flavor.unregister_thread();
+}
+
+static void rr_owner_alloc(void *arg)
+{
+	(void)arg;
+	rr.block = pool_alloc(rr.pool);
+}
+
+static void rr_owner_free(void *arg)
+{
+	(void)arg;
+	rr.owner_ret = pool_free(rr.pool, rr.block);
+}
+
+static void rr_remote_free(void *arg)
+{
+	(void)arg;
+	rr.remote_ret = pool_free(rr.pool, rr.block);
+}
+
+static void rr_rcu_free(void *arg)
+{
+	(void)arg;
+	rr.rcu_ret = pool_free_rcu(rr.pool, rr.block);
+}
+
+/* The stopped thread is between its load and its store: X frees now. */
+static void rr_segv(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)si;
+	(void)uc;
+	mprotect(rr.page, sysconf(_SC_PAGESIZE), PROT_READ | PROT_WRITE);
+	step(&rr.x, rr_remote_free, NULL);
+}
+
+/*
+ * Owner O holds a block of a pool with caches of two (remote frees are
+ * pushed one by one, each claiming the block's queue link).  @deferred_first:
+ * Y's pool_free_rcu() of it stops before its compare-and-swap and X's
+ * pool_free() wins.  Else: O's own free stops before its store, X's free
+ * lands (both return 0), O hands the block out again and Y defers the free
+ * of that new allocation.  Either way one racing double free, reported
+ * exactly once; a correct deferred free succeeds; and in the end every
+ * block can be allocated.
+ */
+static void rcu_race(struct __test_metadata *_metadata, bool deferred_first)
+{
+	struct stepper *all[] = { &rr.o, &rr.x, &rr.y };
+	struct sigaction sa, old;
+	struct mempool_stats st;
+	void *first;
+	int i, n;
+
+	memset(&rr, 0, sizeof(rr));
+	mempool_set_error_hook(rr_hook, NULL);
+	rr.pool = pool_create(64, 2, RACE_CAP);
+	ASSERT_NE(NULL, rr.pool);
+	ASSERT_EQ(0, pool_set_rcu(rr.pool, &urcu_memb_flavor));
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(0, stepper_start(all[i]));
+		step(all[i], rr_register, NULL);
+	}
+	step(&rr.o, rr_owner_alloc, NULL);
+	ASSERT_NE(NULL, rr.block);
+	rr.page = (void *)((uintptr_t)mpool_testing_state_word(rr.pool,
+								 rr.block) &
+			   ~(uintptr_t)(sysconf(_SC_PAGESIZE) - 1));
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = rr_segv;
+	sa.sa_flags = SA_SIGINFO;
+	ASSERT_EQ(0, sigaction(SIGSEGV, &sa, &old));
+	ASSERT_EQ(0, mprotect(rr.page, sysconf(_SC_PAGESIZE), PROT_READ));
+	if (deferred_first) {
+		step(&rr.y, rr_rcu_free, NULL);
+		sigaction(SIGSEGV, &old, NULL);
+		/* X's free won; the deferred one is the double free. */
+		EXPECT_EQ(0, rr.remote_ret);
+		EXPECT_EQ(-EALREADY, rr.rcu_ret);
+	} else {
+		step(&rr.o, rr_owner_free, NULL);
+		sigaction(SIGSEGV, &old, NULL);
+		EXPECT_EQ(0, rr.owner_ret);
+		EXPECT_EQ(0, rr.remote_ret);
+		first = rr.block;
+		step(&rr.o, rr_owner_alloc, NULL);
+		ASSERT_EQ(first, rr.block);
+		/* A correct deferred free of the new allocation. */
+		step(&rr.y, rr_rcu_free, NULL);
+		EXPECT_EQ(0, rr.rcu_ret);
+	}
+	pool_rcu_barrier(rr.pool);
+	for (i = 2; i >= 0; i--) {
+		step(all[i], rr_unregister, NULL);
+		stepper_stop(all[i]);
+	}
+	pool_cache_flush(rr.pool);
+	ASSERT_EQ(0, pool_stats(rr.pool, &st));
+	EXPECT_EQ(1, st.double_free);
+	EXPECT_EQ(1, rr.reports);
+	EXPECT_EQ(0, st.in_use);
+	for (n = 0; n < RACE_CAP && pool_alloc(rr.pool); n++)
+		;
+	EXPECT_EQ(RACE_CAP, n);
+	mempool_set_error_hook(NULL, NULL);
+	pool_destroy(rr.pool);
+}
+
+TEST(deferred_free_stopped_before_its_swap)
+{
+	rcu_race(_metadata, true);
+}
+
+TEST(deferred_free_after_racing_double_free)
+{
+	rcu_race(_metadata, false);
 }
 
 TEST_HARNESS_MAIN

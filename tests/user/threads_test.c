@@ -19,6 +19,7 @@
 
 #include "mempool.h"
 #include "mpool_testing.h"
+#include "stepper.h"
 #include "kselftest_harness.h"
 
 #define NTHREADS	6
@@ -1858,45 +1859,6 @@ TEST_F_TIMEOUT(forker, thief_never_takes_through_stale_entry, 120)
 
 /* --- batches: a stale entry passed on, a thief's own cache ---------------- */
 
-/*
- * A thread that runs steps for the test's thread, one at a time: step()
- * hands it a function and waits until it has run.
- */
-struct stepper {
-	pthread_t tid;
-	void (*fn)(void *arg);
-	void *arg;
-	int cmd;	/* 0 idle, 1 run, 2 done, 3 quit */
-};
-
-static void *stepper_main(void *arg)
-{
-	struct stepper *st = arg;
-	int c;
-
-	for (;;) {
-		c = __atomic_load_n(&st->cmd, __ATOMIC_ACQUIRE);
-		if (c == 3)
-			return NULL;
-		if (c != 1) {
-			sched_yield();
-			continue;
-		}
-		st->fn(st->arg);
-		__atomic_store_n(&st->cmd, 2, __ATOMIC_RELEASE);
-	}
-}
-
-static void step(struct stepper *st, void (*fn)(void *), void *arg)
-{
-	st->fn = fn;
-	st->arg = arg;
-	__atomic_store_n(&st->cmd, 1, __ATOMIC_RELEASE);
-	while (__atomic_load_n(&st->cmd, __ATOMIC_ACQUIRE) != 2)
-		sched_yield();
-	__atomic_store_n(&st->cmd, 0, __ATOMIC_RELEASE);
-}
-
 #define PASS_K	20
 
 static struct {
@@ -2004,8 +1966,7 @@ TEST(stale_batch_entry_passed_on_is_reported)
 	pass.pool = pool_create(64, 8, 64);
 	ASSERT_NE(NULL, pass.pool);
 	for (i = 0; i < 6; i++) {
-		ASSERT_EQ(0, pthread_create(&all[i]->tid, NULL, stepper_main,
-					    all[i]));
+		ASSERT_EQ(0, stepper_start(all[i]));
 		step(all[i], pass_touch, NULL);
 	}
 	step(&pass.o, pass_owner_alloc, NULL);
@@ -2039,8 +2000,7 @@ TEST(stale_batch_entry_passed_on_is_reported)
 		EXPECT_EQ(0, pool_free(pass.pool, pass.held[i]));
 	for (i = 5; i >= 0; i--) {
 		step(all[i], pass_flush, NULL);
-		__atomic_store_n(&all[i]->cmd, 3, __ATOMIC_RELEASE);
-		pthread_join(all[i]->tid, NULL);
+		stepper_stop(all[i]);
 	}
 	pool_cache_flush(pass.pool);
 	ASSERT_EQ(0, pool_stats(pass.pool, &st));
