@@ -731,7 +731,8 @@ int pool_set_name(mempool_t *p, const char *name)
  *
  * Binding is once for the life of the pool; binding the same flavour again
  * is harmless.  It allocates the deferred frees' bookkeeping (a few
- * hundred bytes per thread that may hold a cache of @p).
+ * hundred bytes per thread that may hold a cache of @p, and 4 bytes per
+ * block).
  *
  * Return: 0; -EINVAL when @p or @flavor is NULL; -EBUSY when another
  * flavour is bound; -ENOMEM.
