@@ -714,10 +714,10 @@ struct mpool_rcu_slot {
  * struct mpool_rcu - what a pool bound to an RCU flavour keeps.
  * @flavor: the flavour (userspace: a struct rcu_flavor_struct; the
  *	kernel's RCU when NULL), handed to the mpool_env_*rcu*() calls.
- * @links: per-block link of the batches: the pool's @rnext when it has
- *	caches (a block is then on at most one remote queue or batch), else
- *	@own_links.
- * @own_links: the links of a pool with no caches, or NULL.
+ * @links: per-block link of the batches (@own_links): a block is on at
+ *	most one batch at a time.
+ * @own_links: the batches' links, one per block, apart from the remote
+ *	queues' (see common/rcu.c).
  * @nslots: slots: one per owner id, then the shared one.
  * @transit: handovers in progress (mpool_rcu_handover()).
  * @slots: @nslots slots.

@@ -1684,11 +1684,11 @@ void __mpool_rcu_release_chain(struct mpool_pool *p, mpool_atomic_u32 *links,
 		}
 		/*
 		 * Only this callback moves an RCU(NONE) word (no free can:
-		 * it is not ALLOC), and no remote free can have met its link
-		 * (it would have had to move the word first), so the link is
-		 * released after the swap with no barrier: from FREE and held
-		 * here, the block cannot be freed again before it is handed
-		 * out, which the magazine's push (release) orders after this.
+		 * it is not ALLOC), and only a deferred free claims the link
+		 * (of an ALLOC word), so the link is released after the swap
+		 * with no barrier: from FREE and held here, the block cannot
+		 * be freed again before it is handed out, which the magazine's
+		 * push (release) orders after this.
 		 */
 		if (__mpool_cas_state(s, i, w, mpool_blk_ended(w, MPOOL_BLK_FREE),
 				      &seen)) {

@@ -9,8 +9,9 @@
  * node and must not see its memory reused while a reader may still hold
  * it.  The usual answer is call_rcu() per node, then free(), or
  * kfree_rcu(); here one call_rcu() covers a batch of blocks, and a batch
- * needs no memory: its blocks are linked through the pool's per-block
- * links, and its rcu_head is one of a few preallocated per slot.
+ * allocates nothing: its blocks are linked through per-block links made
+ * when the pool is bound (4 bytes a block), and its rcu_head is one of a
+ * few preallocated per slot.
  *
  * Shape.  A pool bound to a flavour has one slot per owner id (a thread's
  * cache, or a CPU) and one shared slot for contexts with no cache.  A slot
@@ -440,7 +441,6 @@ void mpool_rcu_rebuild(struct mpool_pool *p)
 		}
 	}
 	MPOOL_WRITE(r->transit, 0);
-	if (r->own_links)
-		for (i = 0; i < p->slab.count; i++)
-			MPOOL_WRITE(r->own_links[i], MPOOL_NOT_QUEUED);
+	for (i = 0; i < p->slab.count; i++)
+		MPOOL_WRITE(r->own_links[i], MPOOL_NOT_QUEUED);
 }

@@ -692,9 +692,20 @@ static bool mpool_steal(mempool_t *p, struct mpool_ucache *victim,
 	/* An orphan has no owner to handshake with. */
 	if (mpool_cache_collect_orphan(&p->core, c, mine))
 		return true;
-	/* One thief per victim: another one on it now does the work. */
-	if (!mpool_membarrier_ok || !mpool_cache_steal_begin(c, &rl))
+	if (!mpool_membarrier_ok)
 		return false;
+	/*
+	 * One thief per victim.  If another one is at work, what was queued
+	 * after its take would be out of our reach: wait for it (its own
+	 * wait is bounded, and it waits on no thief), then try once more.
+	 */
+	if (!mpool_cache_steal_begin(c, &rl)) {
+		for (spins = 0; spins < 200000 && mpool_cache_has_remote(c) &&
+		     mpool_load_acquire(&c->thief); spins++)
+			mpool_cpu_relax();
+		if (!mpool_cache_steal_begin(c, &rl))
+			return false;
+	}
 	mpool_cache_steal_mark(&p->core, c, &rl);
 	if (!syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0)) {
 		/* Pairs with the owner's release store of busy = 0. */
