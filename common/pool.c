@@ -434,7 +434,7 @@ static bool mpool_remote_push(struct mpool_pool *p, struct mpool_cache *c,
 	 * the block is not left off every queue.  No barrier here: a remote
 	 * freer stored REMOTE with a successful, fully ordered compare-and-
 	 * swap, and a collector that passes an entry on loaded the word after
-	 * its own successful swap of rnext[] (mpool_remote_unlink()).
+	 * its release of rnext[] and a full barrier (mpool_remote_unlink_run()).
 	 */
 	if (!mpool_try_cmpxchg(&p->rnext[idx], &old, MPOOL_NIL))
 		return false;
@@ -496,22 +496,26 @@ bool mpool_cache_collect(struct mpool_pool *p, struct mpool_cache *from,
 }
 
 /*
- * Take entry @i, already taken off a queue, off the queue for good, and
- * return its block's word.  From here a new remote free of the block may
- * queue it again.  The release of rnext[] is ordered before the load of
- * the word (the swap is fully ordered when it succeeds): a remote free
- * whose claim of rnext[] failed because of this entry made the block
- * REMOTE before that claim, so this load sees it, and the block is not
- * left off every queue (see mpool_remote_push()).  The caller takes the
- * entries it unlinked off the queue's count, once per list.
+ * Take up to MPOOL_COLLECT_CHUNK entries of the list at *@i, already taken
+ * off a queue, off it for good, into @idx; *@i moves past them.  From here
+ * a new remote free of a block may queue it again.  Every release of a
+ * link is ordered before the caller's loads of the words by one full
+ * barrier: a remote free whose claim of rnext[] failed because of one of
+ * these entries made the block REMOTE before that claim, so the load sees
+ * it, and the block is not left off every queue (see mpool_remote_push()).
+ * Return: how many entries are in @idx.
  */
-static u64 mpool_remote_unlink(struct mpool_pool *p, u32 i)
+static u32 mpool_remote_unlink_run(struct mpool_pool *p, u32 *i, u32 *idx)
 {
-	u32 old = MPOOL_READ(p->rnext[i]);
+	u32 n;
 
-	while (!mpool_try_cmpxchg(&p->rnext[i], &old, MPOOL_NOT_QUEUED))
-		;
-	return MPOOL_READ(p->slab.state[i]);
+	for (n = 0; n < MPOOL_COLLECT_CHUNK && *i != MPOOL_NIL; n++) {
+		idx[n] = *i;
+		*i = MPOOL_READ(p->rnext[*i]);
+		mpool_store_release(&p->rnext[idx[n]], MPOOL_NOT_QUEUED);
+	}
+	mpool_smp_mb();
+	return n;
 }
 
 /* Take the whole list in *@head (a remote queue's head), or MPOOL_NIL. */
@@ -631,19 +635,20 @@ static u32 mpool_batch_len(struct mpool_pool *p, u32 m)
 	return n;
 }
 
-/**
- * __mpool_cache_collect_list() - mpool_cache_collect() of lists already
- *	taken from @from's queues.
- * @p: the pool.
- * @from: the cache they were taken from.
- * @into: where the blocks go (a cache the caller owns, or NULL).
- * @rl: the lists.
- *
- * Return: whether any block was taken back.
+/* What a walk over taken lists does with each entry and its block's word. */
+typedef bool (*mpool_take_fn)(struct mpool_pool *p, struct mpool_cache *from,
+			      struct mpool_cache *into, u32 idx, u64 w);
+
+/*
+ * Walk lists taken from @from's queues (@rl), calling @take on each entry
+ * with its block's word read once the entry is off its list for good;
+ * empty batches go back to the depot, and the entries come off @from's
+ * count once.  Return: whether any @take took its block.
  */
-bool __mpool_cache_collect_list(struct mpool_pool *p, struct mpool_cache *from,
-				struct mpool_cache *into,
-				const struct mpool_remote_list *rl)
+static bool mpool_take_lists(struct mpool_pool *p, struct mpool_cache *from,
+			     struct mpool_cache *into,
+			     const struct mpool_remote_list *rl,
+			     mpool_take_fn take)
 {
 	struct mpool_slab *s = &p->slab;
 	u32 idx[MPOOL_COLLECT_CHUNK], i = rl->list, m, next, n, k;
@@ -652,22 +657,11 @@ bool __mpool_cache_collect_list(struct mpool_pool *p, struct mpool_cache *from,
 	long taken = 0;
 
 	while (i != MPOOL_NIL) {
-		/*
-		 * Take a run of entries off the queue for good: from here a new
-		 * remote free of a block may queue it again.  Every release of
-		 * a link is ordered before every load of a word below by one
-		 * full barrier, as in mpool_remote_unlink().
-		 */
-		for (n = 0; n < MPOOL_COLLECT_CHUNK && i != MPOOL_NIL; n++) {
-			idx[n] = i;
-			i = MPOOL_READ(p->rnext[i]);
-			mpool_store_release(&p->rnext[idx[n]], MPOOL_NOT_QUEUED);
-		}
-		mpool_smp_mb();
+		n = mpool_remote_unlink_run(p, &i, idx);
 		taken += n;
 		for (k = 0; k < n; k++)
-			got |= mpool_collect_entry(p, from, into, idx[k],
-						   MPOOL_READ(s->state[idx[k]]));
+			got |= take(p, from, into, idx[k],
+				    MPOOL_READ(s->state[idx[k]]));
 	}
 	/*
 	 * A batch holds its blocks by address alone, with no link: a block
@@ -690,8 +684,7 @@ bool __mpool_cache_collect_list(struct mpool_pool *p, struct mpool_cache *from,
 				mpool_collect_ahead(s,
 						    r[k + MPOOL_COLLECT_AHEAD].ptr);
 			i = mpool_slab_index_unchecked(s, r[k].ptr);
-			got |= mpool_collect_entry(p, from, into, i,
-						   MPOOL_READ(s->state[i]));
+			got |= take(p, from, into, i, MPOOL_READ(s->state[i]));
 		}
 		taken += n;
 		mpool_stack_push_chain(&p->empty, m, m);
@@ -699,6 +692,23 @@ bool __mpool_cache_collect_list(struct mpool_pool *p, struct mpool_cache *from,
 	if (taken)
 		mpool_counter_add_return(&from->rpending, -taken);
 	return got;
+}
+
+/**
+ * __mpool_cache_collect_list() - mpool_cache_collect() of lists already
+ *	taken from @from's queues.
+ * @p: the pool.
+ * @from: the cache they were taken from.
+ * @into: where the blocks go (a cache the caller owns, or NULL).
+ * @rl: the lists.
+ *
+ * Return: whether any block was taken back.
+ */
+bool __mpool_cache_collect_list(struct mpool_pool *p, struct mpool_cache *from,
+				struct mpool_cache *into,
+				const struct mpool_remote_list *rl)
+{
+	return mpool_take_lists(p, from, into, rl, mpool_collect_entry);
 }
 
 /* Claim an orphan cache @c for one remote free; false if it has an owner. */
@@ -844,32 +854,7 @@ bool mpool_cache_steal_take(struct mpool_pool *p, struct mpool_cache *from,
 			    struct mpool_cache *into,
 			    const struct mpool_remote_list *rl)
 {
-	struct mpool_slab *s = &p->slab;
-	u32 i, next, m, n, k;
-	bool got = false;
-	long taken = 0;
-	u64 w;
-
-	for (i = rl->list; i != MPOOL_NIL; i = next, taken++) {
-		next = MPOOL_READ(p->rnext[i]);
-		w = mpool_remote_unlink(p, i);
-		got |= mpool_steal_take_one(p, from, into, i, w);
-	}
-	for (m = rl->mags; m != MPOOL_NIL; m = next) {
-		next = MPOOL_READ(p->full.next[m]);
-		n = mpool_batch_len(p, m);
-		for (k = 0; k < n; k++) {
-			i = mpool_slab_index_unchecked(s,
-						       mpool_mag(p, m)[k].ptr);
-			got |= mpool_steal_take_one(p, from, into, i,
-						    MPOOL_READ(s->state[i]));
-		}
-		taken += n;
-		mpool_stack_push_chain(&p->empty, m, m);
-	}
-	if (taken)
-		mpool_counter_add_return(&from->rpending, -taken);
-	return got;
+	return mpool_take_lists(p, from, into, rl, mpool_steal_take_one);
 }
 
 /*

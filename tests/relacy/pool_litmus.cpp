@@ -39,7 +39,7 @@
  *                   allocates twice: nothing lost, nothing reported
  *   stale_unlink    the owner collects a stale entry of a block while the
  *                   block's new allocation is freed remotely (the claim of
- *                   rnext[] against mpool_remote_unlink(): the two full
+ *                   rnext[] against mpool_remote_unlink_run(): the two full
  *                   barriers of the store-buffering pair)
  *   steal           the owner's fast free races a remote free followed by
  *                   a thief's collection of the owner's queue (mark,
@@ -496,7 +496,7 @@ struct collect : rl::test_suite<collect, 2> {
  * the earlier remote free.  Thread 0 collects its queue; thread 1 frees
  * the block (a remote free, whose claim of rnext[0] meets the entry being
  * unlinked).  The block must end up on exactly one queue or in the cache,
- * never on none: the barrier in mpool_remote_unlink() against the one in
+ * never on none: the barrier in mpool_remote_unlink_run() against the one in
  * mpool_remote_push().  The stale entry is one double free, answered once.
  */
 struct stale_unlink : rl::test_suite<stale_unlink, 2> {
