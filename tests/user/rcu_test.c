@@ -721,9 +721,7 @@ static void rcu_race(struct __test_metadata *_metadata, bool deferred_first)
 	}
 	step(&rr.o, rr_owner_alloc, NULL);
 	ASSERT_NE(NULL, rr.block);
-	rr.page = (void *)((uintptr_t)mpool_testing_state_word(rr.pool,
-								 rr.block) &
-			   ~(uintptr_t)(sysconf(_SC_PAGESIZE) - 1));
+	rr.page = state_word_page(rr.pool, rr.block);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = rr_segv;
 	sa.sa_flags = SA_SIGINFO;

@@ -10,6 +10,11 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <stdint.h>
+#include <unistd.h>
+
+#include "mempool.h"
+#include "mpool_testing.h"
 
 struct stepper {
 	pthread_t tid;
@@ -56,6 +61,17 @@ static inline void stepper_stop(struct stepper *st)
 {
 	__atomic_store_n(&st->cmd, 3, __ATOMIC_RELEASE);
 	pthread_join(st->tid, NULL);
+}
+
+/*
+ * The page that holds @block's state word: write-protected, it stops the
+ * next thread that stores to the word (its SIGSEGV handler runs then).
+ */
+static inline void *state_word_page(mempool_t *p, const void *block)
+{
+	uintptr_t w = (uintptr_t)mpool_testing_state_word(p, block);
+
+	return (void *)(w & ~(uintptr_t)(sysconf(_SC_PAGESIZE) - 1));
 }
 
 #endif /* MPOOL_TEST_STEPPER_H */

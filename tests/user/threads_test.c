@@ -1520,9 +1520,7 @@ TEST(free_stopped_between_load_and_store)
 	b = pool_alloc(delay.pool);
 	ASSERT_NE(NULL, b);
 	delay.block = b;
-	delay.page = (void *)((uintptr_t)mpool_testing_state_word(delay.pool,
-								  b) &
-			      ~(uintptr_t)(pg - 1));
+	delay.page = state_word_page(delay.pool, b);
 	ASSERT_NE(NULL, delay.page);
 	sa.sa_sigaction = delay_segv;
 	sa.sa_flags = SA_SIGINFO;
@@ -1616,9 +1614,7 @@ TEST(remote_free_stopped_before_its_swap)
 	b = pool_alloc(rdelay.pool);
 	ASSERT_NE(NULL, b);
 	rdelay.block = b;
-	rdelay.page = (void *)((uintptr_t)mpool_testing_state_word(rdelay.pool,
-								   b) &
-			       ~(uintptr_t)(pg - 1));
+	rdelay.page = state_word_page(rdelay.pool, b);
 	sa.sa_sigaction = rdelay_segv;
 	sa.sa_flags = SA_SIGINFO;
 	ASSERT_EQ(0, sigaction(SIGSEGV, &sa, &old));
@@ -1827,8 +1823,7 @@ TEST_F_TIMEOUT(forker, thief_never_takes_through_stale_entry, 120)
 	th.pool = pool_create(64, 2, TCAP);
 	ASSERT_NE(NULL, th.pool);
 	th.b = pool_alloc(th.pool);
-	th.page = (void *)((uintptr_t)mpool_testing_state_word(th.pool, th.b) &
-			   ~(uintptr_t)(th.pg - 1));
+	th.page = state_word_page(th.pool, th.b);
 	sa.sa_sigaction = th_segv;
 	sa.sa_flags = SA_SIGINFO;
 	ASSERT_EQ(0, sigaction(SIGSEGV, &sa, &old));
@@ -1971,9 +1966,7 @@ TEST(stale_batch_entry_passed_on_is_reported)
 	}
 	step(&pass.o, pass_owner_alloc, NULL);
 	ASSERT_NE(NULL, pass.block);
-	pass.page = (void *)((uintptr_t)mpool_testing_state_word(pass.pool,
-								   pass.block) &
-			     ~(uintptr_t)(sysconf(_SC_PAGESIZE) - 1));
+	pass.page = state_word_page(pass.pool, pass.block);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = pass_segv;
 	sa.sa_flags = SA_SIGINFO;
