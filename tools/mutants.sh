@@ -125,6 +125,12 @@ mutant steal-all-ignores-orphan user/lib.c test \
 mutant steal-no-thief-lock common/pool.c test \
 	's/^\t    !mpool_try_cmpxchg(\&c->thief, \&old, 1))$/\t    (0 \&\& !mpool_try_cmpxchg(\&c->thief, \&old, 1)))/' \
 	"two thieves may work on one victim at once"
+mutant thief-no-wait user/lib.c test \
+	'/^static void mpool_wait_thief(/,/^}/s/for (spins = 0; mpool_cache_has_remote(c) \&\&$/for (spins = 0; 0 \&\&/' \
+	"a thief that finds another at work on the victim does not wait for it"
+mutant outbox-without-membarrier user/lib.c test \
+	's/^\t\tp->core.outbox_batch = 0;$/\t\tp->core.outbox_batch += 0;/' \
+	"outboxes stay on when membarrier() is refused (nobody could send an idle freer's)"
 mutant outbox-no-request common/pool.c test+relacy-litmus \
 	's/if (unlikely(mpool_load_acquire(\&c->ob_req)))$/if (0)/' \
 	"a remote freer fills its outbox while a thief holds it"
@@ -138,8 +144,8 @@ mutant no-orphan-collect common/pool.c test \
 	's/if (oc \&\& mpool_cache_claim(oc)) {/if (0 \&\& oc) {/; /^bool mpool_cache_collect_orphan(/,/^}/s/if (!mpool_cache_has_remote(c) || !mpool_cache_claim(c))$/if (1)/' \
 	"nobody collects the queue of an exited owner (no claim, no orphan collection)"
 mutant steal-no-busy-wait user/lib.c test \
-	's/if (!mpool_load_acquire(&c->busy)) {$/if (1) {/' \
-	"the thief takes the marked blocks without waiting for the owner's busy flag"
+	'/^static bool mpool_wait_busy(/,/^}/s/for (spins = 0; mpool_load_acquire(\&c->busy); spins++) {$/for (spins = 0; 0; spins++) {/' \
+	"a thief (of queues or of outboxes) takes without waiting for the owner's busy flag"
 mutant bulk-no-state-check common/pool.c test \
 	'/^static size_t mpool_cache_free_run(/,/^}/s/if (unlikely(mpool_blk_state(w) != tag))$/if (0)/' \
 	"the bulk free's run over the cache takes a block whatever its state"

@@ -46,10 +46,12 @@
 #include <assert.h>
 #include <linux/membarrier.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mpool.h"
@@ -672,6 +674,70 @@ static void mpool_atfork_child(void)
 /* --- stealing: collecting the remote queue of another thread's cache --- */
 
 /*
+ * The waits of a thief.  A context waited for may have been preempted (a
+ * loaded machine, a descheduled vCPU): a waiter pauses a little, then
+ * yields, so that the other gets a CPU, up to a bound in time, past which
+ * it gives up (the context may be stopped for good).  An owner's bracket
+ * is a few instructions long: MPOOL_WAIT_BUSY_NS.  Another thief waits on
+ * owners itself, so a thief waits for it longer: MPOOL_WAIT_THIEF_NS.
+ */
+#define MPOOL_WAIT_SPINS	1000
+#define MPOOL_WAIT_BUSY_NS	(20 * 1000 * 1000ull)
+#define MPOOL_WAIT_THIEF_NS	(50 * 1000 * 1000ull)
+
+static u64 mpool_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (u64)ts.tv_sec * 1000000000ull + (u64)ts.tv_nsec;
+}
+
+/* Wait until @c's owner is outside its bracket; false if it stays in. */
+static bool mpool_wait_busy(struct mpool_cache *c)
+{
+	u64 end = 0;
+	u32 spins;
+
+	/* Pairs with the owner's release store of busy = 0. */
+	for (spins = 0; mpool_load_acquire(&c->busy); spins++) {
+		if (spins < MPOOL_WAIT_SPINS) {
+			mpool_cpu_relax();
+			continue;
+		}
+		if (!end)
+			end = mpool_now_ns() + MPOOL_WAIT_BUSY_NS;
+		else if (mpool_now_ns() >= end)
+			return false;
+		sched_yield();
+	}
+	return true;
+}
+
+/*
+ * Wait while another thief works on @c and @c has blocks queued that it
+ * did not take (its take came before them); give up at the bound.
+ */
+static void mpool_wait_thief(struct mpool_cache *c)
+{
+	u64 end = 0;
+	u32 spins;
+
+	for (spins = 0; mpool_cache_has_remote(c) &&
+	     mpool_load_acquire(&c->thief); spins++) {
+		if (spins < MPOOL_WAIT_SPINS) {
+			mpool_cpu_relax();
+			continue;
+		}
+		if (!end)
+			end = mpool_now_ns() + MPOOL_WAIT_THIEF_NS;
+		else if (mpool_now_ns() >= end)
+			return;
+		sched_yield();
+	}
+}
+
+/*
  * Collect @victim's remote queue into @mine, on behalf of @victim's owner,
  * who may be alive and idle (asleep, or busy elsewhere), or gone.  The
  * handshake is at the top of common/pool.c: take the whole queue, run
@@ -687,7 +753,6 @@ static bool mpool_steal(mempool_t *p, struct mpool_ucache *victim,
 	struct mpool_cache *c = &victim->c;
 	struct mpool_remote_list rl;
 	bool got = false;
-	u32 spins;
 
 	/* An orphan has no owner to handshake with. */
 	if (mpool_cache_collect_orphan(&p->core, c, mine))
@@ -697,26 +762,18 @@ static bool mpool_steal(mempool_t *p, struct mpool_ucache *victim,
 	/*
 	 * One thief per victim.  If another one is at work, what was queued
 	 * after its take would be out of our reach: wait for it (its own
-	 * wait is bounded, and it waits on no thief), then try once more.
+	 * wait is shorter, and it waits on no thief), then try once more.
 	 */
 	if (!mpool_cache_steal_begin(c, &rl)) {
-		for (spins = 0; spins < 200000 && mpool_cache_has_remote(c) &&
-		     mpool_load_acquire(&c->thief); spins++)
-			mpool_cpu_relax();
+		mpool_wait_thief(c);
 		if (!mpool_cache_steal_begin(c, &rl))
 			return false;
 	}
 	mpool_cache_steal_mark(&p->core, c, &rl);
-	if (!syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0)) {
-		/* Pairs with the owner's release store of busy = 0. */
-		for (spins = 0; spins < 100000; spins++) {
-			if (!mpool_load_acquire(&c->busy)) {
-				got = mpool_cache_steal_take(&p->core, c, mine,
-							     &rl);
-				goto out;
-			}
-			mpool_cpu_relax();
-		}
+	if (!syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0) &&
+	    mpool_wait_busy(c)) {
+		got = mpool_cache_steal_take(&p->core, c, mine, &rl);
+		goto out;
 	}
 	/*
 	 * The owner stays inside a free: give everything back.  Marked blocks
@@ -740,7 +797,6 @@ static void mpool_steal_outboxes(mempool_t *p, struct mpool_ucache *mine)
 {
 	struct mpool_ucache *uc;
 	bool any = false, ok;
-	u32 spins;
 
 	for (uc = mpool_load_acquire(&p->caches); uc; uc = uc->next)
 		if (uc != mine && mpool_outbox_steal_begin(&uc->c,
@@ -753,14 +809,8 @@ static void mpool_steal_outboxes(mempool_t *p, struct mpool_ucache *mine)
 		if (uc == mine ||
 		    MPOOL_READ(uc->c.ob_req) != mine->c.owner + 1)
 			continue;
-		/* Pairs with the owner's release store of busy = 0. */
-		for (spins = 0; ok && spins < 100000; spins++) {
-			if (!mpool_load_acquire(&uc->c.busy))
-				break;
-			mpool_cpu_relax();
-		}
 		mpool_outbox_steal_end(&p->core, &uc->c, &mine->c,
-				       ok && spins < 100000);
+				       ok && mpool_wait_busy(&uc->c));
 	}
 }
 

@@ -13,7 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/membarrier.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -2088,6 +2095,303 @@ TEST(thief_sends_to_exited_owner)
 	pthread_barrier_destroy(&osend.bar);
 	pthread_barrier_destroy(&osend.end);
 	pool_destroy(osend.pool);
+}
+
+/* --- a second thief waits for the first ---------------------------------- */
+
+/*
+ * Large enough that the state words of sets A and B, taken from the
+ * middle, lie on a page of the state array's own (no other data of the
+ * heap on it: a store to that would stop the wrong thread).
+ */
+#define WAIT_CAP	4096
+#define WAIT_A		(WAIT_CAP / 2)	/* 8 freed before the first take */
+#define WAIT_B		(WAIT_A + 8)	/* 8 freed while it is stopped */
+#define WAIT_END	(WAIT_B + 8)
+
+static struct {
+	mempool_t *pool;
+	struct stepper f, t1, t2;
+	void *page;
+	void *v[WAIT_CAP];
+	void *t1_got, *t2_got;
+	int t2_started;
+} twait;
+
+static void twait_touch(void *arg)
+{
+	(void)arg;
+	pool_free(twait.pool, pool_alloc(twait.pool));
+	pool_cache_flush(twait.pool);
+}
+
+static void twait_free_a(void *arg)
+{
+	int i;
+
+	(void)arg;
+	for (i = WAIT_A; i < WAIT_B; i++)
+		pool_free(twait.pool, twait.v[i]);
+}
+
+static void twait_free_b(void *arg)
+{
+	int i;
+
+	(void)arg;
+	for (i = WAIT_B; i < WAIT_END; i++)
+		pool_free(twait.pool, twait.v[i]);
+}
+
+static void twait_t1_alloc(void *arg)
+{
+	(void)arg;
+	twait.t1_got = pool_alloc(twait.pool);
+}
+
+static void twait_t2_alloc(void *arg)
+{
+	(void)arg;
+	__atomic_store_n(&twait.t2_started, 1, __ATOMIC_RELEASE);
+	twait.t2_got = pool_alloc(twait.pool);
+}
+
+/*
+ * The first thief is stopped at its first mark, holding the victim: the
+ * freer queues B for the victim, the second thief sets out, and the first
+ * resumes after a millisecond (the second waits up to 50 ms for it).
+ */
+static void twait_segv(int sig, siginfo_t *si, void *uc)
+{
+	struct timespec ms = { 0, 1000000 };
+
+	(void)sig;
+	(void)si;
+	(void)uc;
+	mprotect(twait.page, sysconf(_SC_PAGESIZE), PROT_READ | PROT_WRITE);
+	step(&twait.f, twait_free_b, NULL);
+	twait.t2.fn = twait_t2_alloc;
+	twait.t2.arg = NULL;
+	__atomic_store_n(&twait.t2.cmd, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&twait.t2_started, __ATOMIC_ACQUIRE))
+		sched_yield();
+	nanosleep(&ms, NULL);
+}
+
+static int in_range(void *const *v, int from, int to, const void *b)
+{
+	int i;
+
+	for (i = from; i < to; i++)
+		if (v[i] == b)
+			return 1;
+	return 0;
+}
+
+/*
+ * Two threads out of blocks steal from one idle owner at once.  The first
+ * takes the owner's queue (set A) and is stopped at its first mark; more
+ * blocks (set B) are then freed for the owner, and the second thief comes:
+ * it finds the first at work on the victim (one thief per victim) and
+ * must wait for it and try once more, not give up with B in reach.  Every
+ * other block is held, so B is the second thief's only source: its
+ * allocation must succeed, with a block of B (tools/mutants.sh:
+ * thief-no-wait).
+ */
+TEST(second_thief_waits_for_the_first)
+{
+	struct sigaction sa = { 0 }, old;
+	struct mempool_stats st;
+	int i;
+
+	memset(&twait, 0, sizeof(twait));
+	quiet_hook_count = 0;
+	mempool_set_error_hook(quiet_hook, NULL);
+	/* Magazines of one block: no outboxes, frees go to queues at once. */
+	twait.pool = pool_create(64, 2, WAIT_CAP);
+	ASSERT_NE(NULL, twait.pool);
+	ASSERT_EQ(0, stepper_start(&twait.f));
+	ASSERT_EQ(0, stepper_start(&twait.t1));
+	ASSERT_EQ(0, stepper_start(&twait.t2));
+	/* Each helper's own cache, empty; then this thread takes it all. */
+	step(&twait.f, twait_touch, NULL);
+	step(&twait.t1, twait_touch, NULL);
+	step(&twait.t2, twait_touch, NULL);
+	for (i = 0; i < WAIT_CAP; i++) {
+		twait.v[i] = pool_alloc(twait.pool);
+		ASSERT_NE(NULL, twait.v[i]);
+	}
+	step(&twait.f, twait_free_a, NULL);	/* A: queued for us */
+	twait.page = state_word_page(twait.pool, twait.v[WAIT_A]);
+	sa.sa_sigaction = twait_segv;
+	sa.sa_flags = SA_SIGINFO;
+	ASSERT_EQ(0, sigaction(SIGSEGV, &sa, &old));
+	ASSERT_EQ(0, mprotect(twait.page, sysconf(_SC_PAGESIZE), PROT_READ));
+	step(&twait.t1, twait_t1_alloc, NULL);
+	while (__atomic_load_n(&twait.t2.cmd, __ATOMIC_ACQUIRE) != 2)
+		sched_yield();
+	__atomic_store_n(&twait.t2.cmd, 0, __ATOMIC_RELEASE);
+	sigaction(SIGSEGV, &old, NULL);
+	EXPECT_TRUE(in_range(twait.v, WAIT_A, WAIT_B, twait.t1_got));
+	ASSERT_NE(NULL, twait.t2_got) TH_LOG("the second thief gave up with B queued");
+	EXPECT_TRUE(in_range(twait.v, WAIT_B, WAIT_END, twait.t2_got));
+	ASSERT_EQ(0, pool_stats(twait.pool, &st));
+	EXPECT_EQ(WAIT_CAP - (WAIT_END - WAIT_A) + 2, st.in_use);
+	EXPECT_EQ(0, st.double_free + st.invalid + st.corrupt);
+	EXPECT_EQ(0, __atomic_load_n(&quiet_hook_count, __ATOMIC_RELAXED));
+	/* Everything back, and every block once. */
+	EXPECT_EQ(0, pool_free(twait.pool, twait.t1_got));
+	EXPECT_EQ(0, pool_free(twait.pool, twait.t2_got));
+	for (i = 0; i < WAIT_CAP; i++)
+		if (i < WAIT_A || i >= WAIT_END)
+			EXPECT_EQ(0, pool_free(twait.pool, twait.v[i]));
+	step(&twait.t1, twait_touch, NULL);
+	step(&twait.t2, twait_touch, NULL);
+	stepper_stop(&twait.f);
+	stepper_stop(&twait.t1);
+	stepper_stop(&twait.t2);
+	pool_cache_flush(twait.pool);
+	EXPECT_EQ(WAIT_CAP, drain_count(pool_alloc_fn, twait.pool, WAIT_CAP));
+	mempool_set_error_hook(NULL, NULL);
+	pool_destroy(twait.pool);
+}
+
+/* --- without membarrier() ------------------------------------------------ */
+
+#define NOMB_CAP	256	/* magazines, and batches, of 128 */
+#define NOMB_FREED	3
+
+static struct {
+	mempool_t *pool;
+	struct stepper c, o;
+	void *v[NOMB_CAP];
+	int bad;	/* frees that failed */
+} nomb;
+
+static void nomb_touch(void *arg)
+{
+	(void)arg;
+	pool_free(nomb.pool, pool_alloc(nomb.pool));
+	pool_cache_flush(nomb.pool);
+}
+
+static void nomb_free_some(void *arg)
+{
+	int i;
+
+	(void)arg;
+	for (i = 0; i < NOMB_FREED; i++)
+		nomb.bad += pool_free(nomb.pool, nomb.v[i]) != 0;
+}
+
+static void nomb_take_all(void *arg)
+{
+	int i;
+
+	(void)arg;
+	for (i = 0; i < NOMB_CAP; i++)
+		nomb.v[i] = pool_alloc(nomb.pool);
+}
+
+/*
+ * Refuse membarrier() to this process (ENOSYS), as a container's seccomp
+ * policy may.  Return 0, or the errno of what could not be done.
+ */
+static int refuse_membarrier(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_membarrier, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = ARRAY_SIZE(f), .filter = f };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
+		return errno;
+	return 0;
+}
+
+/*
+ * Without membarrier() no thread can tell whether another is inside its
+ * bracket, so there are no thieves and no outboxes (common/pool.c,
+ * "Stranding"): a remote free must go to its owner's queue at once, or a
+ * freer gone idle would hold the block for good.  A consumer frees three
+ * of this thread's blocks and idles: this thread, out of blocks, must get
+ * the three back (tools/mutants.sh: outbox-without-membarrier).  Then the
+ * stated limit: a block freed for another owner that idles is out of a
+ * third thread's reach until that owner exits, and no longer.  Runs in
+ * the test's own process (the harness forks one per test), before its
+ * first pool, which is when the library asks for membarrier().
+ */
+TEST(no_membarrier_no_outbox)
+{
+	struct mempool_stats st;
+	void *got[NOMB_FREED];
+	int i, err;
+
+#if !defined(__x86_64__)
+	SKIP(return, "the seccomp filter here is written for x86-64");
+#endif
+	err = refuse_membarrier();
+	if (err)
+		SKIP(return, "no seccomp filter could be installed: %s",
+		     strerror(err));
+	ASSERT_EQ(-1, syscall(__NR_membarrier, MEMBARRIER_CMD_QUERY, 0));
+	ASSERT_EQ(ENOSYS, errno);
+	memset(&nomb, 0, sizeof(nomb));
+	quiet_hook_count = 0;
+	mempool_set_error_hook(quiet_hook, NULL);
+	nomb.pool = pool_create(64, NOMB_CAP, NOMB_CAP);
+	ASSERT_NE(NULL, nomb.pool);
+	ASSERT_EQ(0, stepper_start(&nomb.c));
+	ASSERT_EQ(0, stepper_start(&nomb.o));
+	step(&nomb.c, nomb_touch, NULL);
+
+	/* This thread owns every block; the consumer frees three, idles. */
+	nomb_take_all(NULL);
+	for (i = 0; i < NOMB_CAP; i++)
+		ASSERT_NE(NULL, nomb.v[i]);
+	step(&nomb.c, nomb_free_some, NULL);
+	for (i = 0; i < NOMB_FREED; i++) {
+		got[i] = pool_alloc(nomb.pool);
+		ASSERT_NE(NULL, got[i])
+			TH_LOG("block %d of %d freed for us is out of reach",
+			       i + 1, NOMB_FREED);
+	}
+	for (i = 0; i < NOMB_FREED; i++)
+		EXPECT_TRUE(in_range(nomb.v, 0, NOMB_FREED, got[i]));
+	for (i = 0; i < NOMB_CAP; i++)
+		EXPECT_EQ(0, pool_free(nomb.pool, nomb.v[i]));
+	pool_cache_flush(nomb.pool);
+
+	/* Another owner, idle: out of reach until it exits. */
+	step(&nomb.o, nomb_take_all, NULL);
+	for (i = 0; i < NOMB_CAP; i++)
+		ASSERT_NE(NULL, nomb.v[i]);
+	step(&nomb.c, nomb_free_some, NULL);
+	EXPECT_EQ(NULL, pool_alloc(nomb.pool));
+	stepper_stop(&nomb.o);
+	for (i = 0; i < NOMB_FREED; i++) {
+		got[i] = pool_alloc(nomb.pool);
+		ASSERT_NE(NULL, got[i]);
+		EXPECT_TRUE(in_range(nomb.v, 0, NOMB_FREED, got[i]));
+	}
+	EXPECT_EQ(NULL, pool_alloc(nomb.pool));
+	stepper_stop(&nomb.c);
+	EXPECT_EQ(0, nomb.bad);
+	ASSERT_EQ(0, pool_stats(nomb.pool, &st));
+	EXPECT_EQ(NOMB_CAP, st.in_use);
+	EXPECT_EQ(0, st.double_free + st.invalid + st.corrupt);
+	EXPECT_EQ(0, __atomic_load_n(&quiet_hook_count, __ATOMIC_RELAXED));
+	mempool_set_error_hook(NULL, NULL);
+	pool_destroy(nomb.pool);
 }
 
 TEST_HARNESS_MAIN
