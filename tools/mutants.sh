@@ -108,6 +108,9 @@ mutant rebuild-frees-quarantine common/slab.c test \
 mutant debug-no-cas user/lib.c test \
 	's/^\tif (uc \&\& !(p->core.slab.flags \& MPOOL_F_SLOW)) {$/\tif (uc) {/' \
 	"debug and checker pools take the plain-store fast paths"
+mutant slow-free-dead-memo user/lib.c test \
+	's/if (m->pool == p \&\& MPOOL_READ(m->uc->c.alloc_tag) != MPOOL_BLK_NO_TAG)$/if (m->pool == p)/' \
+	"the free's slow path takes a memo hit's cache even when its pool was destroyed"
 mutant alloc-fast-any-state common/mpool.h test \
 	'/^static inline bool mpool_cache_alloc_fast(/,/^}/s/if (unlikely(mpool_blk_state(w) != MPOOL_BLK_FREE))$/if (0)/' \
 	"the cache alloc fast path hands out a block whatever its state"

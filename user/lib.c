@@ -942,13 +942,24 @@ void *mempool_pool_alloc(mempool_t *p)
 static __attribute__((noinline)) int pool_free_slow(mempool_t *p, void *ptr,
 						    const void *caller)
 {
+	struct mpool_memo *m = mpool_memo_of(p);
 	struct mpool_ucache *uc;
 	int ret;
 
 	if (unlikely(!p))
 		return -EINVAL;
 	MPOOL_CALLER_SET(caller);
-	uc = mpool_tls_cache(p);
+	/*
+	 * A memo hit whose fast path said no (a block another thread handed
+	 * out, a full cache, a bad pointer): the entry is as good here as
+	 * there, which frees into the same cache, so the lookup is not made
+	 * again; except for a cache of a destroyed pool, whose entry may
+	 * outlive it (mpool_ucache_poison()).
+	 */
+	if (m->pool == p && MPOOL_READ(m->uc->c.alloc_tag) != MPOOL_BLK_NO_TAG)
+		uc = m->uc;
+	else
+		uc = mpool_tls_cache(p);
 	if (likely(uc))
 		ret = mpool_cache_free(&p->core, &uc->c, ptr);
 	else

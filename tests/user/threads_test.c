@@ -1696,6 +1696,60 @@ TEST(free_for_exited_owner_lands_in_freers_cache)
 	mempool_set_error_hook(NULL, NULL);
 }
 
+static void *stale_memo_alloc(void *arg)
+{
+	return pool_alloc(arg);
+}
+
+/*
+ * A memo entry left behind by a destroyed pool, met by a free that the
+ * fast path turns down (a block another thread handed out) in a new pool
+ * at the same address: the slow path uses a memo hit as it finds it, and
+ * must not use the old pool's cache (poisoned at destroy).  Through it,
+ * the block would go into a dead cache (here: the owner has exited, so
+ * the free takes it in directly), which the next look at the thread's
+ * entry frees with whatever it holds.  A pool lands on the memo entry its generation names:
+ * the one made four after another, in the same memory, has its address.
+ * The three between are not used here (a use of a pool in the same
+ * registry slot would clear the entry).
+ */
+TEST(stale_memo_remote_free)
+{
+	mempool_t *p, *q;
+	pthread_t t;
+	void *b;
+	int round, i;
+
+	for (round = 0; round < 50; round++) {
+		p = pool_create(64, 8, 64);
+		ASSERT_NE(NULL, p);
+		pool_free(p, pool_alloc(p));	/* sets its memo entry */
+		pool_destroy(p);
+		for (i = 0; i < 3; i++) {
+			q = pool_create(64, 8, 64);
+			ASSERT_NE(NULL, q);
+			pool_destroy(q);
+		}
+		q = pool_create(64, 8, 64);
+		ASSERT_NE(NULL, q);
+		if (q == p)
+			break;
+		pool_destroy(q);
+	}
+	if (round == 50)
+		SKIP(return, "malloc never gave a pool's memory to the fourth pool after it");
+	/* A block of another thread's: this thread's first call on q. */
+	ASSERT_EQ(0, pthread_create(&t, NULL, stale_memo_alloc, q));
+	ASSERT_EQ(0, pthread_join(t, &b));
+	ASSERT_NE(NULL, b);
+	EXPECT_EQ(0, pool_free(q, b));
+	/* b is in this thread's live cache of q (its owner has exited). */
+	EXPECT_EQ(1, pool_cache_flush(q));
+	EXPECT_EQ(64, drain_count(pool_alloc_fn, q, 64));
+	EXPECT_EQ(0, reports());
+	pool_destroy(q);
+}
+
 /*
  * A thread that cycles through four pools finds each one's cache from the
  * memo every time (no misuse, every block accounted), and a pool destroyed
