@@ -283,7 +283,15 @@ def charts(res, out):
     if not shutil.which("gnuplot"):
         print("bench: gnuplot not found, no charts", file=sys.stderr)
         return
-    names = OURS + list(PEERS) + [FLOOR] + OTHERS
+    # Only allocators with a figure in some row: gnuplot fails on a
+    # column with no valid point (--patterns prodcons has no slab, arena).
+    # Charts of an earlier run in the same directory go first.
+    for f in ("ns_per_pair.png", "threads.png"):
+        if os.path.exists(os.path.join(out, f)):
+            os.remove(os.path.join(out, f))
+    names = [n for n in OURS + list(PEERS) + [FLOOR] + OTHERS
+             if any(n in cell for (s, pat, thr), cell in res.items()
+                    if thr == 1 and pat != "threads")]
     dat = os.path.join(out, "ns_per_pair.dat")
     nrows = 0
     with open(dat, "w") as f:
@@ -296,7 +304,9 @@ def charts(res, out):
                 "%.3f" % med(cell[n], "ns_per_pair") if n in cell else "NaN"
                 for n in names) + "\n")
     thr = os.path.join(out, "threads.dat")
-    tnames = ["pool", "slab"] + list(PEERS) + [FLOOR] + OTHERS
+    tnames = [n for n in ["pool", "slab"] + list(PEERS) + [FLOOR] + OTHERS
+              if any(n in cell for (s, pat, thr), cell in res.items()
+                     if pat == "threads")]
     trows = 0
     with open(thr, "w") as f:
         f.write("cell " + " ".join(tnames) + "\n")
@@ -505,8 +515,10 @@ def main():
     if os.access(RCU_EXE, os.X_OK):
         print("")
         print(rcu(runs, max(1, int(2 * SCALE))))
-    print("\nCSV: %s; charts: %s/ns_per_pair.png, %s/threads.png" %
-          (os.path.join(a.out, "results.csv"), a.out, a.out))
+    pngs = [os.path.join(a.out, f) for f in ("ns_per_pair.png", "threads.png")
+            if os.path.exists(os.path.join(a.out, f))]
+    print("\nCSV: %s; charts: %s" % (os.path.join(a.out, "results.csv"),
+                                     ", ".join(pngs) or "none"))
 
 
 if __name__ == "__main__":
