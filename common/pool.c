@@ -113,11 +113,11 @@
  * marked (a stale entry, whose block may be handed out and freed again
  * meanwhile) is never taken: it goes back to its owner's queue, or is
  * reported as stale.  If @busy stays set (the owner is stopped inside a
- * free; userspace waits 20 ms, pausing, then yielding), the thief gives
- * the whole list back; the owner's own collection accepts its STEALING
- * marks.  One thief per victim: a second one waits for the first (up to
- * 50 ms) and tries once more, so that blocks queued after the first one's
- * take stay within reach.  Without membarrier() (userspace: a seccomp
+ * free; userspace spends at most 20 ms of yielding on all the waits of
+ * one allocation), the thief gives the whole list back; the owner's own
+ * collection accepts its STEALING marks.  One thief per victim: a second
+ * one waits for the first (on the same budget) and tries once more, so
+ * that blocks queued after the first one's take stay within reach.  Without membarrier() (userspace: a seccomp
  * filter may refuse it) there are no thieves and no outboxes: every remote
  * free goes to its owner's queue at once, and waits there for the owner's
  * next refill, spill, flush or exit.  An orphan cache (its thread exited) has no

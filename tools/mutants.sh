@@ -70,7 +70,7 @@ mutant relaxed-head common/stack.c test+relacy-litmus \
 	's/u64 old = mpool_load_acquire(&st->head);/u64 old = MPOOL_READ(st->head);/' \
 	"mpool_stack_pop() loads head relaxed, not acquire"
 mutant no-exit-drain user/lib.c test \
-	'/^static void mpool_thread_exit(void \*unused)$/,/^}/s/^\(\t*\)mpool_ucache_release(mpool_tls.vec\[i\].cache);/\1(void)0;/' \
+	'/^static void mpool_thread_exit(void \*unused)$/,/^}/s/^\(\t*\)mpool_ucache_release(uc);/\1(void)uc;/' \
 	"thread exit does not give the thread's caches back"
 mutant no-generation user/lib.c test \
 	's/reg->gen = __atomic_fetch_add(&mpool_next_gen, 1, __ATOMIC_RELAXED);/reg->gen = __atomic_load_n(\&mpool_next_gen, __ATOMIC_RELAXED);/' \
@@ -111,6 +111,9 @@ mutant debug-no-cas user/lib.c test \
 mutant slow-free-dead-memo user/lib.c test \
 	's/if (m->pool == p \&\& MPOOL_READ(m->uc->c.alloc_tag) != MPOOL_BLK_NO_TAG)$/if (m->pool == p)/' \
 	"the free's slow path takes a memo hit's cache even when its pool was destroyed"
+mutant exit-release-first user/lib.c test \
+	'/^static void mpool_thread_exit(/,/^}/{/^\t\t\tmpool_tls.vec\[i\].cache = NULL;$/d; s/^\t\t\tmpool_ucache_release(uc);$/\t\t\tmpool_ucache_release(uc);\n\t\t\tmpool_tls.vec[i].cache = NULL;/}' \
+	"thread exit gives a cache back before emptying its entry (an error hook's call then finds it half gone)"
 mutant alloc-fast-any-state common/mpool.h test \
 	'/^static inline bool mpool_cache_alloc_fast(/,/^}/s/if (unlikely(mpool_blk_state(w) != MPOOL_BLK_FREE))$/if (0)/' \
 	"the cache alloc fast path hands out a block whatever its state"
@@ -131,6 +134,9 @@ mutant steal-no-thief-lock common/pool.c test \
 mutant thief-no-wait user/lib.c test \
 	'/^static void mpool_wait_thief(/,/^}/s/for (spins = 0; mpool_cache_has_remote(c) \&\&$/for (spins = 0; 0 \&\&/' \
 	"a thief that finds another at work on the victim does not wait for it"
+mutant thief-wait-unbounded user/lib.c test \
+	'/^static bool mpool_wait_turn(/,/^}/s/} else if (now >= wt->end) {$/} else if (0 \&\& now >= wt->end) {/' \
+	"the waits of an allocation that ran dry have no bound in time"
 mutant outbox-without-membarrier user/lib.c test \
 	's/^\t\tp->core.outbox_batch = 0;$/\t\tp->core.outbox_batch += 0;/' \
 	"outboxes stay on when membarrier() is refused (nobody could send an idle freer's)"
@@ -147,8 +153,11 @@ mutant no-orphan-collect common/pool.c test \
 	's/if (oc \&\& mpool_cache_claim(oc)) {/if (0 \&\& oc) {/; /^bool mpool_cache_collect_orphan(/,/^}/s/if (!mpool_cache_has_remote(c) || !mpool_cache_claim(c))$/if (1)/' \
 	"nobody collects the queue of an exited owner (no claim, no orphan collection)"
 mutant steal-no-busy-wait user/lib.c test \
-	'/^static bool mpool_wait_busy(/,/^}/s/for (spins = 0; mpool_load_acquire(\&c->busy); spins++) {$/for (spins = 0; 0; spins++) {/' \
-	"a thief (of queues or of outboxes) takes without waiting for the owner's busy flag"
+	'/^static bool mpool_wait_busy(/,/^}/s/for (spins = 0; mpool_load_acquire(\&c->busy); spins++)$/for (spins = 0; 0; spins++)/' \
+	"the thief takes the marked blocks without waiting for the owner's busy flag"
+mutant outbox-steal-no-busy-wait user/lib.c test+relacy-litmus \
+	's/if (ok \&\& mpool_load_acquire(\&uc->c.busy)) {$/if (0) {/' \
+	"the outbox thief takes an outbox without waiting for the freer's busy flag"
 mutant bulk-no-state-check common/pool.c test \
 	'/^static size_t mpool_cache_free_run(/,/^}/s/if (unlikely(mpool_blk_state(w) != tag))$/if (0)/' \
 	"the bulk free's run over the cache takes a block whatever its state"

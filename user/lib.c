@@ -178,6 +178,14 @@ static void mpool_thread_exit(void *unused);
 static void mpool_atfork_child(void);
 
 /*
+ * Passes of mpool_thread_exit() over the thread's caches: the first gives
+ * them back, a second those an error hook made meanwhile; a hook that
+ * allocates from a new cache at every pass has the last one kept (it
+ * stays OWNED: its blocks are lost to the pool, as a leak).
+ */
+#define MPOOL_EXIT_PASSES	4
+
+/*
  * Whether threads may have caches: only when the key whose destructor
  * gives a cache back at thread exit could be had.  If the application took
  * every key (PTHREAD_KEYS_MAX), pools run with no per-thread caches at
@@ -618,16 +626,34 @@ static void mpool_memo_clear(void)
 		mpool_tls.memo[i].pool = MPOOL_MEMO_NONE;
 }
 
-/* pthread key destructor: give every cache of this thread back. */
+/*
+ * pthread key destructor: give every cache of this thread back.  A drain
+ * may report (a cached block whose word was overwritten), and the error
+ * hook may call the pool again from here: each entry is emptied before
+ * its cache goes, so that such a call finds no cache of ours half given
+ * back (it makes or adopts another, which the next pass gives back).
+ */
 static void mpool_thread_exit(void *unused)
 {
-	u32 i;
+	struct mpool_ucache *uc;
+	u32 i, pass;
+	bool more = true;
 
 	(void)unused;
+	for (pass = 0; more && pass < MPOOL_EXIT_PASSES; pass++) {
+		more = false;
+		mpool_memo_clear();
+		/* vec may grow under a hook: indexed afresh each time. */
+		for (i = 0; i < mpool_tls.len; i++) {
+			uc = mpool_tls.vec[i].cache;
+			if (!uc)
+				continue;
+			mpool_tls.vec[i].cache = NULL;
+			mpool_ucache_release(uc);
+			more = true;
+		}
+	}
 	mpool_memo_clear();
-	for (i = 0; i < mpool_tls.len; i++)
-		if (mpool_tls.vec[i].cache)
-			mpool_ucache_release(mpool_tls.vec[i].cache);
 	free(mpool_tls.vec);
 	mpool_tls.vec = NULL;
 	mpool_tls.len = 0;
@@ -676,65 +702,73 @@ static void mpool_atfork_child(void)
 /*
  * The waits of a thief.  A context waited for may have been preempted (a
  * loaded machine, a descheduled vCPU): a waiter pauses a little, then
- * yields, so that the other gets a CPU, up to a bound in time, past which
- * it gives up (the context may be stopped for good).  An owner's bracket
- * is a few instructions long: MPOOL_WAIT_BUSY_NS.  Another thief waits on
- * owners itself, so a thief waits for it longer: MPOOL_WAIT_THIEF_NS.
+ * yields, so that the other gets a CPU.  Every wait of one allocation that
+ * ran dry (mpool_steal_all(): for freers and owners inside their brackets,
+ * for another thief at work on a victim) draws on one budget of
+ * MPOOL_WAIT_NS of yielding, then gives up: a context may be stopped for
+ * good, and an allocation must fail in bounded time.  A clock that cannot
+ * be read spends the budget at once.
  */
 #define MPOOL_WAIT_SPINS	1000
-#define MPOOL_WAIT_BUSY_NS	(20 * 1000 * 1000ull)
-#define MPOOL_WAIT_THIEF_NS	(50 * 1000 * 1000ull)
+#define MPOOL_WAIT_NS		(20 * 1000 * 1000ull)
 
-static u64 mpool_now_ns(void)
+struct mpool_wait {
+	u64 end;	/* 0 until the first yield */
+	bool spent;
+};
+
+/*
+ * Turn @spins of a wait: pause, or (past MPOOL_WAIT_SPINS) yield while
+ * @wt lasts.  Return false, having done nothing, once it is spent.
+ */
+static bool mpool_wait_turn(struct mpool_wait *wt, u32 spins)
 {
 	struct timespec ts;
+	u64 now;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (u64)ts.tv_sec * 1000000000ull + (u64)ts.tv_nsec;
+	if (spins < MPOOL_WAIT_SPINS) {
+		mpool_cpu_relax();
+		return true;
+	}
+	if (wt->spent || clock_gettime(CLOCK_MONOTONIC, &ts)) {
+		wt->spent = true;
+		return false;
+	}
+	now = (u64)ts.tv_sec * 1000000000ull + (u64)ts.tv_nsec;
+	if (!wt->end) {
+		wt->end = now + MPOOL_WAIT_NS;
+	} else if (now >= wt->end) {
+		wt->spent = true;
+		return false;
+	}
+	sched_yield();
+	return true;
 }
 
 /* Wait until @c's owner is outside its bracket; false if it stays in. */
-static bool mpool_wait_busy(struct mpool_cache *c)
+static bool mpool_wait_busy(struct mpool_cache *c, struct mpool_wait *wt)
 {
-	u64 end = 0;
 	u32 spins;
 
 	/* Pairs with the owner's release store of busy = 0. */
-	for (spins = 0; mpool_load_acquire(&c->busy); spins++) {
-		if (spins < MPOOL_WAIT_SPINS) {
-			mpool_cpu_relax();
-			continue;
-		}
-		if (!end)
-			end = mpool_now_ns() + MPOOL_WAIT_BUSY_NS;
-		else if (mpool_now_ns() >= end)
+	for (spins = 0; mpool_load_acquire(&c->busy); spins++)
+		if (!mpool_wait_turn(wt, spins))
 			return false;
-		sched_yield();
-	}
 	return true;
 }
 
 /*
  * Wait while another thief works on @c and @c has blocks queued that it
- * did not take (its take came before them); give up at the bound.
+ * did not take (its take came before them), while @wt lasts.
  */
-static void mpool_wait_thief(struct mpool_cache *c)
+static void mpool_wait_thief(struct mpool_cache *c, struct mpool_wait *wt)
 {
-	u64 end = 0;
 	u32 spins;
 
 	for (spins = 0; mpool_cache_has_remote(c) &&
-	     mpool_load_acquire(&c->thief); spins++) {
-		if (spins < MPOOL_WAIT_SPINS) {
-			mpool_cpu_relax();
-			continue;
-		}
-		if (!end)
-			end = mpool_now_ns() + MPOOL_WAIT_THIEF_NS;
-		else if (mpool_now_ns() >= end)
+	     mpool_load_acquire(&c->thief); spins++)
+		if (!mpool_wait_turn(wt, spins))
 			return;
-		sched_yield();
-	}
 }
 
 /*
@@ -748,7 +782,7 @@ static void mpool_wait_thief(struct mpool_cache *c)
  * Return: whether any block was collected.
  */
 static bool mpool_steal(mempool_t *p, struct mpool_ucache *victim,
-			struct mpool_cache *mine)
+			struct mpool_cache *mine, struct mpool_wait *wt)
 {
 	struct mpool_cache *c = &victim->c;
 	struct mpool_remote_list rl;
@@ -761,17 +795,17 @@ static bool mpool_steal(mempool_t *p, struct mpool_ucache *victim,
 		return false;
 	/*
 	 * One thief per victim.  If another one is at work, what was queued
-	 * after its take would be out of our reach: wait for it (its own
-	 * wait is shorter, and it waits on no thief), then try once more.
+	 * after its take would be out of our reach: wait for it while our
+	 * budget lasts (it waits on no thief), then try once more.
 	 */
 	if (!mpool_cache_steal_begin(c, &rl)) {
-		mpool_wait_thief(c);
+		mpool_wait_thief(c, wt);
 		if (!mpool_cache_steal_begin(c, &rl))
 			return false;
 	}
 	mpool_cache_steal_mark(&p->core, c, &rl);
 	if (!syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0) &&
-	    mpool_wait_busy(c)) {
+	    mpool_wait_busy(c, wt)) {
 		got = mpool_cache_steal_take(&p->core, c, mine, &rl);
 		goto out;
 	}
@@ -790,13 +824,16 @@ out:
  * Send the open outbox of every other cache of @p (remote frees a thread
  * gathered and has not sent: it may be idle) to the blocks' owners.  The
  * handshake is mpool_outbox_steal_begin()'s: raise a request on each, one
- * membarrier() for all, then wait for each owner to be outside its
- * bracket; one that stays inside keeps its outbox.
+ * membarrier() for all, then take each outbox whose freer is outside its
+ * bracket, polling those inside while @wt lasts; one that stays inside
+ * keeps its outbox.
  */
-static void mpool_steal_outboxes(mempool_t *p, struct mpool_ucache *mine)
+static void mpool_steal_outboxes(mempool_t *p, struct mpool_ucache *mine,
+				 struct mpool_wait *wt)
 {
+	u32 ours = mine->c.owner + 1, spins;
 	struct mpool_ucache *uc;
-	bool any = false, ok;
+	bool any = false, ok, waiting;
 
 	for (uc = mpool_load_acquire(&p->caches); uc; uc = uc->next)
 		if (uc != mine && mpool_outbox_steal_begin(&uc->c,
@@ -805,13 +842,28 @@ static void mpool_steal_outboxes(mempool_t *p, struct mpool_ucache *mine)
 	if (!any)
 		return;
 	ok = !syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0);
-	for (uc = mpool_load_acquire(&p->caches); uc; uc = uc->next) {
-		if (uc == mine ||
-		    MPOOL_READ(uc->c.ob_req) != mine->c.owner + 1)
-			continue;
-		mpool_outbox_steal_end(&p->core, &uc->c, &mine->c,
-				       ok && mpool_wait_busy(&uc->c));
+	for (spins = 0; ; spins++) {
+		waiting = false;
+		for (uc = mpool_load_acquire(&p->caches); uc; uc = uc->next) {
+			if (uc == mine || MPOOL_READ(uc->c.ob_req) != ours)
+				continue;
+			/* Pairs with the owner's release store of busy = 0. */
+			if (ok && mpool_load_acquire(&uc->c.busy)) {
+				waiting = true;
+				continue;
+			}
+			mpool_outbox_steal_end(&p->core, &uc->c, &mine->c, ok);
+		}
+		if (!waiting)
+			return;
+		if (!mpool_wait_turn(wt, spins))
+			break;
 	}
+	/* The budget is spent: the freers still inside keep their outboxes. */
+	for (uc = mpool_load_acquire(&p->caches); uc; uc = uc->next)
+		if (uc != mine && MPOOL_READ(uc->c.ob_req) == ours)
+			mpool_outbox_steal_end(&p->core, &uc->c, &mine->c,
+					       false);
 }
 
 /*
@@ -820,17 +872,18 @@ static void mpool_steal_outboxes(mempool_t *p, struct mpool_ucache *mine)
  */
 static bool mpool_steal_all(mempool_t *p, struct mpool_ucache *mine)
 {
+	struct mpool_wait wt = { 0, false };
 	struct mpool_ucache *uc;
 	bool got = false;
 
 	mpool_outbox_flush(&p->core, &mine->c, &mine->c);
 	if (mpool_membarrier_ok)
-		mpool_steal_outboxes(p, mine);
+		mpool_steal_outboxes(p, mine, &wt);
 	/* What came to our own queues: no handshake needed. */
 	got = mpool_cache_collect(&p->core, &mine->c, &mine->c);
 	for (uc = mpool_load_acquire(&p->caches); uc; uc = uc->next)
 		if (uc != mine)
-			got |= mpool_steal(p, uc, &mine->c);
+			got |= mpool_steal(p, uc, &mine->c, &wt);
 	/*
 	 * A batch sent on the way to an owner that has exited is collected
 	 * into @mine at once (mpool_outbox_send()): that counts too.

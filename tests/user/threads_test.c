@@ -1702,6 +1702,77 @@ static void *stale_memo_alloc(void *arg)
 }
 
 /*
+ * An error hook that calls the pool from inside a thread's exit: the exit
+ * drains the thread's cache, finds a cached block whose word was
+ * overwritten (reported, kept out), and the hook allocates and frees a
+ * block of the same pool, in the exiting thread.  That call must not be
+ * served from the cache being given back (its drain would then give back
+ * the block the hook holds, and count the cache below zero): it gets a
+ * cache of its own, which the exit gives back too.
+ */
+static struct {
+	mempool_t *pool;
+	void *b1, *b2;
+	int hook_calls, hook_got, hook_freed;
+} xhook;
+
+static void xhook_hook(const struct mempool_error *e, void *arg)
+{
+	void *b;
+
+	(void)e;
+	(void)arg;
+	xhook.hook_calls++;
+	b = pool_alloc(xhook.pool);
+	if (b) {
+		xhook.hook_got++;
+		xhook.hook_freed += pool_free(xhook.pool, b) == 0;
+	}
+}
+
+static void *xhook_thread(void *arg)
+{
+	uint64_t *w;
+
+	(void)arg;
+	/* Magazines of 4: the cache keeps 3 (2 + b1), drained one by one. */
+	xhook.b1 = pool_alloc(xhook.pool);
+	xhook.b2 = pool_alloc(xhook.pool);
+	if (!xhook.b1 || !xhook.b2 || pool_free(xhook.pool, xhook.b1))
+		return (void *)1;
+	w = mpool_testing_state_word(xhook.pool, xhook.b1);
+	*w ^= 0x5a5a;		/* the cached block's word, overwritten */
+	return NULL;		/* exit: drain, report, hook */
+}
+
+TEST(thread_exit_hook_calls_pool)
+{
+	struct mempool_stats st;
+	pthread_t t;
+	void *ret;
+
+	memset(&xhook, 0, sizeof(xhook));
+	xhook.pool = pool_create(64, 8, 64);
+	ASSERT_NE(NULL, xhook.pool);
+	mempool_set_error_hook(xhook_hook, NULL);
+	ASSERT_EQ(0, pthread_create(&t, NULL, xhook_thread, NULL));
+	ASSERT_EQ(0, pthread_join(t, &ret));
+	mempool_set_error_hook(NULL, NULL);
+	ASSERT_EQ(NULL, ret);
+	EXPECT_EQ(1, xhook.hook_calls);
+	EXPECT_EQ(1, xhook.hook_got);
+	EXPECT_EQ(1, xhook.hook_freed);
+	ASSERT_EQ(0, pool_stats(xhook.pool, &st));
+	EXPECT_EQ(1, st.corrupt);
+	EXPECT_EQ(2, st.in_use);	/* b2, and b1 kept out */
+	EXPECT_EQ(0, st.cached);	/* every cache of the thread given back */
+	EXPECT_EQ(0, pool_free(xhook.pool, xhook.b2));
+	/* Every block but the overwritten one, each once. */
+	EXPECT_EQ(63, drain_count(pool_alloc_fn, xhook.pool, 64));
+	pool_destroy(xhook.pool);
+}
+
+/*
  * A memo entry left behind by a destroyed pool, met by a free that the
  * fast path turns down (a block another thread handed out) in a new pool
  * at the same address: the slow path uses a memo hit as it finds it, and
@@ -2170,12 +2241,22 @@ static struct {
 	void *v[WAIT_CAP];
 	void *t1_got, *t2_got;
 	int t2_started;
+	int hold;		/* keep the first thief stopped until the second is done */
+	int t2_done_held;	/* the second finished while the first was stopped */
+	void *t2v[WAIT_END - WAIT_A];
+	int t2_n;
 } twait;
 
 static void twait_touch(void *arg)
 {
 	(void)arg;
 	pool_free(twait.pool, pool_alloc(twait.pool));
+	pool_cache_flush(twait.pool);
+}
+
+static void twait_flush(void *arg)
+{
+	(void)arg;
 	pool_cache_flush(twait.pool);
 }
 
@@ -2203,6 +2284,16 @@ static void twait_t1_alloc(void *arg)
 	twait.t1_got = pool_alloc(twait.pool);
 }
 
+static void twait_t2_take_all(void *arg)
+{
+	(void)arg;
+	for (twait.t2_n = 0; twait.t2_n < WAIT_END - WAIT_A; twait.t2_n++) {
+		twait.t2v[twait.t2_n] = pool_alloc(twait.pool);
+		if (!twait.t2v[twait.t2_n])
+			break;
+	}
+}
+
 static void twait_t2_alloc(void *arg)
 {
 	(void)arg;
@@ -2212,12 +2303,15 @@ static void twait_t2_alloc(void *arg)
 
 /*
  * The first thief is stopped at its first mark, holding the victim: the
- * freer queues B for the victim, the second thief sets out, and the first
- * resumes after a millisecond (the second waits up to 50 ms for it).
+ * freer queues B for the victim and the second thief sets out.  Then the
+ * first resumes after a millisecond (the second may yield for 20 ms), or,
+ * with @hold, only once the second has finished (given up), or after 5 s
+ * if it never does.
  */
 static void twait_segv(int sig, siginfo_t *si, void *uc)
 {
 	struct timespec ms = { 0, 1000000 };
+	int i;
 
 	(void)sig;
 	(void)si;
@@ -2229,7 +2323,17 @@ static void twait_segv(int sig, siginfo_t *si, void *uc)
 	__atomic_store_n(&twait.t2.cmd, 1, __ATOMIC_RELEASE);
 	while (!__atomic_load_n(&twait.t2_started, __ATOMIC_ACQUIRE))
 		sched_yield();
-	nanosleep(&ms, NULL);
+	if (!twait.hold) {
+		nanosleep(&ms, NULL);
+		return;
+	}
+	for (i = 0; i < 5000; i++) {
+		if (__atomic_load_n(&twait.t2.cmd, __ATOMIC_ACQUIRE) == 2) {
+			twait.t2_done_held = 1;
+			return;
+		}
+		nanosleep(&ms, NULL);
+	}
 }
 
 static int in_range(void *const *v, int from, int to, const void *b)
@@ -2246,19 +2350,35 @@ static int in_range(void *const *v, int from, int to, const void *b)
  * Two threads out of blocks steal from one idle owner at once.  The first
  * takes the owner's queue (set A) and is stopped at its first mark; more
  * blocks (set B) are then freed for the owner, and the second thief comes:
- * it finds the first at work on the victim (one thief per victim) and
- * must wait for it and try once more, not give up with B in reach.  Every
- * other block is held, so B is the second thief's only source: its
- * allocation must succeed, with a block of B (tools/mutants.sh:
- * thief-no-wait).
+ * it finds the first at work on the victim (one thief per victim).  Every
+ * other block is held, so B is the second thief's only source.  If the
+ * first resumes soon, the second must wait for it and try once more, not
+ * give up with B in reach: its allocation succeeds, with a block of B
+ * (tools/mutants.sh: thief-no-wait).  If the first stays stopped, the
+ * second must give up at its bound (NULL), not wait for ever
+ * (thief-wait-unbounded); once the first is done, B is still there for it.
  */
-TEST(second_thief_waits_for_the_first)
+FIXTURE(second_thief) {};
+FIXTURE_SETUP(second_thief) {}
+FIXTURE_TEARDOWN(second_thief) {}
+FIXTURE_VARIANT(second_thief) {
+	int hold;
+};
+FIXTURE_VARIANT_ADD(second_thief, first_resumes) {
+	.hold = 0,
+};
+FIXTURE_VARIANT_ADD(second_thief, first_stays_stopped) {
+	.hold = 1,
+};
+
+TEST_F(second_thief, waits_for_the_first)
 {
 	struct sigaction sa = { 0 }, old;
 	struct mempool_stats st;
 	int i;
 
 	memset(&twait, 0, sizeof(twait));
+	twait.hold = variant->hold;
 	quiet_hook_count = 0;
 	mempool_set_error_hook(quiet_hook, NULL);
 	/* Magazines of one block: no outboxes, frees go to queues at once. */
@@ -2287,8 +2407,30 @@ TEST(second_thief_waits_for_the_first)
 	__atomic_store_n(&twait.t2.cmd, 0, __ATOMIC_RELEASE);
 	sigaction(SIGSEGV, &old, NULL);
 	EXPECT_TRUE(in_range(twait.v, WAIT_A, WAIT_B, twait.t1_got));
-	ASSERT_NE(NULL, twait.t2_got) TH_LOG("the second thief gave up with B queued");
-	EXPECT_TRUE(in_range(twait.v, WAIT_B, WAIT_END, twait.t2_got));
+	if (twait.hold) {
+		EXPECT_TRUE(twait.t2_done_held)
+			TH_LOG("the second thief still waits after 5 s");
+		EXPECT_EQ(NULL, twait.t2_got);
+		/*
+		 * The first is done: with its cache flushed, every block of
+		 * A and B but its one is within the second's reach (A's rest
+		 * through the depot, B still queued for the owner).
+		 */
+		step(&twait.t1, twait_flush, NULL);
+		step(&twait.t2, twait_t2_take_all, NULL);
+		EXPECT_EQ(WAIT_END - WAIT_A - 1, twait.t2_n);
+		for (i = 0; i < twait.t2_n; i++)
+			EXPECT_TRUE(in_range(twait.v, WAIT_A, WAIT_END,
+					     twait.t2v[i]));
+		for (i = 1; i < twait.t2_n; i++)
+			EXPECT_EQ(0, pool_free(twait.pool, twait.t2v[i]));
+		twait.t2_got = twait.t2v[0];
+	} else {
+		ASSERT_NE(NULL, twait.t2_got)
+			TH_LOG("the second thief gave up with B queued");
+		EXPECT_TRUE(in_range(twait.v, WAIT_B, WAIT_END,
+				     twait.t2_got));
+	}
 	ASSERT_EQ(0, pool_stats(twait.pool, &st));
 	EXPECT_EQ(WAIT_CAP - (WAIT_END - WAIT_A) + 2, st.in_use);
 	EXPECT_EQ(0, st.double_free + st.invalid + st.corrupt);
