@@ -117,15 +117,16 @@
  * one allocation), the thief gives the whole list back; the owner's own
  * collection accepts its STEALING marks.  One thief per victim: a second
  * one waits for the first (on the same budget) and tries once more, so
- * that blocks queued after the first one's take stay within reach.  Without membarrier() (userspace: a seccomp
- * filter may refuse it) there are no thieves and no outboxes: every remote
- * free goes to its owner's queue at once, and waits there for the owner's
- * next refill, spill, flush or exit.  An orphan cache (its thread exited) has no
- * owner to wait for: a remote freer or a thief claims it and collects it
- * directly.  Kernel: an owner is a CPU and its fast paths run with
- * interrupts off, so the drain IPI on that CPU is never inside one (and
- * sends its outbox); a dead CPU's queue is collected by mpool_pool_flush()
- * under the hotplug lock.
+ * that blocks queued after the first one's take stay within reach.
+ * Without membarrier() (userspace: a seccomp filter may refuse it) there
+ * are no thieves and no outboxes: every remote free goes to its owner's
+ * queue at once, and waits there for the owner's next refill, spill,
+ * flush or exit.  An orphan cache (its thread exited) has no owner to wait
+ * for: a remote freer or a thief claims it and collects it directly.
+ * Kernel: an owner is a CPU and its fast paths run with interrupts off, so
+ * the drain IPI on that CPU is never inside one (and sends its outbox); a
+ * dead CPU's queue is collected by mpool_pool_flush() under the hotplug
+ * lock.
  *
  * Magazines are plain arrays of block addresses.  Depot invariant: every
  * magazine index is on exactly one of @full, @empty and the caches'

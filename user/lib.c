@@ -1187,6 +1187,23 @@ void *mpool_testing_state_word(struct mempool *p, const void *block)
 	return &p->core.slab.state[idx];
 }
 
+/* See mpool_testing.h. */
+void *mpool_testing_outbox_slot(struct mempool *p)
+{
+	struct mpool_ucache *uc;
+	u32 m;
+
+	if (!p || p->reg.slot >= mpool_tls.len ||
+	    mpool_tls.vec[p->reg.slot].gen != p->reg.gen)
+		return NULL;
+	uc = mpool_tls.vec[p->reg.slot].cache;
+	m = uc ? MPOOL_READ(uc->c.ob_mag) : MPOOL_NIL;
+	if (m == MPOOL_NIL)
+		return NULL;
+	return p->core.rounds + (size_t)m * p->core.mag_size +
+	       MPOOL_READ(uc->c.ob_n);
+}
+
 long mempool_pool_audit(mempool_t *p)
 {
 	long n;

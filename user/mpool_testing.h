@@ -33,4 +33,15 @@ struct mempool;
  */
 void *mpool_testing_state_word(struct mempool *p, const void *block);
 
+/**
+ * mpool_testing_outbox_slot() - where the calling thread's next remote
+ *	free of @p goes in its open outbox.
+ * @p: the pool.
+ *
+ * For tests that stop a freer inside its outbox bracket (they
+ * write-protect the page of this slot).
+ * Return: the slot's address; NULL when the thread has no open outbox.
+ */
+void *mpool_testing_outbox_slot(struct mempool *p);
+
 #endif /* MPOOL_TESTING_H */

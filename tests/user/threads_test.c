@@ -2452,6 +2452,170 @@ TEST_F(second_thief, waits_for_the_first)
 	pool_destroy(twait.pool);
 }
 
+/* --- a freer stopped inside its outbox bracket ---------------------------- */
+
+/*
+ * Magazines of 1024 blocks (8 KiB) and 18 of them: the magazines' memory
+ * is mapped on its own, so the page of the freer's outbox slot holds
+ * nothing else the freer writes (its cache, its bracket) before it.
+ */
+#define OBX_CAP		16384
+#define OBX_CACHE	2048
+
+static struct {
+	mempool_t *pool;
+	struct stepper o, f, t;
+	void **v;
+	void *page, *slot, *t_got, *o_got;
+	int f_ret1, f_ret2;
+} obx;
+
+static void obx_touch(void *arg)
+{
+	(void)arg;
+	pool_free(obx.pool, pool_alloc(obx.pool));
+	pool_cache_flush(obx.pool);
+}
+
+static void obx_o_take_all(void *arg)
+{
+	int i;
+
+	(void)arg;
+	for (i = 0; i < OBX_CAP; i++)
+		obx.v[i] = pool_alloc(obx.pool);
+}
+
+static void obx_f_free1(void *arg)
+{
+	(void)arg;
+	obx.f_ret1 = pool_free(obx.pool, obx.v[0]);
+	obx.slot = mpool_testing_outbox_slot(obx.pool);
+}
+
+static void obx_f_free2(void *arg)
+{
+	(void)arg;
+	obx.f_ret2 = pool_free(obx.pool, obx.v[1]);
+}
+
+static void obx_t_alloc(void *arg)
+{
+	(void)arg;
+	obx.t_got = pool_alloc(obx.pool);
+}
+
+static void obx_o_alloc(void *arg)
+{
+	(void)arg;
+	obx.o_got = pool_alloc(obx.pool);
+}
+
+static void obx_flush(void *arg)
+{
+	(void)arg;
+	pool_cache_flush(obx.pool);
+}
+
+static void obx_o_give_back(void *arg)
+{
+	int i;
+
+	(void)arg;
+	for (i = 2; i < OBX_CAP; i++)
+		pool_free(obx.pool, obx.v[i]);
+	pool_cache_flush(obx.pool);
+}
+
+/*
+ * The freer is stopped at the store of its second entry, inside its
+ * bracket (busy set): a thief comes for its outbox, then the owner looks
+ * for what was sent to it.
+ */
+static void obx_segv(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)si;
+	(void)uc;
+	mprotect(obx.page, sysconf(_SC_PAGESIZE), PROT_READ | PROT_WRITE);
+	step(&obx.t, obx_t_alloc, NULL);
+	step(&obx.o, obx_o_alloc, NULL);
+}
+
+/*
+ * A thread out of blocks sends other threads' open outboxes only once
+ * their freers are outside their brackets (mpool_outbox_steal_begin()).
+ * The freer F has one block of O's in its outbox and is stopped inside
+ * its bracket, at the store of a second one; thief T, out of blocks, must
+ * leave that outbox alone (and fail, after its budget): had it sent it,
+ * O's collection would recycle the magazine, and F's store, landing
+ * after, would leave the second block in no outbox and on no queue, lost
+ * for good (tools/mutants.sh: outbox-steal-no-busy-wait).  Once F is
+ * done, its outbox holds both, and every block comes back.
+ */
+TEST(outbox_thief_waits_for_the_freer)
+{
+	struct sigaction sa = { 0 }, old;
+	struct mempool_stats st;
+	int i;
+
+	void **all;
+	long n;
+
+	memset(&obx, 0, sizeof(obx));
+	quiet_hook_count = 0;
+	mempool_set_error_hook(quiet_hook, NULL);
+	obx.v = calloc(OBX_CAP, sizeof(*obx.v));
+	ASSERT_NE(NULL, obx.v);
+	obx.pool = pool_create(64, OBX_CACHE, OBX_CAP);
+	ASSERT_NE(NULL, obx.pool);
+	ASSERT_EQ(0, stepper_start(&obx.o));
+	ASSERT_EQ(0, stepper_start(&obx.f));
+	ASSERT_EQ(0, stepper_start(&obx.t));
+	step(&obx.f, obx_touch, NULL);
+	step(&obx.t, obx_touch, NULL);
+	step(&obx.o, obx_o_take_all, NULL);
+	for (i = 0; i < OBX_CAP; i++)
+		ASSERT_NE(NULL, obx.v[i]);
+	step(&obx.f, obx_f_free1, NULL);
+	ASSERT_EQ(0, obx.f_ret1);
+	ASSERT_NE(NULL, obx.slot) TH_LOG("the remote free opened no outbox");
+	obx.page = (void *)((uintptr_t)obx.slot &
+			    ~(uintptr_t)(sysconf(_SC_PAGESIZE) - 1));
+	sa.sa_sigaction = obx_segv;
+	sa.sa_flags = SA_SIGINFO;
+	ASSERT_EQ(0, sigaction(SIGSEGV, &sa, &old));
+	ASSERT_EQ(0, mprotect(obx.page, sysconf(_SC_PAGESIZE), PROT_READ));
+	step(&obx.f, obx_f_free2, NULL);
+	sigaction(SIGSEGV, &old, NULL);
+	EXPECT_EQ(0, obx.f_ret2);
+	EXPECT_EQ(NULL, obx.t_got);	/* the outbox was left alone */
+	EXPECT_EQ(NULL, obx.o_got);	/* nothing was sent to O */
+	/* F sends its batch; O takes it back with the rest. */
+	step(&obx.f, obx_flush, NULL);
+	step(&obx.o, obx_o_give_back, NULL);
+	step(&obx.t, obx_flush, NULL);
+	stepper_stop(&obx.o);
+	stepper_stop(&obx.f);
+	stepper_stop(&obx.t);
+	ASSERT_EQ(0, pool_stats(obx.pool, &st));
+	EXPECT_EQ(0, st.in_use);
+	EXPECT_EQ(0, st.double_free + st.invalid + st.corrupt);
+	EXPECT_EQ(0, __atomic_load_n(&quiet_hook_count, __ATOMIC_RELAXED));
+	/* Every block, here (no duplicate check: 16384 blocks). */
+	all = calloc(OBX_CAP + 1, sizeof(*all));
+	ASSERT_NE(NULL, all);
+	for (n = 0; n <= OBX_CAP && (all[n] = pool_alloc(obx.pool)); n++)
+		;
+	EXPECT_EQ(OBX_CAP, n);
+	while (n--)
+		pool_free(obx.pool, all[n]);
+	free(all);
+	free(obx.v);
+	mempool_set_error_hook(NULL, NULL);
+	pool_destroy(obx.pool);
+}
+
 /* --- without membarrier() ------------------------------------------------ */
 
 #define NOMB_CAP	256	/* magazines, and batches, of 128 */
