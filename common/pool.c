@@ -117,7 +117,11 @@
  * one allocation), the thief gives the whole list back; the owner's own
  * collection accepts its STEALING marks.  One thief per victim: a second
  * one waits for the first (on the same budget) and tries once more, so
- * that blocks queued after the first one's take stay within reach.
+ * that blocks queued after the first one's take stay within reach.  A
+ * thief stopped between raising an outbox's request and ending it keeps
+ * that outbox from being sent (up to @outbox_batch - 1 blocks, even past
+ * the freer's exit) until it resumes, as any context stopped while it
+ * holds blocks keeps them.
  * Without membarrier() (userspace: a seccomp filter may refuse it) there
  * are no thieves and no outboxes: every remote free goes to its owner's
  * queue at once, and waits there for the owner's next refill, spill,

@@ -114,6 +114,9 @@ mutant slow-free-dead-memo user/lib.c test \
 mutant exit-release-first user/lib.c test \
 	'/^static void mpool_thread_exit(/,/^}/{/^\t\t\tmpool_tls.vec\[i\].cache = NULL;$/d; s/^\t\t\tmpool_ucache_release(uc);$/\t\t\tmpool_ucache_release(uc);\n\t\t\tmpool_tls.vec[i].cache = NULL;/}' \
 	"thread exit gives a cache back before emptying its entry (an error hook's call then finds it half gone)"
+mutant exit-keeps-memo user/lib.c test \
+	'/^static void mpool_thread_exit(/,/^}/{/^\t\t\tmpool_memo_forget(uc);$/d}' \
+	"thread exit gives a cache back with a memo entry (set by an error hook's call) still on it"
 mutant alloc-fast-any-state common/mpool.h test \
 	'/^static inline bool mpool_cache_alloc_fast(/,/^}/s/if (unlikely(mpool_blk_state(w) != MPOOL_BLK_FREE))$/if (0)/' \
 	"the cache alloc fast path hands out a block whatever its state"

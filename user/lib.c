@@ -581,13 +581,16 @@ static struct mpool_ucache *mpool_tls_cache_slow(mempool_t *p)
 		return NULL;
 	e = &mpool_tls.vec[p->reg.slot];
 	if (e->cache) {
-		mpool_memo_forget(e->cache);
-		mpool_ucache_release(e->cache);
+		/* Out of the entry and the memo first, as at thread exit. */
+		uc = e->cache;
 		e->cache = NULL;
+		mpool_memo_forget(uc);
+		mpool_ucache_release(uc);
 	}
 	uc = mpool_ucache_get(p);
 	if (!uc)
 		return NULL;
+	e = &mpool_tls.vec[p->reg.slot];	/* a hook may have grown vec */
 	e->gen = p->reg.gen;
 	e->cache = uc;
 	return uc;
@@ -629,9 +632,13 @@ static void mpool_memo_clear(void)
 /*
  * pthread key destructor: give every cache of this thread back.  A drain
  * may report (a cached block whose word was overwritten), and the error
- * hook may call the pool again from here: each entry is emptied before
- * its cache goes, so that such a call finds no cache of ours half given
- * back (it makes or adopts another, which the next pass gives back).
+ * hook may call a pool again from here: each cache leaves its entry and
+ * the memo before it goes, so that such a call never finds a cache of
+ * ours half given back.  A call on that pool then has no cache (the entry
+ * is empty, its generation current): it uses the pool's backing.  A call
+ * on a pool whose cache has not gone yet uses it (it goes later in the
+ * pass, memoised or not); one on a pool the thread never used makes a
+ * cache, which the next pass gives back.
  */
 static void mpool_thread_exit(void *unused)
 {
@@ -648,7 +655,9 @@ static void mpool_thread_exit(void *unused)
 			uc = mpool_tls.vec[i].cache;
 			if (!uc)
 				continue;
+			/* A hook's call on an earlier drain may have memoised it. */
 			mpool_tls.vec[i].cache = NULL;
+			mpool_memo_forget(uc);
 			mpool_ucache_release(uc);
 			more = true;
 		}

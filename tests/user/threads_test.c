@@ -1702,74 +1702,105 @@ static void *stale_memo_alloc(void *arg)
 }
 
 /*
- * An error hook that calls the pool from inside a thread's exit: the exit
- * drains the thread's cache, finds a cached block whose word was
- * overwritten (reported, kept out), and the hook allocates and frees a
- * block of the same pool, in the exiting thread.  That call must not be
- * served from the cache being given back (its drain would then give back
- * the block the hook holds, and count the cache below zero): it gets a
- * cache of its own, which the exit gives back too.
+ * An error hook that calls a pool from inside a thread's exit: the exit
+ * drains the thread's caches, finds cached blocks whose words were
+ * overwritten (reported, kept out), and the hook allocates from pool B in
+ * the exiting thread.  That call must never be served from a cache being
+ * given back (its drain would then give back the block the hook holds,
+ * and count the cache below zero).  Pool A (the lower registry slot) goes
+ * first: the hook's call on B then uses B's cache, still live, and
+ * memoises it.  B's drain, later in the same pass, reports its own bad
+ * block, at the bottom under two good ones: the hook's call must not find
+ * B's cache through the memo, and has no cache of B any more (it uses B's
+ * backing).  Every block of B ends up in one place.
  */
 static struct {
-	mempool_t *pool;
-	void *b1, *b2;
-	int hook_calls, hook_got, hook_freed;
+	mempool_t *a, *b;
+	void *held[8];
+	int nheld, hook_calls;
+	void *keep_a, *keep_b;
 } xhook;
 
 static void xhook_hook(const struct mempool_error *e, void *arg)
 {
-	void *b;
+	void *blk;
 
 	(void)e;
 	(void)arg;
 	xhook.hook_calls++;
-	b = pool_alloc(xhook.pool);
-	if (b) {
-		xhook.hook_got++;
-		xhook.hook_freed += pool_free(xhook.pool, b) == 0;
-	}
+	blk = pool_alloc(xhook.b);
+	if (blk && xhook.nheld < 8)
+		xhook.held[xhook.nheld++] = blk;	/* the hook's now */
 }
 
 static void *xhook_thread(void *arg)
 {
-	uint64_t *w;
+	void *a1, *b1, *b2, *b3;
 
 	(void)arg;
-	/* Magazines of 4: the cache keeps 3 (2 + b1), drained one by one. */
-	xhook.b1 = pool_alloc(xhook.pool);
-	xhook.b2 = pool_alloc(xhook.pool);
-	if (!xhook.b1 || !xhook.b2 || pool_free(xhook.pool, xhook.b1))
+	/* Magazines of 4: A's cache keeps 3 (2 + a1), B's 3 (b3 at the bottom). */
+	a1 = pool_alloc(xhook.a);
+	xhook.keep_a = pool_alloc(xhook.a);
+	xhook.keep_b = pool_alloc(xhook.b);
+	b1 = pool_alloc(xhook.b);
+	b2 = pool_alloc(xhook.b);
+	b3 = pool_alloc(xhook.b);
+	if (!a1 || !xhook.keep_a || !xhook.keep_b || !b1 || !b2 || !b3 ||
+	    pool_free(xhook.a, a1) || pool_free(xhook.b, b3) ||
+	    pool_free(xhook.b, b2) || pool_free(xhook.b, b1))
 		return (void *)1;
-	w = mpool_testing_state_word(xhook.pool, xhook.b1);
-	*w ^= 0x5a5a;		/* the cached block's word, overwritten */
-	return NULL;		/* exit: drain, report, hook */
+	/* The cached blocks' words, overwritten. */
+	*(uint64_t *)mpool_testing_state_word(xhook.a, a1) ^= 0x5a5a;
+	*(uint64_t *)mpool_testing_state_word(xhook.b, b3) ^= 0x5a5a;
+	return NULL;		/* exit: drain A, report, hook; drain B, ... */
 }
 
 TEST(thread_exit_hook_calls_pool)
 {
 	struct mempool_stats st;
+	void *all[65], *ret;
 	pthread_t t;
-	void *ret;
+	int n, i, j;
 
 	memset(&xhook, 0, sizeof(xhook));
-	xhook.pool = pool_create(64, 8, 64);
-	ASSERT_NE(NULL, xhook.pool);
+	xhook.a = pool_create(64, 8, 64);
+	xhook.b = pool_create(64, 8, 64);
+	ASSERT_NE(NULL, xhook.a);
+	ASSERT_NE(NULL, xhook.b);
 	mempool_set_error_hook(xhook_hook, NULL);
 	ASSERT_EQ(0, pthread_create(&t, NULL, xhook_thread, NULL));
 	ASSERT_EQ(0, pthread_join(t, &ret));
 	mempool_set_error_hook(NULL, NULL);
 	ASSERT_EQ(NULL, ret);
-	EXPECT_EQ(1, xhook.hook_calls);
-	EXPECT_EQ(1, xhook.hook_got);
-	EXPECT_EQ(1, xhook.hook_freed);
-	ASSERT_EQ(0, pool_stats(xhook.pool, &st));
+	EXPECT_EQ(2, xhook.hook_calls);
+	EXPECT_EQ(2, xhook.nheld);
+	ASSERT_EQ(0, pool_stats(xhook.b, &st));
 	EXPECT_EQ(1, st.corrupt);
-	EXPECT_EQ(2, st.in_use);	/* b2, and b1 kept out */
 	EXPECT_EQ(0, st.cached);	/* every cache of the thread given back */
-	EXPECT_EQ(0, pool_free(xhook.pool, xhook.b2));
-	/* Every block but the overwritten one, each once. */
-	EXPECT_EQ(63, drain_count(pool_alloc_fn, xhook.pool, 64));
-	pool_destroy(xhook.pool);
+	/* Kept: keep_b, the hook's two, and b3 kept out. */
+	EXPECT_EQ(4, st.in_use);
+	/* Every other block of B, each once, none the hook holds. */
+	for (n = 0; n < 65 && (all[n] = pool_alloc(xhook.b)); n++)
+		;
+	EXPECT_EQ(64 - 4, n);
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < xhook.nheld; j++)
+			EXPECT_NE(xhook.held[j], all[i]);
+		for (j = i + 1; j < n; j++)
+			EXPECT_NE(all[j], all[i]);
+		EXPECT_NE(xhook.keep_b, all[i]);
+	}
+	while (n--)
+		EXPECT_EQ(0, pool_free(xhook.b, all[n]));
+	for (j = 0; j < xhook.nheld; j++)
+		EXPECT_EQ(0, pool_free(xhook.b, xhook.held[j]));
+	EXPECT_EQ(0, pool_free(xhook.b, xhook.keep_b));
+	EXPECT_EQ(0, pool_free(xhook.a, xhook.keep_a));
+	ASSERT_EQ(0, pool_stats(xhook.a, &st));
+	EXPECT_EQ(1, st.corrupt);
+	EXPECT_EQ(1, st.in_use);	/* a1 kept out */
+	pool_destroy(xhook.a);
+	pool_destroy(xhook.b);
 }
 
 /*
