@@ -57,6 +57,23 @@ static inline void step(struct stepper *st, void (*fn)(void *), void *arg)
 	__atomic_store_n(&st->cmd, 0, __ATOMIC_RELEASE);
 }
 
+/* Steps on the pool passed as the step's argument. */
+static inline void step_pool_use(void *pool)	/* this thread's cache made */
+{
+	pool_free(pool, pool_alloc(pool));
+}
+
+static inline void step_pool_flush(void *pool)
+{
+	pool_cache_flush(pool);
+}
+
+static inline void step_pool_touch(void *pool)	/* made, and empty */
+{
+	step_pool_use(pool);
+	step_pool_flush(pool);
+}
+
 static inline void stepper_stop(struct stepper *st)
 {
 	__atomic_store_n(&st->cmd, 3, __ATOMIC_RELEASE);

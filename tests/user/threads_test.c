@@ -2029,18 +2029,6 @@ static struct {
 	void *q1v[PASS_K], *q2v[PASS_K];
 } pass;
 
-static void pass_touch(void *arg)
-{
-	(void)arg;
-	pool_free(pass.pool, pool_alloc(pass.pool));
-}
-
-static void pass_flush(void *arg)
-{
-	(void)arg;
-	pool_cache_flush(pass.pool);
-}
-
 static void pass_owner_alloc(void *arg)
 {
 	(void)arg;
@@ -2125,7 +2113,7 @@ TEST(stale_batch_entry_passed_on_is_reported)
 	ASSERT_NE(NULL, pass.pool);
 	for (i = 0; i < 6; i++) {
 		ASSERT_EQ(0, stepper_start(all[i]));
-		step(all[i], pass_touch, NULL);
+		step(all[i], step_pool_use, pass.pool);
 	}
 	step(&pass.o, pass_owner_alloc, NULL);
 	ASSERT_NE(NULL, pass.block);
@@ -2141,7 +2129,7 @@ TEST(stale_batch_entry_passed_on_is_reported)
 	ASSERT_EQ(0, pass.owner_ret);
 	ASSERT_EQ(0, pass.remote_ret);
 	EXPECT_EQ(0, reports());
-	step(&pass.o, pass_flush, NULL);
+	step(&pass.o, step_pool_flush, pass.pool);
 	step(&pass.p, pass_find_block, NULL);
 	ASSERT_EQ(pass.block, pass.held[pass.nheld - 1]);
 	step(&pass.q1, pass_alloc_k, pass.q1v);
@@ -2150,12 +2138,12 @@ TEST(stale_batch_entry_passed_on_is_reported)
 	/* P's block freed by X: its batch for O goes, the block to P's queue. */
 	step(&pass.x, pass_remote_free, NULL);
 	EXPECT_EQ(0, pass.remote_ret);
-	step(&pass.o, pass_flush, NULL);
-	step(&pass.p, pass_flush, NULL);
+	step(&pass.o, step_pool_flush, pass.pool);
+	step(&pass.p, step_pool_flush, pass.pool);
 	for (i = 0; i < pass.nheld - 1; i++)
 		EXPECT_EQ(0, pool_free(pass.pool, pass.held[i]));
 	for (i = 5; i >= 0; i--) {
-		step(all[i], pass_flush, NULL);
+		step(all[i], step_pool_flush, pass.pool);
 		stepper_stop(all[i]);
 	}
 	pool_cache_flush(pass.pool);
@@ -2277,19 +2265,6 @@ static struct {
 	void *t2v[WAIT_END - WAIT_A];
 	int t2_n;
 } twait;
-
-static void twait_touch(void *arg)
-{
-	(void)arg;
-	pool_free(twait.pool, pool_alloc(twait.pool));
-	pool_cache_flush(twait.pool);
-}
-
-static void twait_flush(void *arg)
-{
-	(void)arg;
-	pool_cache_flush(twait.pool);
-}
 
 static void twait_free_a(void *arg)
 {
@@ -2419,9 +2394,9 @@ TEST_F(second_thief, waits_for_the_first)
 	ASSERT_EQ(0, stepper_start(&twait.t1));
 	ASSERT_EQ(0, stepper_start(&twait.t2));
 	/* Each helper's own cache, empty; then this thread takes it all. */
-	step(&twait.f, twait_touch, NULL);
-	step(&twait.t1, twait_touch, NULL);
-	step(&twait.t2, twait_touch, NULL);
+	step(&twait.f, step_pool_touch, twait.pool);
+	step(&twait.t1, step_pool_touch, twait.pool);
+	step(&twait.t2, step_pool_touch, twait.pool);
 	for (i = 0; i < WAIT_CAP; i++) {
 		twait.v[i] = pool_alloc(twait.pool);
 		ASSERT_NE(NULL, twait.v[i]);
@@ -2447,7 +2422,7 @@ TEST_F(second_thief, waits_for_the_first)
 		 * A and B but its one is within the second's reach (A's rest
 		 * through the depot, B still queued for the owner).
 		 */
-		step(&twait.t1, twait_flush, NULL);
+		step(&twait.t1, step_pool_flush, twait.pool);
 		step(&twait.t2, twait_t2_take_all, NULL);
 		EXPECT_EQ(WAIT_END - WAIT_A - 1, twait.t2_n);
 		for (i = 0; i < twait.t2_n; i++)
@@ -2472,8 +2447,8 @@ TEST_F(second_thief, waits_for_the_first)
 	for (i = 0; i < WAIT_CAP; i++)
 		if (i < WAIT_A || i >= WAIT_END)
 			EXPECT_EQ(0, pool_free(twait.pool, twait.v[i]));
-	step(&twait.t1, twait_touch, NULL);
-	step(&twait.t2, twait_touch, NULL);
+	step(&twait.t1, step_pool_touch, twait.pool);
+	step(&twait.t2, step_pool_touch, twait.pool);
 	stepper_stop(&twait.f);
 	stepper_stop(&twait.t1);
 	stepper_stop(&twait.t2);
@@ -2500,13 +2475,6 @@ static struct {
 	void *page, *slot, *t_got, *o_got;
 	int f_ret1, f_ret2;
 } obx;
-
-static void obx_touch(void *arg)
-{
-	(void)arg;
-	pool_free(obx.pool, pool_alloc(obx.pool));
-	pool_cache_flush(obx.pool);
-}
 
 static void obx_o_take_all(void *arg)
 {
@@ -2540,12 +2508,6 @@ static void obx_o_alloc(void *arg)
 {
 	(void)arg;
 	obx.o_got = pool_alloc(obx.pool);
-}
-
-static void obx_flush(void *arg)
-{
-	(void)arg;
-	pool_cache_flush(obx.pool);
 }
 
 static void obx_o_give_back(void *arg)
@@ -2603,8 +2565,8 @@ TEST(outbox_thief_waits_for_the_freer)
 	ASSERT_EQ(0, stepper_start(&obx.o));
 	ASSERT_EQ(0, stepper_start(&obx.f));
 	ASSERT_EQ(0, stepper_start(&obx.t));
-	step(&obx.f, obx_touch, NULL);
-	step(&obx.t, obx_touch, NULL);
+	step(&obx.f, step_pool_touch, obx.pool);
+	step(&obx.t, step_pool_touch, obx.pool);
 	step(&obx.o, obx_o_take_all, NULL);
 	for (i = 0; i < OBX_CAP; i++)
 		ASSERT_NE(NULL, obx.v[i]);
@@ -2623,9 +2585,9 @@ TEST(outbox_thief_waits_for_the_freer)
 	EXPECT_EQ(NULL, obx.t_got);	/* the outbox was left alone */
 	EXPECT_EQ(NULL, obx.o_got);	/* nothing was sent to O */
 	/* F sends its batch; O takes it back with the rest. */
-	step(&obx.f, obx_flush, NULL);
+	step(&obx.f, step_pool_flush, obx.pool);
 	step(&obx.o, obx_o_give_back, NULL);
-	step(&obx.t, obx_flush, NULL);
+	step(&obx.t, step_pool_flush, obx.pool);
 	stepper_stop(&obx.o);
 	stepper_stop(&obx.f);
 	stepper_stop(&obx.t);
@@ -2658,13 +2620,6 @@ static struct {
 	void *v[NOMB_CAP];
 	int bad;	/* frees that failed */
 } nomb;
-
-static void nomb_touch(void *arg)
-{
-	(void)arg;
-	pool_free(nomb.pool, pool_alloc(nomb.pool));
-	pool_cache_flush(nomb.pool);
-}
 
 static void nomb_free_some(void *arg)
 {
@@ -2743,7 +2698,7 @@ TEST(no_membarrier_no_outbox)
 	ASSERT_NE(NULL, nomb.pool);
 	ASSERT_EQ(0, stepper_start(&nomb.c));
 	ASSERT_EQ(0, stepper_start(&nomb.o));
-	step(&nomb.c, nomb_touch, NULL);
+	step(&nomb.c, step_pool_touch, nomb.pool);
 
 	/* This thread owns every block; the consumer frees three, idles. */
 	nomb_take_all(NULL);
