@@ -70,7 +70,7 @@ mutant relaxed-head common/stack.c test+relacy-litmus \
 	's/u64 old = mpool_load_acquire(&st->head);/u64 old = MPOOL_READ(st->head);/' \
 	"mpool_stack_pop() loads head relaxed, not acquire"
 mutant no-exit-drain user/lib.c test \
-	'/^static void mpool_thread_exit(void \*unused)$/,/^}/s/^\(\t*\)mpool_ucache_release(uc);/\1(void)uc;/' \
+	'/^static void mpool_thread_exit(void \*unused)$/,/^}/s/mpool_tls_drop(i);/mpool_tls.vec[i].cache = NULL;/' \
 	"thread exit does not give the thread's caches back"
 mutant no-generation user/lib.c test \
 	's/reg->gen = __atomic_fetch_add(&mpool_next_gen, 1, __ATOMIC_RELAXED);/reg->gen = __atomic_load_n(\&mpool_next_gen, __ATOMIC_RELAXED);/' \
@@ -112,11 +112,11 @@ mutant slow-free-dead-memo user/lib.c test \
 	's/if (m->pool == p \&\& MPOOL_READ(m->uc->c.alloc_tag) != MPOOL_BLK_NO_TAG)$/if (m->pool == p)/' \
 	"the free's slow path takes a memo hit's cache even when its pool was destroyed"
 mutant exit-release-first user/lib.c test \
-	'/^static void mpool_thread_exit(/,/^}/{/^\t\t\tmpool_tls.vec\[i\].cache = NULL;$/d; s/^\t\t\tmpool_ucache_release(uc);$/\t\t\tmpool_ucache_release(uc);\n\t\t\tmpool_tls.vec[i].cache = NULL;/}' \
-	"thread exit gives a cache back before emptying its entry (an error hook's call then finds it half gone)"
+	'/^static void mpool_tls_drop(/,/^}/{/^\tmpool_tls.vec\[slot\].cache = NULL;$/d; s/^\tmpool_ucache_release(uc);$/\tmpool_ucache_release(uc);\n\tmpool_tls.vec[slot].cache = NULL;/}' \
+	"a cache is given back before its TLS entry is emptied (an error hook's call then finds it half gone)"
 mutant exit-keeps-memo user/lib.c test \
-	'/^static void mpool_thread_exit(/,/^}/{/^\t\t\tmpool_memo_forget(uc);$/d}' \
-	"thread exit gives a cache back with a memo entry (set by an error hook's call) still on it"
+	'/^static void mpool_tls_drop(/,/^}/{/^\tmpool_memo_forget(uc);$/d}' \
+	"a cache is given back with a memo entry (set by an error hook's call) still on it"
 mutant alloc-fast-any-state common/mpool.h test \
 	'/^static inline bool mpool_cache_alloc_fast(/,/^}/s/if (unlikely(mpool_blk_state(w) != MPOOL_BLK_FREE))$/if (0)/' \
 	"the cache alloc fast path hands out a block whatever its state"

@@ -566,6 +566,31 @@ static int mpool_tls_grow(u32 len)
 }
 
 /*
+ * This thread's current cache of @p, never a new one: NULL when it has
+ * none (no entry for the slot, or the entry of an older pool there).
+ */
+static struct mpool_ucache *mpool_tls_find(const mempool_t *p)
+{
+	return p->reg.slot < mpool_tls.len &&
+	       mpool_tls.vec[p->reg.slot].gen == p->reg.gen ?
+	       mpool_tls.vec[p->reg.slot].cache : NULL;
+}
+
+/*
+ * Give back the cache of this thread's entry @slot, which holds one: out
+ * of the entry and the memo first, so that an error hook run by its drain
+ * (and calling a pool) never finds it half given back.
+ */
+static void mpool_tls_drop(u32 slot)
+{
+	struct mpool_ucache *uc = mpool_tls.vec[slot].cache;
+
+	mpool_tls.vec[slot].cache = NULL;
+	mpool_memo_forget(uc);
+	mpool_ucache_release(uc);
+}
+
+/*
  * The slow path of the cache lookup: no entry for this slot yet, or a stale
  * one.  Return NULL when the pool has no caches or memory is short; the
  * caller then goes to the shared backing directly.
@@ -579,14 +604,8 @@ static struct mpool_ucache *mpool_tls_cache_slow(mempool_t *p)
 		return NULL;
 	if (p->reg.slot >= mpool_tls.len && mpool_tls_grow(p->reg.slot + 1))
 		return NULL;
-	e = &mpool_tls.vec[p->reg.slot];
-	if (e->cache) {
-		/* Out of the entry and the memo first, as at thread exit. */
-		uc = e->cache;
-		e->cache = NULL;
-		mpool_memo_forget(uc);
-		mpool_ucache_release(uc);
-	}
+	if (mpool_tls.vec[p->reg.slot].cache)
+		mpool_tls_drop(p->reg.slot);
 	uc = mpool_ucache_get(p);
 	if (!uc)
 		return NULL;
@@ -642,7 +661,6 @@ static void mpool_memo_clear(void)
  */
 static void mpool_thread_exit(void *unused)
 {
-	struct mpool_ucache *uc;
 	u32 i, pass;
 	bool more = true;
 
@@ -652,14 +670,10 @@ static void mpool_thread_exit(void *unused)
 		mpool_memo_clear();
 		/* vec may grow under a hook: indexed afresh each time. */
 		for (i = 0; i < mpool_tls.len; i++) {
-			uc = mpool_tls.vec[i].cache;
-			if (!uc)
-				continue;
-			/* A hook's call on an earlier drain may have memoised it. */
-			mpool_tls.vec[i].cache = NULL;
-			mpool_memo_forget(uc);
-			mpool_ucache_release(uc);
-			more = true;
+			if (mpool_tls.vec[i].cache) {
+				mpool_tls_drop(i);
+				more = true;
+			}
 		}
 	}
 	mpool_memo_clear();
@@ -865,14 +879,10 @@ static void mpool_steal_outboxes(mempool_t *p, struct mpool_ucache *mine,
 		}
 		if (!waiting)
 			return;
+		/* Spent: one more pass, and the freers still inside keep theirs. */
 		if (!mpool_wait_turn(wt, spins))
-			break;
+			ok = false;
 	}
-	/* The budget is spent: the freers still inside keep their outboxes. */
-	for (uc = mpool_load_acquire(&p->caches); uc; uc = uc->next)
-		if (uc != mine && MPOOL_READ(uc->c.ob_req) == ours)
-			mpool_outbox_steal_end(&p->core, &uc->c, &mine->c,
-					       false);
 }
 
 /*
@@ -1108,19 +1118,17 @@ int mempool_pool_free_bulk(mempool_t *p, void *const *ptrs, size_t n)
 
 long mempool_pool_cache_flush(mempool_t *p)
 {
-	struct mpool_tls_ent *e;
+	struct mpool_ucache *uc;
 	long n;
 
 	if (!p)
 		return -EINVAL;
-	if (p->reg.slot >= mpool_tls.len)
+	uc = mpool_tls_find(p);
+	if (!uc)
 		return 0;
-	e = &mpool_tls.vec[p->reg.slot];
-	if (!e->cache || e->gen != p->reg.gen)
-		return 0;
-	n = e->cache->c.count;
+	n = uc->c.count;
 	MPOOL_CALLER_SET(MPOOL_CALLER);
-	mpool_cache_drain(&p->core, &e->cache->c);
+	mpool_cache_drain(&p->core, &uc->c);
 	MPOOL_CALLER_CLEAR();
 	return n;
 }
@@ -1202,10 +1210,7 @@ void *mpool_testing_outbox_slot(struct mempool *p)
 	struct mpool_ucache *uc;
 	u32 m;
 
-	if (!p || p->reg.slot >= mpool_tls.len ||
-	    mpool_tls.vec[p->reg.slot].gen != p->reg.gen)
-		return NULL;
-	uc = mpool_tls.vec[p->reg.slot].cache;
+	uc = p ? mpool_tls_find(p) : NULL;
 	m = uc ? MPOOL_READ(uc->c.ob_mag) : MPOOL_NIL;
 	if (m == MPOOL_NIL)
 		return NULL;
@@ -1272,9 +1277,7 @@ int mempool_pool_free_rcu(mempool_t *p, void *ptr)
 	 * The thread's cache if it has one, never a new one (that would
 	 * allocate): a thread without one uses the shared slot.
 	 */
-	uc = p->reg.slot < mpool_tls.len &&
-	     mpool_tls.vec[p->reg.slot].gen == p->reg.gen ?
-	     mpool_tls.vec[p->reg.slot].cache : NULL;
+	uc = mpool_tls_find(p);
 	ret = mpool_rcu_free(&p->core, uc ? uc->c.owner : MPOOL_NIL, ptr);
 	MPOOL_CALLER_CLEAR();
 	return ret;
